@@ -1,0 +1,244 @@
+"""Fixtures: a real database per test (SQLite file, and PostgreSQL when configured).
+
+Each database is built once by running the migrations into a template, then copied per test
+(file copy for SQLite, CREATE DATABASE ... TEMPLATE for PostgreSQL), so every test starts from
+exactly what `flask db upgrade` produces, triggers included, and can commit for real.
+
+Set TRACKER_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run every
+database test on PostgreSQL as well as SQLite.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, make_url, text
+
+from tracker import create_app
+from tracker.extensions import db
+from tracker.models import Agency, AgencyKind, Case, Person, Role
+from tracker.services import cases, clock, people
+
+PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count()
+
+
+def _pg_url(database: str) -> str:
+    url = make_url(PG_URL).set(drivername="postgresql+psycopg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def _pg_admin():
+    return create_engine(
+        _pg_url(make_url(PG_URL).database or "postgres"), isolation_level="AUTOCOMMIT"
+    )
+
+
+def _migrate(url: str, instance_dir) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "INSTANCE_DIR": str(instance_dir)}
+    )
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    if not PG_URL:
+        return None
+    name = f"tracker_template_{os.getpid()}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _migrate(_pg_url(name), tmp_path_factory.mktemp("pg"))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path, sqlite_template):
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "tracker.sqlite3"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"tracker_test_{os.getpid()}_{next(_counter)}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class RequestClient(FlaskClient):
+    """Each request runs in its own app context (own `g`, own database session), as in production.
+
+    The test's own session is committed first: it must not hold SQLite's write lock (or stale
+    reads) while the request runs, and what the test set up is then visible to the request.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
+def make_app(database_url: str, instance_dir, **overrides):
+    config = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": secrets.token_hex(16),
+        "INSTANCE_DIR": str(instance_dir),
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.test_client_class = RequestClient
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    clock.freeze(None)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    return people.hash_password(PASSWORD)
+
+
+@dataclass
+class World:
+    """A small partnership: agencies A and B work on one case; C is not involved."""
+
+    agency_a: Agency
+    agency_b: Agency
+    agency_c: Agency
+    partnership: Agency
+    worker_a: Person
+    lead_a: Person
+    worker_b: Person
+    lead_b: Person
+    worker_c: Person
+    auditor: Person
+    admin: Person
+    case: Case
+
+
+def add_agency(name: str, kind: AgencyKind) -> Agency:
+    agency = Agency(
+        name=name,
+        kind=kind.value,
+        secure_mailbox=f"safeguarding@{name.lower().replace(' ', '')}.example.org",
+    )
+    db.session.add(agency)
+    db.session.flush()
+    return agency
+
+
+def add_person(name: str, agency: Agency, role: Role, password_hash: str) -> Person:
+    person = Person(
+        name=name,
+        email=re.sub(r"[^a-z]+", ".", name.lower()) + "@example.org",
+        agency_id=agency.id,
+        role=role.value,
+        password_hash=password_hash,
+        session_token=secrets.token_hex(16),
+    )
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+@pytest.fixture
+def world(app, password_hash) -> World:
+    a = add_agency("Agency A Social Care", AgencyKind.CHILDRENS_SOCIAL_CARE)
+    b = add_agency("Agency B Police", AgencyKind.POLICE)
+    c = add_agency("Agency C School", AgencyKind.EDUCATION)
+    p = add_agency("Partnership Unit", AgencyKind.PARTNERSHIP)
+    w = World(
+        agency_a=a,
+        agency_b=b,
+        agency_c=c,
+        partnership=p,
+        worker_a=add_person("Worker A", a, Role.WORKER, password_hash),
+        lead_a=add_person("Lead A", a, Role.LEAD, password_hash),
+        worker_b=add_person("Worker B", b, Role.WORKER, password_hash),
+        lead_b=add_person("Lead B", b, Role.LEAD, password_hash),
+        worker_c=add_person("Worker C", c, Role.WORKER, password_hash),
+        auditor=add_person("Auditor", p, Role.AUDITOR, password_hash),
+        admin=add_person("Admin", p, Role.ADMIN, password_hash),
+        case=None,  # type: ignore[arg-type]
+    )
+    db.session.commit()
+    w.case = cases.create(
+        w.worker_a,
+        child_name="Child One",
+        date_of_birth=date(2018, 5, 17),
+        lead_agency_id=a.id,
+        lead_professional_id=w.worker_a.id,
+        other_agency_ids=[b.id],
+    )
+    return w
+
+
+def sign_in_as(client, person: Person) -> None:
+    """Put the person in the session the way Flask-Login does (a real sign-in is tested in tests/auth)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = person.get_id()
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def frozen():
+    """Freeze the clock: frozen(datetime(...)) in UTC; unfrozen after the test."""
+
+    def freeze(moment: datetime) -> datetime:
+        clock.freeze(moment)
+        return moment
+
+    yield freeze
+    clock.freeze(None)

@@ -1,0 +1,54 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY must be set"):
+        config.from_environment(INSTANCE_DIR=str(tmp_path))
+
+
+def test_wsgi_exits_with_one_line_reason(tmp_path):
+    env = {
+        "TRACKER_ENV": "production",
+        "TRACKER_INSTANCE_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == "tracker will not start: SECRET_KEY must be set when TRACKER_ENV=production"
+    )
+
+
+def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("TRACKER_ENV", raising=False)
+    first = config.from_environment(INSTANCE_DIR=str(tmp_path))["SECRET_KEY"]
+    second = config.from_environment(INSTANCE_DIR=str(tmp_path))["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
+    assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKER_CONCERN_DAYS_STANDARD", "three")
+    with pytest.raises(config.ConfigError, match="TRACKER_CONCERN_DAYS_STANDARD"):
+        config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x")

@@ -1,0 +1,59 @@
+"""The application factory: a table of contents for the whole app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from tracker import cli, errors, security, templating
+from tracker.database import configure_sqlite
+from tracker.extensions import csrf, db, login_manager, migrate
+
+BLUEPRINTS = (
+    "tracker.auth.views",
+    "tracker.main.views",
+    "tracker.cases.views",
+    "tracker.admin.views",
+)
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    import config
+
+    app = Flask(__name__, template_folder="../templates", static_folder="static")
+    app.config.update(config.from_environment(**(overrides or {})))
+
+    register_extensions(app)
+    register_blueprints(app)
+    templating.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from tracker import models  # noqa: F401  (the full metadata, for Alembic)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to continue"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from tracker.auth.views import load_person
+
+    login_manager.user_loader(load_person)
+
+
+def register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    for module_name in BLUEPRINTS:
+        app.register_blueprint(import_module(module_name).blueprint)

@@ -1,0 +1,143 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from tracker import access
+from tracker.admin.forms import AgencyForm, InviteForm, PersonForm
+from tracker.cases.forms import choices
+from tracker.extensions import db
+from tracker.models import Agency, Person
+from tracker.services import agencies, people
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blueprint.before_request
+@login_required
+def require_admin():
+    access.require(access.can_administer(current_user))
+
+
+def _status(form) -> int:
+    return 400 if form.errors else 200
+
+
+@blueprint.route("/")
+def index():
+    return render_template(
+        "admin/index.html",
+        agencies=db.session.scalars(select(Agency).order_by(Agency.name)).all(),
+        title="Administration",
+    )
+
+
+@blueprint.route("/agencies/new", methods=["GET", "POST"])
+def new_agency():
+    form = AgencyForm()
+    if form.validate_on_submit():
+        try:
+            agency = agencies.create(
+                current_user,
+                name=form.name.data,
+                kind=form.kind.data,
+                secure_mailbox=form.secure_mailbox.data,
+            )
+        except agencies.AgencyError as error:
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            flash(f"{agency.name} added", "success")
+            return redirect(url_for("admin.index"))
+    return render_template("admin/agency.html", form=form, title="Add an agency"), _status(form)
+
+
+@blueprint.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+def edit_agency(agency_id: int):
+    agency = db.get_or_404(Agency, agency_id)
+    form = AgencyForm(obj=agency)
+    if form.validate_on_submit():
+        try:
+            agencies.update(
+                current_user,
+                agency,
+                name=form.name.data,
+                kind=form.kind.data,
+                secure_mailbox=form.secure_mailbox.data,
+                active=form.active.data,
+            )
+        except agencies.AgencyError as error:
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            flash(f"{agency.name} saved", "success")
+            return redirect(url_for("admin.index"))
+    return render_template(
+        "admin/agency.html", form=form, agency=agency, title=f"Edit {agency.name}"
+    ), _status(form)
+
+
+@blueprint.route("/people")
+def people_list():
+    page = db.paginate(
+        select(Person).order_by(Person.name),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("admin/people.html", page=page, title="People")
+
+
+@blueprint.route("/people/invite", methods=["GET", "POST"])
+def invite():
+    form = InviteForm()
+    form.agency_id.choices = choices((a.id, a.name) for a in agencies.active_agencies())
+    if form.validate_on_submit():
+        try:
+            person, token = people.invite(
+                current_user,
+                name=form.name.data,
+                email=form.email.data,
+                agency_id=form.agency_id.data,
+                role=form.role.data,
+            )
+        except people.PeopleError as error:
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            return _show_invite_link(person, token)
+    return render_template("admin/invite.html", form=form, title="Invite a person"), _status(form)
+
+
+def _show_invite_link(person: Person, token: str):
+    # Shown once, never stored in clear: the admin passes it to the person securely.
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.set_password", token=token)
+    return render_template(
+        "admin/invite_link.html", person=person, link=link, title="Set-password link"
+    )
+
+
+@blueprint.route("/people/<int:person_id>", methods=["GET", "POST"])
+def person(person_id: int):
+    person = db.get_or_404(Person, person_id)
+    form = PersonForm(obj=person)
+    if form.validate_on_submit():
+        try:
+            people.update(
+                current_user,
+                person,
+                role=form.role.data,
+                active=form.active.data,
+                away=form.away.data,
+            )
+        except people.PeopleError as error:
+            form.role.errors.append(str(error))
+        else:
+            flash(f"{person.name} saved", "success")
+            return redirect(url_for("admin.people_list"))
+    return render_template(
+        "admin/person.html", form=form, person=person, title=person.name
+    ), _status(form)
+
+
+@blueprint.route("/people/<int:person_id>/new-link", methods=["POST"])
+def renew_link(person_id: int):
+    person = db.get_or_404(Person, person_id)
+    if not person.active:
+        abort(400)
+    return _show_invite_link(person, people.renew_invite(current_user, person))

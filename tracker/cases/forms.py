@@ -1,0 +1,124 @@
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovRadioInput,
+    GovSelect,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from tracker.forms import BaseForm, GovDateField, no_control_characters
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+class CaseSearchForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = StringField(
+        "Search by reference or child's name",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=120, message="Search must be 120 characters or fewer")],
+    )
+
+
+class NewCaseForm(BaseForm):
+    child_name = StringField(
+        "Child's full name",
+        widget=GovTextInput(),
+        validators=[
+            DataRequired("Enter the child's full name"),
+            Length(max=120, message="Child's name must be 120 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    date_of_birth = GovDateField(
+        "Date of birth",
+        description="For example, 27 3 2019",
+        validators=[InputRequired("Enter the child's date of birth")],
+    )
+    lead_agency_id = SelectField(
+        "Lead agency",
+        widget=GovSelect(),
+        coerce=int,
+        invalid_choice_message="Select an agency from the list",
+        invalid_value_message="Select an agency from the list",
+        validators=[InputRequired("Select the lead agency")],
+    )
+    lead_professional_id = SelectField(
+        "Lead professional (optional)",
+        widget=GovSelect(),
+        coerce=int,
+        invalid_choice_message="Select a person from the list",
+        invalid_value_message="Select a person from the list",
+        description="Must work for the lead agency",
+        validators=[Optional()],
+    )
+    other_agency_ids = SelectMultipleField(
+        "Other agencies involved",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        invalid_choice_message="Select agencies from the list",
+        invalid_value_message="Select agencies from the list",
+        description="Your agency and the lead agency are always included",
+        validators=[Optional()],
+    )
+
+
+class AddAgencyForm(BaseForm):
+    agency_id = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        coerce=int,
+        invalid_choice_message="Select an agency from the list",
+        invalid_value_message="Select an agency from the list",
+        validators=[InputRequired("Select an agency to add")],
+    )
+
+
+class RemoveAgencyForm(BaseForm):
+    reason = TextAreaField(
+        "Why is this agency no longer involved?",
+        widget=GovTextArea(),
+        validators=[
+            DataRequired("Enter why the agency is no longer involved"),
+            Length(max=1000, message="Reason must be 1000 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+
+
+class LinkSiblingForm(BaseForm):
+    reference = StringField(
+        "Sibling's case reference",
+        widget=GovTextInput(),
+        description="For example, SSCP-2026-00042",
+        validators=[
+            DataRequired("Enter the sibling's case reference"),
+            Length(max=32, message="Reference must be 32 characters or fewer"),
+        ],
+    )
+
+
+class CaseStatusForm(BaseForm):
+    status = RadioField(
+        "Case status",
+        widget=GovRadioInput(),
+        choices=choices([("open", "Open"), ("closed", "Closed")]),
+        invalid_choice_message="Select open or closed",
+        validators=[InputRequired("Select open or closed")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        widget=GovTextArea(),
+        validators=[
+            DataRequired("Enter why the case is being closed or reopened"),
+            Length(max=1000, message="Reason must be 1000 characters or fewer"),
+            no_control_characters,
+        ],
+    )

@@ -1,0 +1,53 @@
+"""`flask tracker ...`: the commands an operator runs."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from tracker.extensions import db
+
+tracker_cli = AppGroup("tracker", help="Safeguarding tracker commands.")
+
+
+@tracker_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Load only into an empty database (make run).")
+def demo_command(if_empty: bool) -> None:
+    """Load the demo partnership (once) and print the demo logins."""
+    from tracker import demo
+    from tracker.models import Person
+
+    already = demo.is_loaded()
+    if if_empty and not already and db.session.query(Person.id).first() is not None:
+        click.echo("The database has real data: the demo partnership is not loaded.")
+        return
+    logins = demo.load()
+    click.echo("Demo partnership already loaded." if already else "Demo partnership loaded.")
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for person in logins:
+        click.echo(f"  {person.role_label:<15} {person.email:<55} {person.agency.name}")
+
+
+@tracker_cli.command("create-user")
+@click.option("--name", prompt=True)
+@click.option("--email", prompt=True)
+@click.option(
+    "--agency", "agency_name", prompt="Agency (created if new)", default="Partnership Business Unit"
+)
+@click.password_option()
+def create_user_command(name: str, email: str, agency_name: str, password: str) -> None:
+    """Create the first administrator on a real install."""
+    from tracker.services import people
+
+    try:
+        person = people.create_first_admin(
+            name=name, email=email, agency_name=agency_name, password=password
+        )
+    except people.PeopleError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Administrator {person.email} created.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(tracker_cli)

@@ -1,0 +1,205 @@
+"""The demo partnership: realistic enough to try every feature, loaded once."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Agency, AgencyKind, Person, Role
+from tracker.services import audit, cases, clock, people
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)
+DEMO_DOMAIN = "example.org"
+
+AGENCIES = [
+    ("Northbridge Children's Social Care", AgencyKind.CHILDRENS_SOCIAL_CARE, "csc"),
+    ("Northbridge Police Public Protection", AgencyKind.POLICE, "police"),
+    (
+        "Northbridge Community Health (health visiting and school nursing)",
+        AgencyKind.HEALTH,
+        "health",
+    ),
+    ("Northbridge Royal Infirmary", AgencyKind.HEALTH, "hospital"),
+    ("St Anne's Primary School", AgencyKind.EDUCATION, "stannes"),
+    ("Northbridge Academy", AgencyKind.EDUCATION, "academy"),
+    ("Northbridge Homes", AgencyKind.HOUSING, "housing"),
+    ("Probation Service, Northbridge", AgencyKind.PROBATION, "probation"),
+    ("Northbridge Youth Justice Service", AgencyKind.YOUTH_JUSTICE, "yjs"),
+    ("Northbridge Early Help Hub", AgencyKind.EARLY_HELP, "earlyhelp"),
+    ("Family Aid Northbridge", AgencyKind.VOLUNTARY_SECTOR, "familyaid"),
+    ("Partnership Business Unit", AgencyKind.PARTNERSHIP, "partnership"),
+]
+
+FIRST_NAMES = [
+    "Amira",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Ella",
+    "Finley",
+    "Grace",
+    "Harry",
+    "Isla",
+    "Jacob",
+    "Kayla",
+    "Leo",
+    "Maisie",
+    "Noah",
+    "Olivia",
+    "Patryk",
+    "Ruby",
+    "Samir",
+    "Tilly",
+    "Usman",
+    "Violet",
+    "Wiktoria",
+    "Xavier",
+    "Yusuf",
+    "Zara",
+    "Alfie",
+    "Bethany",
+    "Callum",
+    "Darcy",
+    "Ethan",
+    "Freya",
+    "George",
+    "Hana",
+    "Ibrahim",
+]
+SURNAMES = [
+    "Ahmed",
+    "Brown",
+    "Campbell",
+    "Davies",
+    "Evans",
+    "Fraser",
+    "Green",
+    "Hussain",
+    "Iqbal",
+    "Jones",
+    "Kowalski",
+    "Lewis",
+    "Murphy",
+    "Nowak",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Robinson",
+]
+STAFF = [
+    "Sarah Whitfield",
+    "Tom Okafor",
+    "Priya Shah",
+    "Gareth Lloyd",
+    "Helen McBride",
+    "Kwame Mensah",
+    "Rachel Thornton",
+    "Imran Siddiqui",
+    "Lucy Fenwick",
+    "Marek Zielinski",
+    "Joanne Barker",
+    "Declan Walsh",
+    "Aisha Rahman",
+    "Neil Crossley",
+    "Fiona Gallagher",
+    "Owen Pritchard",
+    "Bernadette Kelly",
+    "Sanjay Mistry",
+    "Katie Holmes",
+    "Victor Adeyemi",
+    "Naomi Fletcher",
+    "Stuart Rigby",
+    "Yasmin Akhtar",
+    "Colin Hartley",
+    "Megan Doyle",
+    "Rhys Morgan",
+    "Ifeoma Obi",
+    "Paul Ashworth",
+]
+
+
+def is_loaded() -> bool:
+    return (
+        db.session.scalar(select(Person.id).where(Person.email.like(f"%@%.{DEMO_DOMAIN}")))
+        is not None
+    )
+
+
+def _person(name: str, agency: Agency, slug: str, role: Role, password_hash: str) -> Person:
+    local = name.lower().replace(" ", ".").replace("'", "")
+    return Person(
+        name=name,
+        email=f"{local}@{slug}.{DEMO_DOMAIN}",
+        agency_id=agency.id,
+        role=role.value,
+        password_hash=password_hash,
+        session_token=secrets.token_hex(16),
+    )
+
+
+def load() -> list[Person]:
+    """Create the demo partnership; return the people whose logins to print. Twice is a no-op."""
+    if is_loaded():
+        return demo_logins()
+    password_hash = people.hash_password(DEMO_PASSWORD)
+    rng = random.Random(20261125)  # noqa: S311 (repeatable demo data, not security)
+    staff = iter(STAFF)
+    by_key: dict[str, Agency] = {}
+    everyone: list[Person] = []
+    for name, kind, key in AGENCIES:
+        agency = Agency(
+            name=name, kind=kind.value, secure_mailbox=f"safeguarding@{key}.{DEMO_DOMAIN}"
+        )
+        db.session.add(agency)
+        db.session.flush()
+        by_key[key] = agency
+        if kind == AgencyKind.PARTNERSHIP:
+            roles = [Role.ADMIN, Role.AUDITOR, Role.LEAD]
+        else:
+            roles = [Role.WORKER, Role.LEAD]
+        for role in roles:
+            person = _person(next(staff), agency, key, role, password_hash)
+            db.session.add(person)
+            everyone.append(person)
+    db.session.flush()
+    for item in [*by_key.values(), *everyone]:
+        audit.record(
+            f"{'agency' if isinstance(item, Agency) else 'person'}.create",
+            object_kind="agency" if isinstance(item, Agency) else "person",
+            object_id=item.id,
+            actor_label="demo loader",
+        )
+    db.session.commit()
+
+    workers = {p.agency_id: p for p in everyone if p.role == Role.WORKER.value}
+    leads_of_cases = [by_key[k] for k in ("csc", "csc", "csc", "earlyhelp", "earlyhelp", "yjs")]
+    others = [a for k, a in by_key.items() if k not in {"partnership"}]
+    today = clock.now().date()
+    for number in range(34):
+        lead_agency = rng.choice(leads_of_cases)
+        involved = rng.sample([a for a in others if a.id != lead_agency.id], rng.randint(1, 4))
+        child = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
+        born = today - timedelta(days=rng.randint(200, 17 * 365))
+        cases.create(
+            workers[lead_agency.id],
+            child_name=child,
+            date_of_birth=date(born.year, born.month, born.day),
+            lead_agency_id=lead_agency.id,
+            lead_professional_id=workers[lead_agency.id].id if number % 3 else None,
+            other_agency_ids=[a.id for a in involved],
+        )
+    return demo_logins()
+
+
+def demo_logins() -> list[Person]:
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.email.like(f"%@%.{DEMO_DOMAIN}"))
+            .order_by(Person.agency_id, Person.role)
+        )
+    )

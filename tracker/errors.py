@@ -1,0 +1,54 @@
+"""Error pages in the service's own style; never a stack trace, never a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from tracker.extensions import db
+
+MESSAGES = {
+    400: ("There is a problem with your request", "Go back, check what you entered and try again."),
+    403: (
+        "You do not have permission to do this",
+        "If you think you should, ask your agency's lead or an administrator.",
+    ),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. The record may not exist, or you may not have access to it.",
+    ),
+    405: ("This action is not allowed here", "Go back and try again."),
+    413: ("What you sent is too large", "Shorten the text and try again."),
+    429: ("Too many attempts", "Wait a few minutes and try again."),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. Nothing you saved has been lost.",
+    ),
+}
+
+
+def render_error(status: int, detail: str | None = None):
+    title, advice = MESSAGES.get(status, MESSAGES[500])
+    return render_template(
+        "errors/error.html", title=title, advice=detail or advice, status=status
+    ), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            "Your form had expired or was not sent from this service. Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        return render_error(500)

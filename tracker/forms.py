@@ -1,0 +1,59 @@
+"""Form pieces shared by every feature: GOV.UK widgets with the validation all forms need."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput
+from wtforms import DateField
+from wtforms.validators import ValidationError
+
+
+class GovDateField(DateField):
+    """A GOV.UK three-box date (day, month, year) that never crashes on a missing or odd value."""
+
+    widget = GovDateInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%d %m %Y", **kwargs)
+
+    def process_formdata(self, valuelist):
+        # GovDateInput posts three boxes under one name, and its template unpacks exactly three:
+        # pad or cut what arrived so a missing or tampered field re-renders instead of crashing.
+        parts = [(v or "").strip() for v in valuelist[:3]]
+        parts += [""] * (3 - len(parts))
+        self.raw_data = parts
+        if not parts or not any(parts):
+            self.data = None
+            return
+        if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+            self.data = None
+            raise ValueError("Enter a real date, using numbers for the day, month and year")
+        day, month, year = (int(p) for p in parts)
+        try:
+            self.data = date(year, month, day)
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter a real date") from None
+        if year < 1900:
+            self.data = None
+            raise ValueError("Enter a year after 1900")
+
+
+def no_control_characters(form, field) -> None:
+    """Refuse control characters other than newlines and tabs (they corrupt exports and print)."""
+    value = field.data or ""
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in value) or "\x7f" in value:
+        raise ValidationError(f"{field.label.text} must not contain control characters")
+
+
+class BaseForm(FlaskForm):
+    """CSRF-protected; strips surrounding whitespace from every text field."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = unbound_field.kwargs.get("filters", [])
+            if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField"}:
+                filters = [*filters, lambda v: v.strip() if isinstance(v, str) else v]
+            return unbound_field.bind(form=form, filters=filters, **options)

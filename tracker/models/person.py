@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.agency import Agency
+from tracker.services import clock
+
+
+class Role(StrEnum):
+    WORKER = "worker"
+    LEAD = "lead"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return {
+            "worker": "Agency worker",
+            "lead": "Named lead",
+            "auditor": "Auditor",
+            "admin": "Administrator",
+        }[self.value]
+
+
+class Person(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Marked away, a named lead's alerts go to their deputy.
+    away: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Set-password link: only the hash is kept, so the link is shown once and cannot be re-read.
+    invite_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None]
+    # Changing it signs the person out everywhere (deactivation, role or password change).
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive people
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in {r.value for r in roles}
+
+    def __repr__(self) -> str:
+        return f"<Person {self.id} {self.email}>"
+
+
+class SignInAttempt(db.Model):
+    """Every sign-in attempt, for throttling per account and per address."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+
+    __table_args__ = (
+        Index("ix_sign_in_attempt_email_at", "email", "at"),
+        Index("ix_sign_in_attempt_address_at", "address", "at"),
+    )

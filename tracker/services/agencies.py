@@ -1,0 +1,71 @@
+"""Agencies of the partnership: created and amended by admins, never deleted."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.models import Agency, AgencyKind, Person
+from tracker.services import audit
+
+
+class AgencyError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _snapshot(agency: Agency) -> dict:
+    return {
+        "name": agency.name,
+        "kind": agency.kind,
+        "secure_mailbox": agency.secure_mailbox,
+        "active": agency.active,
+    }
+
+
+def _check_name_free(name: str, agency_id: int | None = None) -> None:
+    query = select(Agency.id).where(func.lower(Agency.name) == name.lower())
+    if agency_id is not None:
+        query = query.where(Agency.id != agency_id)
+    if db.session.scalar(query) is not None:
+        raise AgencyError("name", "An agency with this name already exists")
+
+
+def create(actor: Person, *, name: str, kind: str, secure_mailbox: str) -> Agency:
+    name = name.strip()
+    _check_name_free(name)
+    agency = Agency(name=name, kind=AgencyKind(kind).value, secure_mailbox=secure_mailbox.strip())
+    db.session.add(agency)
+    db.session.flush()
+    audit.record(
+        "agency.create",
+        object_kind="agency",
+        object_id=agency.id,
+        changes=audit.changes_between({}, _snapshot(agency)),
+        actor=actor,
+    )
+    db.session.commit()
+    return agency
+
+
+def update(
+    actor: Person, agency: Agency, *, name: str, kind: str, secure_mailbox: str, active: bool
+) -> None:
+    name = name.strip()
+    _check_name_free(name, agency.id)
+    before = _snapshot(agency)
+    agency.name = name
+    agency.kind = AgencyKind(kind).value
+    agency.secure_mailbox = secure_mailbox.strip()
+    agency.active = active
+    changes = audit.changes_between(before, _snapshot(agency))
+    if changes:
+        audit.record(
+            "agency.update", object_kind="agency", object_id=agency.id, changes=changes, actor=actor
+        )
+        db.session.commit()
+
+
+def active_agencies() -> list[Agency]:
+    return list(db.session.scalars(select(Agency).where(Agency.active).order_by(Agency.name)))

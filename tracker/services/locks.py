@@ -1,0 +1,34 @@
+"""Transaction-scoped locks that serialise writers across processes.
+
+PostgreSQL: an advisory lock held until the transaction ends. SQLite: every transaction already
+begins with BEGIN IMMEDIATE (see tracker/database.py), so the single writer is the lock.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from sqlalchemy import text
+
+from tracker.extensions import db
+
+
+def lock_key(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def serialise(name: str) -> None:
+    """Hold the named lock until the current transaction commits or rolls back."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
+def try_serialise(name: str) -> bool:
+    """Take the named lock if it is free; False if another transaction holds it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return bool(
+            db.session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(name)}
+            ).scalar()
+        )
+    return True

@@ -1,0 +1,74 @@
+"""Jinja: GOV.UK Frontend macros, the WTForms widgets, and the filters every page uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from tracker import access
+
+
+def local_time(value: datetime | None, fmt: str = "%-d %b %Y %H:%M") -> str:
+    """Stored UTC, shown in the partnership's local time."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
+
+
+def long_date(value: date | None) -> str:
+    return value.strftime("%-d %B %Y") if value else ""
+
+
+def page_url(page: int) -> str:
+    """This page's URL with another page number, keeping the filters."""
+    args = request.args.to_dict()
+    args["page"] = page
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+# The service navigation: (text, endpoint, who sees it). Features add their entry here.
+NAVIGATION = (
+    ("Home", "main.home", lambda person: True),
+    ("Cases", "cases.index", access.can_read_cases),
+    ("Administration", "admin.index", access.can_administer),
+)
+
+
+def navigation_items() -> list[dict]:
+    return [
+        {"text": text, "href": url_for(endpoint)}
+        for text, endpoint, allowed in NAVIGATION
+        if allowed(current_user)
+    ]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_loader = ChoiceLoader(
+        [
+            app.jinja_loader,
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["navigation_items"] = navigation_items
+    app.jinja_env.globals["access"] = access
+    WTFormsHelpers(app)
+
+    @app.context_processor
+    def partnership():
+        return {"partnership_name": app.config["PARTNERSHIP_NAME"]}
