@@ -9,7 +9,7 @@ STATIC := tracker/static/tracker.css
 .PHONY: run test lint format migrate demo assets clean
 
 run: $(VENV)/.installed $(STATIC)
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) tracker demo --if-empty
 	@echo "Starting on http://127.0.0.1:$(PORT) (Ctrl-C stops the web app and the scheduler)"
 	@trap 'kill 0' INT TERM EXIT; \
@@ -26,7 +26,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 migrate: $(VENV)/.installed
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 
 demo: $(VENV)/.installed
 	$(FLASK) tracker demo

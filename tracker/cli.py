@@ -49,5 +49,31 @@ def create_user_command(name: str, email: str, agency_name: str, password: str) 
     click.echo(f"Administrator {person.email} created.")
 
 
+workdays_cli = AppGroup(
+    "workdays", help="Working-day arithmetic (weekends and bank holidays skipped)."
+)
+tracker_cli.add_command(workdays_cli)
+
+
+@workdays_cli.command("add")
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("days", type=click.IntRange(min=0))
+def workdays_add_command(start, days: int) -> None:
+    """The date DAYS working days after START, e.g. `add 2026-12-24 3` prints 2026-12-31."""
+    from tracker.services import workdays
+
+    click.echo(workdays.add_working_days(start.date(), days).isoformat())
+
+
+@workdays_cli.command("between")
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("end", type=click.DateTime(formats=["%Y-%m-%d"]))
+def workdays_between_command(start, end) -> None:
+    """Working days after START up to and including END."""
+    from tracker.services import workdays
+
+    click.echo(workdays.working_days_between(start.date(), end.date()))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(tracker_cli)

@@ -3,18 +3,49 @@
 from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
 from tracker.models.audit import AuditEvent
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
+from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, SignInAttempt
+from tracker.models.share import (
+    OPEN_CONCERN_STATES,
+    THEME_LABELS,
+    ConcernResponse,
+    ConcernState,
+    Consent,
+    LawfulBasis,
+    Priority,
+    Share,
+    ShareMethod,
+    ShareRecipient,
+    ShareVersion,
+    Theme,
+)
 
 __all__ = [
     "AGENCY_KIND_LABELS",
+    "OPEN_CONCERN_STATES",
+    "THEME_LABELS",
     "Agency",
     "AgencyKind",
     "AuditEvent",
     "Case",
     "CaseAgency",
     "CaseLink",
+    "CaseNote",
+    "CaseNoteVersion",
     "CaseStatus",
+    "ConcernResponse",
+    "ConcernState",
+    "Consent",
+    "LawfulBasis",
+    "NoteKind",
     "Person",
+    "Priority",
     "Role",
+    "Share",
+    "ShareMethod",
+    "ShareRecipient",
+    "ShareVersion",
     "SignInAttempt",
+    "Theme",
+    "ThresholdView",
 ]

@@ -1,0 +1,197 @@
+"""Information sharing: shares, their versions, the concerns they raise, and responses.
+
+Nothing here is edited in place: a correction adds a version with a reason (ShareVersion,
+ConcernResponse), and the record shows the latest with its history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.agency import Agency
+from tracker.models.person import Person
+from tracker.services import clock
+
+
+class Theme(StrEnum):
+    """The learning themes of the partnership's case-review briefing (shared/seeds/)."""
+
+    HISTORY = "significance_of_history"
+    CAPACITY_TO_CHANGE = "parents_capacity_to_change"
+    INFORMATION_SHARING = "information_sharing"
+    PROFESSIONAL_CHALLENGE = "professional_challenge"
+    LIVED_EXPERIENCE = "childs_lived_experience"
+
+    @property
+    def label(self) -> str:
+        return THEME_LABELS[self]
+
+
+THEME_LABELS = {
+    Theme.HISTORY: "Significance of history",
+    Theme.CAPACITY_TO_CHANGE: "Parents' capacity to change",
+    Theme.INFORMATION_SHARING: "Information sharing",
+    Theme.PROFESSIONAL_CHALLENGE: "Professional challenge",
+    Theme.LIVED_EXPERIENCE: "Child's lived experience",
+}
+
+
+class ShareMethod(StrEnum):
+    PHONE = "phone"
+    SECURE_EMAIL = "secure_email"
+    MEETING = "meeting"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    MULTI_AGENCY_HUB = "multi_agency_hub"
+    PORTAL = "portal"
+    LETTER = "letter"
+    OTHER = "other"
+
+
+class LawfulBasis(StrEnum):
+    """UK GDPR Article 6 bases."""
+
+    CONSENT = "art6_1a_consent"
+    CONTRACT = "art6_1b_contract"
+    LEGAL_OBLIGATION = "art6_1c_legal_obligation"
+    VITAL_INTERESTS = "art6_1d_vital_interests"
+    PUBLIC_TASK = "art6_1e_public_task"
+    LEGITIMATE_INTERESTS = "art6_1f_legitimate_interests"
+
+
+class Consent(StrEnum):
+    GIVEN = "given"
+    NOT_SOUGHT = "not_sought"  # with the reason
+    REFUSED = "refused"  # with why sharing went ahead
+
+
+class Priority(StrEnum):
+    STANDARD = "standard"
+    URGENT = "urgent"
+
+
+class ConcernState(StrEnum):
+    AWAITING = "awaiting_response"
+    ACKNOWLEDGED = "acknowledged"
+    RESPONDED = "responded"
+    NOT_NEEDED = "no_response_needed"
+
+
+OPEN_CONCERN_STATES = (ConcernState.AWAITING.value, ConcernState.ACKNOWLEDGED.value)
+
+
+class Share(db.Model):
+    """One act of information sharing about a child. Its content lives in versions."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("child_case.id"))
+    from_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    # Recorded by the sharer ("sent") or by a receiving agency ("received").
+    recorded_as: Mapped[str] = mapped_column(String(10))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    recorded_by_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+    needs_response: Mapped[bool] = mapped_column(default=False)
+    priority: Mapped[str] = mapped_column(String(10), default=Priority.STANDARD.value)
+
+    from_agency: Mapped[Agency] = relationship(foreign_keys=[from_agency_id], lazy="joined")
+    recorded_by: Mapped[Person] = relationship(foreign_keys=[recorded_by_id])
+    versions: Mapped[list[ShareVersion]] = relationship(
+        back_populates="share", order_by="ShareVersion.number"
+    )
+    recipients: Mapped[list[ShareRecipient]] = relationship(
+        back_populates="share", order_by="ShareRecipient.id"
+    )
+
+    __table_args__ = (Index("ix_share_case", "case_id", "id"),)
+
+    @property
+    def current(self) -> ShareVersion:
+        return self.versions[-1]
+
+    @property
+    def amended(self) -> bool:
+        return len(self.versions) > 1
+
+
+class ShareVersion(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    share_id: Mapped[int] = mapped_column(ForeignKey("share.id"))
+    number: Mapped[int]
+    shared_at: Mapped[datetime]
+    from_person_name: Mapped[str | None] = mapped_column(String(120))
+    method: Mapped[str] = mapped_column(String(30))
+    summary: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
+    lawful_basis: Mapped[str] = mapped_column(String(40))
+    # UK GDPR special category data: shared under DPA 2018 Schedule 1 paragraph 18.
+    special_category: Mapped[bool] = mapped_column(default=False)
+    consent: Mapped[str] = mapped_column(String(20))
+    consent_reason: Mapped[str | None] = mapped_column(Text)
+    themes: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Theme values
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was amended (None for the first)
+
+    share: Mapped[Share] = relationship(back_populates="versions")
+    recorded_by: Mapped[Person] = relationship()
+
+    __table_args__ = (UniqueConstraint("share_id", "number"),)
+
+    @property
+    def theme_list(self) -> list[Theme]:
+        return [Theme(t) for t in self.themes.split(",") if t]
+
+
+class ShareRecipient(db.Model):
+    """A receiving agency of a share; when a response is needed, it is the concern they owe."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    share_id: Mapped[int] = mapped_column(ForeignKey("share.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    people_names: Mapped[str | None] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    responded_at: Mapped[datetime | None]
+
+    share: Mapped[Share] = relationship(back_populates="recipients")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    acknowledged_by: Mapped[Person | None] = relationship()
+    responses: Mapped[list[ConcernResponse]] = relationship(
+        back_populates="recipient", order_by="ConcernResponse.number"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("share_id", "agency_id"),
+        # "awaiting our response" per agency, and the sweep / partnership list of open concerns.
+        Index("ix_share_recipient_agency_state_due", "agency_id", "state", "due_at"),
+        Index("ix_share_recipient_state_due", "state", "due_at"),
+    )
+
+    @property
+    def response(self) -> ConcernResponse | None:
+        return self.responses[-1] if self.responses else None
+
+
+class ConcernResponse(db.Model):
+    """What a receiving agency did or decided; amended by adding a version with a reason."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("share_recipient.id"))
+    number: Mapped[int]
+    action_taken: Mapped[str] = mapped_column(Text)
+    next_steps: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    recipient: Mapped[ShareRecipient] = relationship(back_populates="responses")
+    recorded_by: Mapped[Person] = relationship()
+
+    __table_args__ = (UniqueConstraint("recipient_id", "number"),)
