@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
 from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
+from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
 from tracker.models.audit import AuditEvent
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
@@ -22,10 +23,13 @@ from tracker.models.share import (
 
 __all__ = [
     "AGENCY_KIND_LABELS",
+    "ALERT_KIND_LABELS",
     "OPEN_CONCERN_STATES",
     "THEME_LABELS",
     "Agency",
     "AgencyKind",
+    "Alert",
+    "AlertKind",
     "AuditEvent",
     "Case",
     "CaseAgency",
@@ -36,6 +40,7 @@ __all__ = [
     "ConcernResponse",
     "ConcernState",
     "Consent",
+    "DeliveryStatus",
     "LawfulBasis",
     "NoteKind",
     "Person",

@@ -1,0 +1,96 @@
+"""Alerts: one message to one named person about one event, shown in the inbox and emailed.
+
+The unique key (event, recipient) makes an alert exactly-once whatever restarts, retries or
+concurrent schedulers do. Delivery state lives on the same row so the outbox is the table itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.person import Person
+from tracker.services import clock
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed and committed before the SMTP call
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the retry limit; shown to admins
+
+
+class AlertKind(StrEnum):
+    CONCERN_DUE_SOON = "concern_due_soon"
+    CONCERN_OVERDUE = "concern_overdue"
+    CHALLENGE_RAISED = "challenge_raised"
+    CHALLENGE_DUE_SOON = "challenge_due_soon"
+    CHALLENGE_ESCALATED = "challenge_escalated"
+    CHALLENGE_AT_LAST_STAGE = "challenge_at_last_stage"
+    CHALLENGE_UPDATED = "challenge_updated"
+    IMMEDIATE_RISK = "immediate_risk"
+    WEEKLY_DIGEST = "weekly_digest"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return ALERT_KIND_LABELS[self]
+
+
+ALERT_KIND_LABELS = {
+    AlertKind.CONCERN_DUE_SOON: "Concern due soon",
+    AlertKind.CONCERN_OVERDUE: "Unanswered concern",
+    AlertKind.CHALLENGE_RAISED: "Professional challenge raised",
+    AlertKind.CHALLENGE_DUE_SOON: "Challenge stage due soon",
+    AlertKind.CHALLENGE_ESCALATED: "Challenge escalated",
+    AlertKind.CHALLENGE_AT_LAST_STAGE: "Challenge unresolved at the last stage",
+    AlertKind.CHALLENGE_UPDATED: "Challenge updated",
+    AlertKind.IMMEDIATE_RISK: "Immediate risk reported",
+    AlertKind.WEEKLY_DIGEST: "Weekly digest",
+    AlertKind.OTHER: "Alert",
+}
+
+
+class Alert(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    # No child's name and no case detail here: subjects are emailed.
+    subject: Mapped[str] = mapped_column(String(200))
+    link: Mapped[str] = mapped_column(String(300))  # a path in the app, e.g. /cases/12
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("child_case.id"))
+    # What happened, e.g. "concern:12:overdue"; with the recipient, the exactly-once key.
+    event: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    read_at: Mapped[datetime | None]
+    urgent: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+    recipient: Mapped[Person] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("event", "recipient_id", name="uq_alert_event_recipient"),
+        # The inbox: a person's unread first, newest first; and the header's unread count.
+        Index("ix_alert_recipient_read", "recipient_id", "read_at", "id"),
+        # Delivery: due pending rows, and stale "sending" rows, without scanning the sent ones.
+        Index("ix_alert_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return AlertKind(self.kind).label
+        except ValueError:
+            return self.kind.replace("_", " ").capitalize()
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None

@@ -1,0 +1,147 @@
+"""Raising alerts (exactly once per event and recipient) and reading the inbox.
+
+`raise_alert` is the one way any feature creates an alert. The row's unique key (event,
+recipient) plus an insert that ignores a conflict means a repeat of the same event, by a restarted
+sweep, a retried request or a second scheduler, adds nothing, and never fails the caller's
+transaction either (a plain INSERT would raise and roll back everything else done with it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tracker.extensions import db
+from tracker.models import Alert, DeliveryStatus, Person
+from tracker.services import audit, clock
+
+SUBJECT_MAX = 200
+
+
+class AlertError(Exception):
+    def __init__(self, message: str, field: str = "alert") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _insert():
+    """The dialect's INSERT that skips a row whose (event, recipient) already exists."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(Alert).on_conflict_do_nothing(
+            index_elements=[Alert.event, Alert.recipient_id]
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(Alert).on_conflict_do_nothing(
+            index_elements=[Alert.event, Alert.recipient_id]
+        )
+    raise AlertError(f"Alerts need PostgreSQL or SQLite, not {dialect}")
+
+
+def raise_alert(
+    *,
+    event: str,
+    recipients: Iterable[Person],
+    kind: str,
+    subject: str,
+    link: str,
+    case_id: int | None = None,
+    urgent: bool = False,
+) -> list[Alert]:
+    """Create one alert per (event, recipient) that does not exist yet; return the new ones.
+
+    Runs in the caller's transaction (the caller commits) and audits each new alert. The subject
+    and link are emailed: they must say only who, what kind and where, never a child's name or
+    any case detail. Inactive people get nothing.
+    """
+    if not link.startswith("/"):
+        raise AlertError("An alert's link is a path in the app, starting with /", "link")
+    subject = subject.strip()[:SUBJECT_MAX]
+    now = clock.now()
+    people = {p.id: p for p in recipients if p is not None and p.active}
+    created: list[Alert] = []
+    for person_id in sorted(people):
+        new_id = db.session.execute(
+            _insert()
+            .values(
+                recipient_id=person_id,
+                kind=kind,
+                subject=subject,
+                link=link,
+                case_id=case_id,
+                event=event,
+                created_at=now,
+                urgent=urgent,
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+            )
+            .returning(Alert.id)
+        ).scalar()
+        if new_id is None:  # already raised for this person: exactly once
+            continue
+        alert = db.session.get(Alert, new_id)
+        audit.record(
+            "alert.raised",
+            object_kind="alert",
+            object_id=new_id,
+            case_id=case_id,
+            changes={
+                "recipient_id": [None, person_id],
+                "kind": [None, kind],
+                "event": [None, event],
+            },
+            actor_label="scheduler",
+        )
+        created.append(alert)
+    return created
+
+
+def inbox_query(person: Person):
+    """A person's alerts: unread first, then newest first."""
+    return (
+        select(Alert)
+        .where(Alert.recipient_id == person.id)
+        .order_by(Alert.read_at.is_not(None), Alert.id.desc())
+    )
+
+
+def unread_count(person: Person) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.recipient_id == person.id, Alert.read_at.is_(None))
+    )
+
+
+def alert_for(person: Person, alert_id: int) -> Alert | None:
+    """The person's own alert, or None (someone else's alert is not found, not forbidden)."""
+    alert = db.session.get(Alert, alert_id)
+    return alert if alert is not None and alert.recipient_id == person.id else None
+
+
+def mark_read(person: Person, alert: Alert) -> None:
+    """Mark one's own alert read (once; a repeat changes nothing and audits nothing)."""
+    if alert.recipient_id != person.id:
+        raise AlertError("This alert is not yours")
+    now = clock.now()
+    # Guarded update: a double click or two tabs record one read, not two.
+    changed = db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        audit.record(
+            "alert.read",
+            object_kind="alert",
+            object_id=alert.id,
+            case_id=alert.case_id,
+            changes={"read_at": [None, now]},
+            actor=person,
+        )
+    db.session.commit()
+    db.session.refresh(alert)
