@@ -75,5 +75,20 @@ def workdays_between_command(start, end) -> None:
     click.echo(workdays.working_days_between(start.date(), end.date()))
 
 
+audit_cli = AppGroup("audit", help="The hash-chained audit trail.")
+tracker_cli.add_command(audit_cli)
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Recompute the whole chain: `ok N events` (exit 0) or the first broken event (exit 1)."""
+    from tracker.services import audit
+
+    result = audit.verify()
+    click.echo(str(result), err=not result.ok)
+    if not result.ok:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(tracker_cli)
