@@ -90,5 +90,44 @@ def audit_verify_command() -> None:
         raise SystemExit(1)
 
 
+@tracker_cli.command("backup")
+@click.argument("destination", required=False, type=click.Path(dir_okay=False))
+def backup_command(destination: str | None) -> None:
+    """Copy the embedded SQLite database while the app runs (SQLite's online backup).
+
+    PostgreSQL installs use pg_dump instead (see the README).
+    """
+    import sqlite3
+    from pathlib import Path
+
+    from flask import current_app
+
+    from tracker.services import audit, clock
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException("This database is PostgreSQL: back it up with pg_dump.")
+    if destination is None:
+        folder = Path(current_app.config["INSTANCE_DIR"]) / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        destination = str(folder / f"tracker-{clock.now():%Y%m%d-%H%M%S}.sqlite3")
+    if Path(destination).exists():
+        raise click.ClickException(f"{destination} exists: choose a new file")
+    source = sqlite3.connect(engine.url.database)
+    target = sqlite3.connect(destination)
+    try:
+        with target:
+            source.backup(target)
+        check = target.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        target.close()
+        source.close()
+    if check != "ok":
+        raise click.ClickException(f"The copy failed its integrity check: {check}")
+    audit.record("database.backup", reason=destination, actor_label="cli")
+    db.session.commit()
+    click.echo(f"Backed up to {destination} (integrity ok)")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(tracker_cli)
