@@ -65,6 +65,12 @@ def from_environment(**overrides) -> dict:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
 
+    two_factor_for = os.environ.get("TRACKER_TWO_FACTOR_FOR", "leads").strip().lower()
+    if two_factor_for not in {"leads", "everyone", "nobody"}:
+        raise ConfigError(
+            f"TRACKER_TWO_FACTOR_FOR must be leads, everyone or nobody, not {two_factor_for!r}"
+        )
+
     config = {
         "ENV_NAME": env,
         "PRODUCTION": production,
@@ -113,6 +119,10 @@ def from_environment(**overrides) -> dict:
         "SIGNIN_MAX_PER_ACCOUNT": _int("TRACKER_SIGNIN_MAX_PER_ACCOUNT", 5),
         "SIGNIN_MAX_PER_ADDRESS": _int("TRACKER_SIGNIN_MAX_PER_ADDRESS", 20),
         "INVITE_HOURS": _int("TRACKER_INVITE_HOURS", 72),
+        # Two-factor sign-in: "leads" (named leads, auditors, admins), "everyone" or "nobody".
+        "TWO_FACTOR_FOR": two_factor_for,
+        # Signed out after this long without a request (a shared or unlocked computer).
+        "IDLE_MINUTES": _int("TRACKER_IDLE_MINUTES", 30),
         # Scheduler and alerts
         "SWEEP_SECONDS": _int("TRACKER_SWEEP_SECONDS", 60),
         "MAIL_SERVER": os.environ.get(

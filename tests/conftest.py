@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -226,10 +227,12 @@ def world(app, password_hash) -> World:
 
 
 def sign_in_as(client, person: Person) -> None:
-    """Put the person in the session the way Flask-Login does (a real sign-in is tested in tests/auth)."""
+    """Put the person in the session as a completed sign-in leaves it (password and, where
+    needed, second factor done; just active). The real sign-in is tested in tests/auth."""
     with client.session_transaction() as session:
         session["_user_id"] = person.get_id()
         session["_fresh"] = True
+        session["last_seen"] = time.time()
 
 
 @pytest.fixture

@@ -26,7 +26,11 @@ def demo_command(if_empty: bool) -> None:
     click.echo("Demo partnership already loaded." if already else "Demo partnership loaded.")
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for person in logins:
-        click.echo(f"  {person.role_label:<15} {person.email:<55} {person.agency.name}")
+        two_factor = "2FA" if person.has_two_factor else ""
+        click.echo(
+            f"  {person.role_label:<15} {two_factor:<4} {person.email:<55} {person.agency.name}"
+        )
+    click.echo(demo.two_factor_instructions())
 
 
 @tracker_cli.command("create-user")

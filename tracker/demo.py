@@ -10,9 +10,12 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Person, Role
-from tracker.services import audit, cases, clock, people
+from tracker.services import audit, cases, clock, people, two_factor
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)
+# Demo leads, auditors and admins are enrolled in two-factor sign-in with this published key, so
+# anyone trying the demo can add it to an authenticator app (or print a code with pyotp).
+DEMO_TOTP_SECRET = "DEMOSSCPTRACKERTWOFACTORKEY23456"  # noqa: S105 (demo only, printed)
 DEMO_DOMAIN = "example.org"
 
 AGENCIES = [
@@ -163,6 +166,9 @@ def load() -> list[Person]:
             roles = [Role.WORKER, Role.LEAD]
         for role in roles:
             person = _person(next(staff), agency, key, role, password_hash)
+            if role in two_factor.WIDE_REACH_ROLES:
+                person.totp_secret = DEMO_TOTP_SECRET
+                person.totp_confirmed_at = clock.now()
             db.session.add(person)
             everyone.append(person)
     db.session.flush()
@@ -193,6 +199,15 @@ def load() -> list[Person]:
             other_agency_ids=[a.id for a in involved],
         )
     return demo_logins()
+
+
+def two_factor_instructions() -> str:
+    return (
+        "Logins marked 2FA also ask for a security code: add the demo key "
+        f"{DEMO_TOTP_SECRET} to an authenticator app, or print the current code with\n"
+        f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\"\n"
+        "(each code works once per person; a new one comes every 30 seconds)."
+    )
 
 
 def demo_logins() -> list[Person]:

@@ -7,7 +7,7 @@ from tracker.admin.forms import AgencyForm, InviteForm, PersonForm
 from tracker.cases.forms import choices
 from tracker.extensions import db
 from tracker.models import Agency, Person
-from tracker.services import agencies, people
+from tracker.services import agencies, people, two_factor
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -141,3 +141,17 @@ def renew_link(person_id: int):
     if not person.active:
         abort(400)
     return _show_invite_link(person, people.renew_invite(current_user, person))
+
+
+@blueprint.route("/people/<int:person_id>/reset-two-factor", methods=["POST"])
+def reset_two_factor(person_id: int):
+    """For a lost phone with no recovery codes left: they set up again at their next sign-in."""
+    person = db.get_or_404(Person, person_id)
+    if not person.has_two_factor:
+        abort(400)
+    two_factor.reset(current_user, person)
+    flash(
+        f"Two-factor sign-in reset for {person.name}: they set it up again when they next sign in",
+        "success",
+    )
+    return redirect(url_for("admin.person", person_id=person.id))

@@ -1,5 +1,5 @@
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovTextInput
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from tracker.forms import BaseForm
@@ -31,5 +31,27 @@ class SetPasswordForm(BaseForm):
         validators=[
             DataRequired("Enter the new password again"),
             EqualTo("password", "The passwords do not match"),
+        ],
+    )
+
+
+class SecurityCodeForm(BaseForm):
+    code = StringField(
+        "Security code",
+        widget=GovTextInput(),
+        description="The 6-digit code your authenticator app shows now, or one of your recovery "
+        "codes.",
+        validators=[DataRequired("Enter the security code"), Length(max=64)],
+    )
+
+
+class EnrolmentForm(BaseForm):
+    code = StringField(
+        "Code from your authenticator app",
+        widget=GovTextInput(),
+        description="The 6-digit code the app shows for this account after you add it.",
+        validators=[
+            DataRequired("Enter the 6-digit code from your authenticator app"),
+            Length(max=64),
         ],
     )

@@ -1,10 +1,29 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+import time
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker.auth.forms import SetPasswordForm, SignInForm
+from tracker.auth.forms import EnrolmentForm, SecurityCodeForm, SetPasswordForm, SignInForm
 from tracker.extensions import db
 from tracker.models import Person
-from tracker.services import people
+from tracker.services import people, two_factor
+
+# Between the password and the second factor: how long the half-done sign-in stays usable.
+PENDING_SECONDS = 600
+THROTTLED_MESSAGE = (
+    "Too many failed attempts to sign in. Wait 15 minutes and try again, "
+    "or ask an administrator to send you a new set-password link."
+)
 
 blueprint = Blueprint("auth", __name__)
 
@@ -36,21 +55,138 @@ def sign_in():
     if form.validate_on_submit():
         result = people.authenticate(form.email.data, form.password.data, request.remote_addr)
         if result.throttled:
-            form.email.errors.append(
-                "Too many failed attempts to sign in. Wait 15 minutes and try again, "
-                "or ask an administrator to send you a new set-password link."
-            )
+            form.email.errors.append(THROTTLED_MESSAGE)
             status = 429
         elif result.person is None:
             form.email.errors.append("Enter a correct email address and password")
             status = 401
         else:
             session.clear()  # a fresh session at sign-in (no fixation)
-            login_user(result.person)
-            return redirect(_safe_next(request.args.get("next")))
+            person = result.person
+            next_url = _safe_next(request.args.get("next"))
+            if not two_factor.asked_for(person):
+                _complete_sign_in(person)
+                return redirect(next_url)
+            # Not signed in yet: the password is only the first of two steps.
+            session["pending_sign_in"] = {
+                "id": person.get_id(),
+                "at": time.time(),
+                "next": next_url,
+            }
+            step = "auth.second_factor" if person.has_two_factor else "auth.set_up_two_factor"
+            return redirect(url_for(step))
     elif form.errors:
         status = 400
     return render_template("auth/sign_in.html", form=form, title="Sign in"), status
+
+
+def _complete_sign_in(person: Person) -> None:
+    """Every factor checked: the person is signed in, in a fresh session."""
+    session.clear()
+    login_user(person)
+    session["last_seen"] = time.time()
+
+
+def _pending_person() -> tuple[Person | None, str]:
+    """The person who gave the right password in this session moments ago, if any."""
+    pending = session.get("pending_sign_in") or {}
+    if time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None, ""
+    return load_person(str(pending.get("id", ""))), pending.get("next") or url_for("main.home")
+
+
+def _start_again():
+    session.pop("pending_sign_in", None)
+    flash("Sign in again to continue", "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@blueprint.route("/sign-in/security-code", methods=["GET", "POST"])
+def second_factor():
+    person, next_url = _pending_person()
+    if person is None or not person.has_two_factor:
+        return _start_again()
+    form = SecurityCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        result = two_factor.verify(person, form.code.data, request.remote_addr)
+        if result.throttled:
+            form.code.errors.append(THROTTLED_MESSAGE)
+            status = 429
+        elif result.person is None:
+            form.code.errors.append(
+                "Enter the security code your authenticator app shows now (each code works once),"
+                " or an unused recovery code"
+            )
+            status = 401
+        else:
+            _complete_sign_in(result.person)
+            return redirect(next_url)
+    elif form.errors:
+        status = 400
+    return render_template(
+        "auth/security_code.html", form=form, title="Enter your security code"
+    ), status
+
+
+@blueprint.route("/sign-in/set-up-two-factor", methods=["GET", "POST"])
+def set_up_two_factor():
+    person, next_url = _pending_person()
+    if person is None:
+        return _start_again()
+    if person.has_two_factor:
+        return redirect(url_for("auth.second_factor"))
+    secret = two_factor.start_enrolment(person)
+    form = EnrolmentForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_enrolment(person, form.code.data)
+        except two_factor.TwoFactorError as error:
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            _complete_sign_in(person)
+            # Shown in this response only: the codes are stored hashed and cannot be shown again.
+            return render_template(
+                "auth/recovery_codes.html",
+                codes=codes,
+                next_url=next_url,
+                title="Your recovery codes",
+            )
+    status = 400 if form.errors else 200
+    return render_template(
+        "auth/set_up_two_factor.html",
+        form=form,
+        secret=secret,
+        qr_code=two_factor.qr_code_data_uri(two_factor.provisioning_uri(person)),
+        title="Set up two-factor sign-in",
+    ), status
+
+
+@blueprint.before_app_request
+def end_idle_sessions():
+    """Sign out a session that has been idle too long (a computer left unlocked)."""
+    if "_user_id" not in session or request.endpoint == "static":
+        return None
+    # Wall-clock time between requests, not the domain clock (which tests and sweeps may move).
+    now = time.time()
+    last_seen = session.get("last_seen")
+    if last_seen is None or now - last_seen > current_app.config["IDLE_MINUTES"] * 60:
+        if current_user.is_authenticated:
+            people.record_sign_out(current_user, inactive=True)
+        logout_user()
+        session.clear()
+        return redirect(url_for("auth.signed_out_inactive"))
+    session["last_seen"] = now
+    return None
+
+
+@blueprint.route("/signed-out")
+def signed_out_inactive():
+    return render_template(
+        "auth/signed_out_inactive.html",
+        minutes=current_app.config["IDLE_MINUTES"],
+        title="You have been signed out",
+    )
 
 
 @blueprint.route("/sign-out", methods=["POST"])

@@ -31,6 +31,7 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AuditEvent",
+from tracker.models.two_factor import RecoveryCode
     "Case",
     "CaseAgency",
     "CaseLink",
@@ -54,3 +55,4 @@ __all__ = [
     "Theme",
     "ThresholdView",
 ]
+    "RecoveryCode",

@@ -43,6 +43,11 @@ class Person(UserMixin, db.Model):
     invite_expires_at: Mapped[datetime | None]
     # Changing it signs the person out everywhere (deactivation, role or password change).
     session_token: Mapped[str] = mapped_column(String(64))
+    # Two-factor sign-in (TOTP). The secret is set when enrolment starts and counts only once
+    # confirmed with a code; the last accepted time-step refuses a replayed code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     agency: Mapped[Agency] = relationship(lazy="joined")
@@ -50,6 +55,10 @@ class Person(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive people
         return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_confirmed_at is not None
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"

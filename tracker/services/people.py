@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -40,12 +43,24 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """The passwords attackers try first (tracker/data/README.md says where the list is from)."""
+    path = Path(__file__).parent.parent / "data" / "common-passwords.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
 def password_problem(password: str) -> str | None:
-    """NCSC guidance: length, no composition rules."""
+    """NCSC guidance: length and a block-list of common passwords, no composition rules."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
     if len(password) > 256:
         return "Password must be 256 characters or fewer"
+    if password.strip().lower() in common_passwords():
+        return (
+            "This password is one of the most common passwords: choose one that is harder to guess"
+        )
     return None
 
 
@@ -136,10 +151,9 @@ def _recent_failures(column, value: str) -> int:
     )
 
 
-def authenticate(email: str, password: str, address: str) -> SignInResult:
-    """Check a sign-in, throttled per account and per address. Every attempt is audited."""
-    email = normalise_email(email)[:254]
-    address = (address or "unknown")[:64]
+def is_throttled(email: str, address: str) -> bool:
+    """Too many recent failures (passwords and second-factor codes alike) for the account or
+    the address; audited and committed when so."""
     config = current_app.config
     if (
         _recent_failures(SignInAttempt.email, email) >= config["SIGNIN_MAX_PER_ACCOUNT"]
@@ -147,6 +161,21 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
     ):
         audit.record("signin.throttled", object_kind="person", changes={"email": [None, email]})
         db.session.commit()
+        return True
+    return False
+
+
+def authenticate(email: str, password: str, address: str) -> SignInResult:
+    """Check a sign-in, throttled per account and per address. Every attempt is audited.
+
+    For people who sign in with two factors the password is only the first step: it is audited
+    as "signin.password" and tracker.services.two_factor completes the sign-in.
+    """
+    from tracker.services import two_factor  # it builds on this module
+
+    email = normalise_email(email)[:254]
+    address = (address or "unknown")[:64]
+    if is_throttled(email, address):
         return SignInResult(None, throttled=True)
 
     person = db.session.scalar(select(Person).where(Person.email == email))
@@ -166,7 +195,8 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
     if ok:
         if _hasher.check_needs_rehash(person.password_hash):
             person.password_hash = hash_password(password)
-        audit.record("signin", object_kind="person", object_id=person.id, actor=person)
+        action = "signin.password" if two_factor.asked_for(person) else "signin"
+        audit.record(action, object_kind="person", object_id=person.id, actor=person)
     else:
         audit.record(
             "signin.failed",
@@ -181,8 +211,9 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
-def record_sign_out(person: Person) -> None:
-    audit.record("signout", object_kind="person", object_id=person.id, actor=person)
+def record_sign_out(person: Person, *, inactive: bool = False) -> None:
+    action = "signout.inactive" if inactive else "signout"
+    audit.record(action, object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
 
 
