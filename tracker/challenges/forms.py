@@ -1,0 +1,206 @@
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovRadioInput,
+    GovSelect,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from tracker.cases.forms import choices
+from tracker.forms import BaseForm, GovDateField, no_control_characters
+from tracker.models import CHALLENGE_KIND_LABELS, THEME_LABELS
+from tracker.services.challenges import TEXT_MAX
+
+YES_NO = choices([("yes", "Yes"), ("no", "No")])
+
+
+def _text(label: str, missing: str, limit: int = TEXT_MAX, **kwargs) -> TextAreaField:
+    return TextAreaField(
+        label,
+        widget=GovTextArea(),
+        validators=[
+            DataRequired(missing),
+            Length(max=limit, message=f"{label} must be {limit} characters or fewer"),
+            no_control_characters,
+        ],
+        **kwargs,
+    )
+
+
+class RiskForm(BaseForm):
+    immediate_risk = RadioField(
+        "Could the child be at immediate risk of harm?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        invalid_choice_message="Select yes if the child may be at immediate risk of harm",
+        validators=[InputRequired("Select yes if the child may be at immediate risk of harm")],
+    )
+
+
+class DetailsForm(BaseForm):
+    about_agency_id = RadioField(
+        "Which agency is the challenge about?",
+        widget=GovRadioInput(),
+        coerce=int,
+        invalid_choice_message="Select an agency involved in this case",
+        validators=[InputRequired("Select which agency the challenge is about")],
+    )
+    kind = RadioField(
+        "What is it about?",
+        widget=GovRadioInput(),
+        choices=choices((k.value, label) for k, label in CHALLENGE_KIND_LABELS.items()),
+        invalid_choice_message="Select what the challenge is about",
+        validators=[InputRequired("Select what the challenge is about")],
+    )
+    what_happened = _text(
+        "What happened",
+        "Enter what happened",
+        description="Facts, not opinion: the decision, action or silence you disagree with",
+    )
+    outcome_wanted = _text("What outcome do you want?", "Enter the outcome you want")
+    share_ids = SelectMultipleField(
+        "Shares on this case (optional)",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        invalid_choice_message="Select shares recorded on this case",
+        validators=[Optional()],
+    )
+    note_ids = SelectMultipleField(
+        "Case notes (optional)",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        invalid_choice_message="Select notes recorded on this case",
+        validators=[Optional()],
+    )
+    urgent = RadioField(
+        "Is it urgent?",
+        widget=GovRadioInput(),
+        choices=choices([("no", "No, standard timescales"), ("yes", "Yes, urgent timescales")]),
+        invalid_choice_message="Select whether the challenge is urgent",
+        validators=[InputRequired("Select whether the challenge is urgent")],
+    )
+
+
+class StageForm(BaseForm):
+    """Every form acting on a stage carries the stage it was opened at (a stale page is refused)."""
+
+    stage = HiddenField()
+
+    def expected_stage(self) -> int | None:
+        return int(self.stage.data) if (self.stage.data or "").isdigit() else None
+
+
+class DiscussionForm(StageForm):
+    text = _text("What was discussed", "Enter what was discussed")
+
+
+class EscalateForm(StageForm):
+    why = _text(
+        "Why does it need to go to the next stage?",
+        "Enter why it needs to go to the next stage",
+    )
+
+
+class WithdrawForm(BaseForm):
+    why = _text("Why are you withdrawing the challenge?", "Enter why you are withdrawing it")
+
+
+ACTION_SLOTS = 3
+
+
+class ResolveForm(StageForm):
+    agreed = _text("What was agreed", "Enter what was agreed")
+    themes = SelectMultipleField(
+        "Learning themes (optional)",
+        widget=GovCheckboxesInput(),
+        choices=choices((t.value, label) for t, label in THEME_LABELS.items()),
+        invalid_choice_message="Select learning themes from the list",
+        validators=[Optional()],
+    )
+    practice_issue = RadioField(
+        "Did it show a practice issue for the partnership?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        invalid_choice_message="Select yes if it showed a practice issue for the partnership",
+        validators=[InputRequired("Select yes if it showed a practice issue for the partnership")],
+    )
+
+    def action_rows(self):
+        return [
+            (self[f"action_{n}"], self[f"owner_{n}"], self[f"due_{n}"])
+            for n in range(1, ACTION_SLOTS + 1)
+        ]
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for action, owner, due in self.action_rows():
+            if action.data or owner.data or due.data or any(due.raw_data or []):
+                for field, message in (
+                    (action, "Enter the action"),
+                    (owner, "Enter who owns the action"),
+                    (due, "Enter the date the action is due by"),
+                ):
+                    if not field.data and not field.errors:
+                        field.errors.append(message)
+                        ok = False
+        return ok
+
+
+for _n in range(1, ACTION_SLOTS + 1):
+    setattr(
+        ResolveForm,
+        f"action_{_n}",
+        TextAreaField(
+            f"Action {_n}",
+            widget=GovTextArea(),
+            validators=[
+                Optional(),
+                Length(max=1000, message="An action must be 1000 characters or fewer"),
+                no_control_characters,
+            ],
+        ),
+    )
+    setattr(
+        ResolveForm,
+        f"owner_{_n}",
+        StringField(
+            f"Action {_n}: who owns it",
+            widget=GovTextInput(),
+            validators=[
+                Optional(),
+                Length(max=120, message="An owner must be 120 characters or fewer"),
+                no_control_characters,
+            ],
+        ),
+    )
+    setattr(
+        ResolveForm,
+        f"due_{_n}",
+        GovDateField(f"Action {_n}: due by", description="For example, 27 3 2027"),
+    )
+
+
+class NamedLeadForm(BaseForm):
+    lead_id = SelectField(
+        "Lead",
+        widget=GovSelect(),
+        coerce=int,
+        invalid_choice_message="Select a person from the list",
+        validators=[InputRequired("Select a lead, or nobody")],
+    )
+    deputy_id = SelectField(
+        "Deputy (receives the alerts while the lead is away)",
+        widget=GovSelect(),
+        coerce=int,
+        invalid_choice_message="Select a person from the list",
+        validators=[InputRequired("Select a deputy, or nobody")],
+    )

@@ -1,0 +1,464 @@
+"""Professional challenges: raise (risk question, details, check your answers), act on a stage,
+the lists that show who is waiting on whom, and the named-leads list."""
+
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from tracker import access
+from tracker.cases.forms import choices
+from tracker.challenges.forms import (
+    DetailsForm,
+    DiscussionForm,
+    EscalateForm,
+    NamedLeadForm,
+    ResolveForm,
+    RiskForm,
+    WithdrawForm,
+)
+from tracker.extensions import db
+from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
+from tracker.services import challenges, clock, leads, procedure
+
+blueprint = Blueprint("challenges", __name__)
+
+
+@blueprint.before_request
+@login_required
+def require_sign_in():
+    """Every page here is about a case or the people who lead on them."""
+
+
+def _status(form) -> int:
+    return 400 if form.errors else 200
+
+
+def _apply(form, error: challenges.ChallengeError | leads.LeadError, fallback: str) -> None:
+    """A service refusal shown against its field (or the form's main field)."""
+    field = getattr(form, error.field, None) if error.field in form else None
+    (field or form[fallback]).errors.append(str(error))
+
+
+# --- raising: risk question, details, check your answers ----------------------------------------
+
+DRAFT_FIELDS = (
+    "about_agency_id",
+    "kind",
+    "what_happened",
+    "outcome_wanted",
+    "share_ids",
+    "note_ids",
+    "urgent",
+)
+
+
+def _draft_key(case_id: int) -> str:
+    return f"challenge_draft:{case_id}"
+
+
+def _draft(case_id: int) -> dict | None:
+    return session.get(_draft_key(case_id))
+
+
+def _save_draft(case_id: int, draft: dict) -> None:
+    session[_draft_key(case_id)] = draft
+
+
+def _case_for_raising(case_id: int) -> Case:
+    case = access.case_for_changing(case_id)
+    access.require(access.can_raise_challenge(current_user, case))
+    return case
+
+
+def _prefill(case: Case) -> dict:
+    concern = request.args.get("concern", "")
+    if concern.isdigit():
+        return challenges.prefill_from_concern(current_user, case, int(concern))
+    if request.args.get("from_threshold") == "1":
+        return challenges.prefill_from_threshold(current_user, case)
+    return {}
+
+
+@blueprint.route("/cases/<int:case_id>/challenges/new", methods=["GET", "POST"])
+def raise_challenge(case_id: int):
+    """Step 1: the immediate-risk question always comes first."""
+    case = _case_for_raising(case_id)
+    draft = _draft(case_id)
+    if request.method == "GET" and (draft is None or request.args):
+        draft = {k: v for k, v in _prefill(case).items() if v is not None}
+        _save_draft(case_id, draft)
+    form = RiskForm()
+    if request.method == "GET" and draft and "immediate_risk" in draft:
+        form.immediate_risk.data = "yes" if draft["immediate_risk"] else "no"
+    if form.validate_on_submit():
+        draft = draft or {}
+        draft["immediate_risk"] = form.immediate_risk.data == "yes"
+        if draft["immediate_risk"]:
+            draft["risk_advice_shown_at"] = challenges.record_risk_advice(
+                current_user, case
+            ).isoformat()
+            draft["urgent"] = "yes"
+            _save_draft(case_id, draft)
+            return redirect(url_for("challenges.immediate_risk", case_id=case.id))
+        draft.pop("risk_advice_shown_at", None)
+        _save_draft(case_id, draft)
+        return redirect(url_for("challenges.details", case_id=case.id))
+    return render_template(
+        "challenges/risk.html", case=case, form=form, title="Raise a professional challenge"
+    ), _status(form)
+
+
+@blueprint.route("/cases/<int:case_id>/challenges/new/immediate-risk")
+def immediate_risk(case_id: int):
+    case = _case_for_raising(case_id)
+    draft = _draft(case_id)
+    if not draft or not draft.get("immediate_risk"):
+        return redirect(url_for("challenges.raise_challenge", case_id=case.id))
+    return render_template(
+        "challenges/immediate_risk.html",
+        case=case,
+        front_door=current_app.config["FRONT_DOOR_PHONE"],
+        emergency=current_app.config["EMERGENCY_PHONE"],
+        title="Contact the front door or emergency services now",
+    )
+
+
+def _details_form(case: Case, data: dict | None = None) -> DetailsForm:
+    """The details form: from the request, or (data given) from the saved answers."""
+    if data is None:
+        form = DetailsForm()
+    else:
+        form = DetailsForm(formdata=None, data={k: data[k] for k in DRAFT_FIELDS if k in data})
+    agencies = [
+        i.agency for i in case.current_involvements if i.agency_id != current_user.agency_id
+    ]
+    form.about_agency_id.choices = choices((a.id, a.name) for a in agencies)
+    shares, notes = challenges.evidence_options(case)
+    form.share_ids.choices = choices(
+        (s.id, f"{s.from_agency.name}, {s.current.shared_at:%-d %b %Y}: {s.current.summary[:80]}")
+        for s in shares
+    )
+    form.note_ids.choices = choices(
+        (n.id, f"{n.agency.name}, {n.current.occurred_on:%-d %b %Y}: {n.current.text[:80]}")
+        for n in notes
+    )
+    return form
+
+
+def _require_draft(case_id: int):
+    draft = _draft(case_id)
+    if not draft or "immediate_risk" not in draft:
+        return None
+    return draft
+
+
+@blueprint.route("/cases/<int:case_id>/challenges/new/details", methods=["GET", "POST"])
+def details(case_id: int):
+    case = _case_for_raising(case_id)
+    draft = _require_draft(case_id)
+    if draft is None:
+        return redirect(url_for("challenges.raise_challenge", case_id=case.id))
+    form = _details_form(case, draft if request.method == "GET" else None)
+    if draft["immediate_risk"] and request.method == "POST":
+        form.urgent.data = "yes"  # immediate risk: always urgent
+        form.urgent.raw_data = ["yes"]
+    if form.validate_on_submit():
+        draft.update({name: form[name].data for name in DRAFT_FIELDS})
+        _save_draft(case_id, draft)
+        return redirect(url_for("challenges.check", case_id=case.id))
+    return _render_details(case, form, draft)
+
+
+def _render_details(case: Case, form: DetailsForm, draft: dict):
+    return render_template(
+        "challenges/details.html",
+        case=case,
+        form=form,
+        draft=draft,
+        title="About the challenge",
+    ), _status(form)
+
+
+@blueprint.route("/cases/<int:case_id>/challenges/new/check", methods=["GET", "POST"])
+def check(case_id: int):
+    case = _case_for_raising(case_id)
+    draft = _require_draft(case_id)
+    if draft is None or "kind" not in draft:
+        return redirect(url_for("challenges.raise_challenge", case_id=case.id))
+    if request.method == "POST":  # the app-wide CSRF protection has checked the token
+        try:
+            challenge = challenges.raise_challenge(
+                current_user,
+                case,
+                about_agency_id=draft["about_agency_id"],
+                kind=draft["kind"],
+                what_happened=draft["what_happened"],
+                outcome_wanted=draft["outcome_wanted"],
+                urgent=draft["urgent"] == "yes",
+                immediate_risk=draft["immediate_risk"],
+                risk_advice_shown_at=(
+                    datetime.fromisoformat(draft["risk_advice_shown_at"])
+                    if draft.get("risk_advice_shown_at")
+                    else None
+                ),
+                share_ids=draft.get("share_ids") or [],
+                note_ids=draft.get("note_ids") or [],
+                concern_id=draft.get("concern_id"),
+                threshold_view_id=draft.get("threshold_view_id"),
+            )
+        except challenges.ChallengeError as error:
+            details_form = _details_form(case, draft)
+            _apply(details_form, error, "what_happened")
+            return _render_details(case, details_form, draft)
+        session.pop(_draft_key(case_id), None)
+        flash(f"Professional challenge {challenge.id} raised: stage 1 has begun", "success")
+        return redirect(url_for("challenges.show", challenge_id=challenge.id))
+    about = db.session.get(Agency, draft["about_agency_id"])
+    shares, notes = challenges.evidence_options(case)
+    return render_template(
+        "challenges/check.html",
+        case=case,
+        draft=draft,
+        about=about,
+        kind_label=CHALLENGE_KIND_LABELS[ChallengeKind(draft["kind"])],
+        evidence_shares=[s for s in shares if s.id in (draft.get("share_ids") or [])],
+        evidence_notes=[n for n in notes if n.id in (draft.get("note_ids") or [])],
+        title="Check your answers before raising the challenge",
+    )
+
+
+# --- one challenge ------------------------------------------------------------------------------
+
+
+def _acting_on(challenge_id: int) -> Challenge:
+    challenge = access.challenge_for_reading(challenge_id)
+    access.require(access.can_act_on_stage(current_user, challenge))
+    return challenge
+
+
+@blueprint.route("/challenges/<int:challenge_id>")
+def show(challenge_id: int):
+    challenge = access.challenge_for_reading(challenge_id)
+    challenges.record_view(challenge)
+    return render_template(
+        "challenges/show.html",
+        challenge=challenge,
+        sides=challenges.sides(challenge) if challenge.is_open else [],
+        named={
+            side.agency.id: leads.current(side.agency.id, challenge.stage)
+            for side in challenges.sides(challenge)
+        },
+        warning=challenges.unnamed_warning(challenge) if challenge.is_open else None,
+        due=challenges.due(challenge),
+        can_act=access.can_act_on_stage(current_user, challenge),
+        can_withdraw=access.can_withdraw(current_user, challenge),
+        can_see_case=access.is_involved(current_user, challenge.case)
+        or access.reads_all_challenges(current_user),
+        title=f"Professional challenge {challenge.id}",
+    )
+
+
+def _stage_action(challenge_id: int, form_class, template: str, title: str, act, fallback: str):
+    challenge = _acting_on(challenge_id)
+    form = form_class()
+    if request.method == "GET":
+        form.stage.data = str(challenge.stage)
+    if form.validate_on_submit():
+        try:
+            act(challenge, form)
+        except challenges.ChallengeError as error:
+            _apply(form, error, fallback)
+        else:
+            return redirect(url_for("challenges.show", challenge_id=challenge.id))
+    return render_template(template, challenge=challenge, form=form, title=title), _status(form)
+
+
+@blueprint.route("/challenges/<int:challenge_id>/discussion", methods=["GET", "POST"])
+def discussion(challenge_id: int):
+    def act(challenge, form):
+        challenges.record_discussion(current_user, challenge, form.text.data, form.expected_stage())
+        flash("Discussion recorded", "success")
+
+    return _stage_action(
+        challenge_id,
+        DiscussionForm,
+        "challenges/discussion.html",
+        "Record a discussion",
+        act,
+        "text",
+    )
+
+
+@blueprint.route("/challenges/<int:challenge_id>/escalate", methods=["GET", "POST"])
+def escalate(challenge_id: int):
+    def act(challenge, form):
+        challenges.escalate(current_user, challenge, form.why.data, form.expected_stage())
+        flash(f"Escalated to stage {challenge.stage}", "success")
+
+    return _stage_action(
+        challenge_id,
+        EscalateForm,
+        "challenges/escalate.html",
+        "Escalate to the next stage",
+        act,
+        "why",
+    )
+
+
+@blueprint.route("/challenges/<int:challenge_id>/resolve", methods=["GET", "POST"])
+def resolve(challenge_id: int):
+    def act(challenge, form):
+        challenges.resolve(
+            current_user,
+            challenge,
+            agreed=form.agreed.data,
+            actions=[
+                challenges.AgreedAction(action.data, owner.data, due.data)
+                for action, owner, due in form.action_rows()
+                if action.data
+            ],
+            themes=form.themes.data or [],
+            practice_issue=form.practice_issue.data == "yes",
+            expected_stage=form.expected_stage(),
+        )
+        flash("Challenge resolved", "success")
+
+    return _stage_action(
+        challenge_id, ResolveForm, "challenges/resolve.html", "Resolve the challenge", act, "agreed"
+    )
+
+
+@blueprint.route("/challenges/<int:challenge_id>/withdraw", methods=["GET", "POST"])
+def withdraw(challenge_id: int):
+    challenge = access.challenge_for_reading(challenge_id)
+    access.require(access.can_withdraw(current_user, challenge))
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            challenges.withdraw(current_user, challenge, form.why.data)
+        except challenges.ChallengeError as error:
+            _apply(form, error, "why")
+        else:
+            flash("Challenge withdrawn", "success")
+            return redirect(url_for("challenges.show", challenge_id=challenge.id))
+    return render_template(
+        "challenges/withdraw.html", challenge=challenge, form=form, title="Withdraw the challenge"
+    ), _status(form)
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+def _page(query, where: str):
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    challenges.record_list_view(page.items, where)
+    return page
+
+
+@blueprint.route("/challenges/awaiting")
+def awaiting():
+    access.require(access.can_change_cases(current_user))
+    named = sorted(leads.named_stages_of(current_user), key=lambda pair: pair[1])
+    return render_template(
+        "challenges/awaiting.html",
+        page=_page(challenges.awaiting(current_user), "challenges awaiting me"),
+        named=[(db.session.get(Agency, a), stage) for a, stage in named],
+        title="Challenges awaiting me",
+    )
+
+
+@blueprint.route("/challenges/")
+def index():
+    """The partnership list: every open challenge by stage (leads and auditors)."""
+    access.require(
+        access.sees_partnership_lists(current_user) or access.reads_all_challenges(current_user)
+    )
+    return render_template(
+        "challenges/index.html",
+        page=_page(challenges.open_by_stage(), "partnership list of open challenges"),
+        stages=procedure.current().stages,
+        title="Open professional challenges",
+    )
+
+
+# --- named leads --------------------------------------------------------------------------------
+
+
+@blueprint.route("/challenges/leads")
+def named_leads():
+    access.require(access.can_manage_leads(current_user))
+    agencies = leads.manageable_agencies(current_user)
+    return render_template(
+        "challenges/leads.html",
+        agencies=agencies,
+        stages=procedure.current().stages,
+        table=leads.table([a.id for a in agencies]),
+        title="Named leads for professional challenges",
+    )
+
+
+@blueprint.route("/challenges/leads/<int:agency_id>/<int:stage>", methods=["GET", "POST"])
+def edit_named_lead(agency_id: int, stage: int):
+    access.require(access.can_manage_leads(current_user))
+    agency = db.get_or_404(Agency, agency_id)
+    access.require(leads.can_manage(current_user, agency.id))
+    if not 1 <= stage <= procedure.current().last_stage:
+        abort(404)
+    form = NamedLeadForm()
+    people = choices((p.id, p.name) for p in leads.candidates(agency.id))
+    form.lead_id.choices = [*choices([(0, "Nobody named")]), *people]
+    form.deputy_id.choices = [*choices([(0, "No deputy")]), *people]
+    named = leads.current(agency.id, stage)
+    if request.method == "GET" and named:
+        form.lead_id.data = named.lead_id
+        form.deputy_id.data = named.deputy_id or 0
+    if form.validate_on_submit():
+        try:
+            leads.assign(current_user, agency, stage, form.lead_id.data, form.deputy_id.data)
+        except leads.LeadError as error:
+            _apply(form, error, "lead_id")
+        else:
+            flash(f"{agency.name}: stage {stage} lead saved", "success")
+            return redirect(url_for("challenges.named_leads"))
+    return render_template(
+        "challenges/edit_lead.html",
+        agency=agency,
+        stage=procedure.current().stage(stage),
+        form=form,
+        title=f"Stage {stage} lead for {agency.name}",
+    ), _status(form)
+
+
+# --- pieces other pages include -----------------------------------------------------------------
+
+
+@blueprint.app_template_global()
+def challenge_due(challenge: Challenge) -> challenges.Due:
+    return challenges.due(challenge, clock.now())
+
+
+@blueprint.app_template_global()
+def case_challenges(case: Case) -> list[Challenge]:
+    """For the case page (its view is already audited)."""
+    return challenges.for_case(case)
+
+
+@blueprint.app_template_global()
+def agency_open_challenges() -> list[Challenge]:
+    """For the home page: open challenges raised by and about the person's agency (audited)."""
+    if not access.can_change_cases(current_user):
+        return []
+    found = challenges.open_for_agency(current_user.agency_id)
+    challenges.record_list_view(found, "home: my agency's open challenges")
+    return found

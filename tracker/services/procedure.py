@@ -1,0 +1,233 @@
+"""The partnership's escalation procedure: a TOML file, loaded and checked once at start.
+
+The file (tracker/procedure.toml unless the PROCEDURE_FILE setting names another) lists the stages.
+A mistake in it stops the app at start with one line naming the file, the line and the problem.
+Its version is the hash of its content; each challenge keeps a snapshot of the stages it started
+under (`Procedure.snapshot()`), so a later edit never moves the deadlines of open challenges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from config import ConfigError
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "procedure.toml"
+
+PARTICIPANTS = {
+    "practitioner": "Practitioner",
+    "line_manager": "Line manager / designated safeguarding lead",
+    "senior_manager": "Senior manager / head of service",
+    "partnership": "Safeguarding partnership",
+}
+MAX_WORKING_DAYS = 60
+MAX_REMINDER_HOURS = 200
+TOP_LEVEL_KEYS = {"name", "auto_open_challenge_for_unanswered_concern", "stage"}
+STAGE_KEYS = {
+    "number",
+    "name",
+    "raising_side",
+    "other_side",
+    "working_days",
+    "urgent_working_days",
+    "reminder_working_hours",
+}
+
+
+class ProcedureError(ConfigError):
+    """The procedure file is missing or wrong: the app refuses to start, with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int
+    name: str
+    raising_side: str
+    other_side: str
+    working_days: int
+    urgent_working_days: int
+    reminder_working_hours: int
+
+    def days(self, urgent: bool) -> int:
+        return self.urgent_working_days if urgent else self.working_days
+
+    @property
+    def raising_side_label(self) -> str:
+        return PARTICIPANTS[self.raising_side]
+
+    @property
+    def other_side_label(self) -> str:
+        return PARTICIPANTS[self.other_side]
+
+
+@dataclass(frozen=True)
+class Procedure:
+    name: str
+    version: str
+    stages: tuple[Stage, ...]
+    auto_open_challenge_for_unanswered_concern: bool = True
+
+    def stage(self, number: int) -> Stage:
+        return self.stages[number - 1]
+
+    @property
+    def last_stage(self) -> int:
+        return len(self.stages)
+
+    def snapshot(self) -> str:
+        """What a challenge stores: the stages it follows, whatever the file says later."""
+        return json.dumps(
+            {
+                "name": self.name,
+                "version": self.version,
+                "stages": [asdict(s) for s in self.stages],
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_snapshot(cls, text: str) -> Procedure:
+        data = json.loads(text)
+        return cls(
+            name=data["name"],
+            version=data["version"],
+            stages=tuple(Stage(**stage) for stage in data["stages"]),
+        )
+
+
+class _Lines:
+    """Line numbers of the file's keys, so a message can point at the line to fix."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+        self.headers = [
+            n for n, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*stage\s*\]\]", line)
+        ]
+
+    def _block(self, stage_index: int | None) -> range:
+        if stage_index is None or stage_index >= len(self.headers):
+            return range(0, self.headers[0] if self.headers else len(self.lines))
+        start = self.headers[stage_index]
+        end = (
+            self.headers[stage_index + 1]
+            if stage_index + 1 < len(self.headers)
+            else len(self.lines)
+        )
+        return range(start, end)
+
+    def of(self, stage_index: int | None, key: str | None = None) -> int | None:
+        block = self._block(stage_index)
+        if key is not None:
+            for n in block:
+                if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[n]):
+                    return n + 1
+        if stage_index is not None and stage_index < len(self.headers):
+            return self.headers[stage_index] + 1
+        return None
+
+
+def _fail(path: Path, line: int | None, problem: str) -> ProcedureError:
+    where = f"{path}: line {line}" if line else str(path)
+    return ProcedureError(f"procedure file {where}: {problem}")
+
+
+def _whole_number(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_stage(raw: Any, index: int, path: Path, lines: _Lines) -> Stage:
+    label = f"stage {index + 1}"
+    if not isinstance(raw, dict):
+        raise _fail(path, lines.of(index), f"{label} must be a [[stage]] table")
+    for key in raw:
+        if key not in STAGE_KEYS:
+            raise _fail(path, lines.of(index, key), f"{label}: unknown setting {key!r}")
+    for key in sorted(STAGE_KEYS - set(raw)):
+        raise _fail(path, lines.of(index), f"{label}: {key} is missing")
+
+    def bad(key: str, rule: str) -> ProcedureError:
+        return _fail(path, lines.of(index, key), f"{label}: {key} {rule}, not {raw[key]!r}")
+
+    if raw["number"] != index + 1 or isinstance(raw["number"], bool):
+        raise bad("number", f"must be {index + 1} (stages are numbered 1, 2, 3... in order)")
+    if not isinstance(raw["name"], str) or not raw["name"].strip():
+        raise bad("name", "must be a non-empty text in quotes")
+    for side in ("raising_side", "other_side"):
+        if raw[side] not in PARTICIPANTS:
+            raise bad(side, "must be one of " + ", ".join(repr(p) for p in PARTICIPANTS))
+    if not _whole_number(raw["working_days"], 1, MAX_WORKING_DAYS):
+        raise bad(
+            "working_days", f"must be a whole number of working days from 1 to {MAX_WORKING_DAYS}"
+        )
+    if not _whole_number(raw["urgent_working_days"], 1, raw["working_days"]):
+        raise bad(
+            "urgent_working_days",
+            f"must be a whole number of working days from 1 to working_days ({raw['working_days']})",
+        )
+    if not _whole_number(raw["reminder_working_hours"], 0, MAX_REMINDER_HOURS):
+        raise bad(
+            "reminder_working_hours",
+            f"must be a whole number of working hours from 0 to {MAX_REMINDER_HOURS}",
+        )
+    return Stage(**{key: raw[key] for key in STAGE_KEYS})
+
+
+def parse(text: str, path: Path) -> Procedure:
+    """Check the file's text strictly; raise ProcedureError naming the line and the problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _fail(path, None, f"not valid TOML: {error}") from None
+    lines = _Lines(text)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise _fail(path, lines.of(None, key), f"unknown setting {key!r}")
+    name = data.get("name", "Professional challenge procedure")
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(path, lines.of(None, "name"), "name must be a non-empty text in quotes")
+    auto_open = data.get("auto_open_challenge_for_unanswered_concern", True)
+    if not isinstance(auto_open, bool):
+        raise _fail(
+            path,
+            lines.of(None, "auto_open_challenge_for_unanswered_concern"),
+            f"auto_open_challenge_for_unanswered_concern must be true or false, not {auto_open!r}",
+        )
+    raw_stages = data.get("stage")
+    if not isinstance(raw_stages, list) or not raw_stages:
+        raise _fail(path, None, "no stages: add at least one [[stage]] table")
+    stages = tuple(_check_stage(raw, n, path, lines) for n, raw in enumerate(raw_stages))
+    return Procedure(
+        name=name.strip(),
+        version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+        stages=stages,
+        auto_open_challenge_for_unanswered_concern=auto_open,
+    )
+
+
+def load(path: str | Path | None = None) -> Procedure:
+    path = Path(path) if path else DEFAULT_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise _fail(path, None, f"cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise _fail(path, None, "is not UTF-8 text") from None
+    return parse(text, path)
+
+
+def init_app(app: Flask) -> None:
+    """Load and check the procedure once; a broken file stops the app here."""
+    app.extensions["procedure"] = load(app.config.get("PROCEDURE_FILE") or None)
+
+
+def current() -> Procedure:
+    """The procedure new challenges start under."""
+    return current_app.extensions["procedure"]
