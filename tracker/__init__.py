@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "tracker.main.views",
     "tracker.cases.views",
     "tracker.admin.views",
+    "tracker.shares.views",
 )
 
 

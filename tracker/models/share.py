@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
 from tracker.models.agency import Agency
+from tracker.models.case import Case
 from tracker.models.person import Person
 from tracker.services import clock
 
@@ -98,6 +99,7 @@ class Share(db.Model):
     needs_response: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[str] = mapped_column(String(10), default=Priority.STANDARD.value)
 
+    case: Mapped[Case] = relationship()
     from_agency: Mapped[Agency] = relationship(foreign_keys=[from_agency_id], lazy="joined")
     recorded_by: Mapped[Person] = relationship(foreign_keys=[recorded_by_id])
     versions: Mapped[list[ShareVersion]] = relationship(

@@ -1,0 +1,515 @@
+"""Information sharing: record a share (sent or received), the concerns it raises, and answers.
+
+A share's content lives in versions (ShareVersion); each receiving agency is a ShareRecipient,
+which is the concern it owes when the sender asked for a response. A concern is due at the end of
+the Nth working day after it was shared (workdays.deadline; N from the settings by priority).
+Nothing is edited in place: an amendment adds a version with a reason.
+
+Interfaces other features call:
+- `open_concerns()`: every concern still awaiting a response (the sweep adds `overdue_before`).
+- `unanswered_concerns(now, ...)`: past due without a response (partnership list, alerts, reports).
+- `awaiting_our_response(agency_id)`, `awaiting_their_response(agency_id)`: the home-page lists.
+- `days_overdue(recipient, now)`: whole working days past due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import abort, current_app
+from sqlalchemy import Select, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from tracker import access
+from tracker.extensions import db
+from tracker.models import (
+    OPEN_CONCERN_STATES,
+    Case,
+    ConcernResponse,
+    ConcernState,
+    Consent,
+    LawfulBasis,
+    Person,
+    Priority,
+    Share,
+    ShareMethod,
+    ShareRecipient,
+    ShareVersion,
+    Theme,
+)
+from tracker.services import audit, clock, workdays
+
+SENT = "sent"
+RECEIVED = "received"
+
+
+class ShareError(ValueError):
+    """Bad input for a share or response; `field` names the form field to show it against."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class ShareDetails:
+    """What one version of a share says (the "record it" fields)."""
+
+    shared_at: datetime  # naive UTC
+    method: str
+    summary: str
+    purpose: str
+    lawful_basis: str
+    consent: str
+    consent_reason: str | None = None
+    special_category: bool = False
+    from_person_name: str | None = None
+    themes: list[str] = field(default_factory=list)
+
+    def as_changes(self) -> dict:
+        return {
+            "shared_at": self.shared_at,
+            "method": self.method,
+            "summary": self.summary,
+            "purpose": self.purpose,
+            "lawful_basis": self.lawful_basis,
+            "special_category": self.special_category,
+            "consent": self.consent,
+            "consent_reason": self.consent_reason,
+            "from_person_name": self.from_person_name,
+            "themes": ",".join(self.themes),
+        }
+
+
+@dataclass
+class Recipient:
+    agency_id: int
+    people_names: str | None = None
+
+
+def _validate(details: ShareDetails) -> ShareDetails:
+    if details.shared_at > clock.now():
+        raise ShareError("shared_on", "The date and time shared must be now or in the past")
+    if details.method not in set(ShareMethod):
+        raise ShareError("method", "Select how it was shared")
+    if details.lawful_basis not in set(LawfulBasis):
+        raise ShareError("lawful_basis", "Select the lawful basis for sharing")
+    if details.consent not in set(Consent):
+        raise ShareError("consent", "Select whether consent was given")
+    reason = (details.consent_reason or "").strip() or None
+    if details.consent == Consent.NOT_SOUGHT and not reason:
+        raise ShareError("consent_reason", "Enter why consent was not sought")
+    if details.consent == Consent.REFUSED and not reason:
+        raise ShareError(
+            "consent_reason", "Enter why the information was shared when consent was refused"
+        )
+    if details.consent == Consent.GIVEN:
+        reason = None
+    unknown = [t for t in details.themes if t not in set(Theme)]
+    if unknown:
+        raise ShareError("themes", "Select learning themes from the list")
+    details.consent_reason = reason
+    details.summary = details.summary.strip()
+    details.purpose = details.purpose.strip()
+    if not details.summary:
+        raise ShareError("summary", "Enter what was shared")
+    if not details.purpose:
+        raise ShareError("purpose", "Enter why it was shared")
+    details.themes = [t.value for t in Theme if t.value in details.themes]  # canonical order
+    return details
+
+
+def concern_days(priority: str) -> int:
+    key = "CONCERN_DAYS_URGENT" if priority == Priority.URGENT else "CONCERN_DAYS_STANDARD"
+    return current_app.config[key]
+
+
+def due_time(shared_at: datetime, priority: str) -> datetime:
+    """End of the Nth working day after the share (N by priority, from the settings)."""
+    return workdays.deadline(shared_at, concern_days(priority))
+
+
+def _version(share: Share, number: int, details: ShareDetails, actor: Person, reason: str | None):
+    return ShareVersion(
+        share=share,
+        number=number,
+        shared_at=details.shared_at,
+        from_person_name=(details.from_person_name or "").strip() or None,
+        method=details.method,
+        summary=details.summary,
+        purpose=details.purpose,
+        lawful_basis=details.lawful_basis,
+        special_category=details.special_category,
+        consent=details.consent,
+        consent_reason=details.consent_reason,
+        themes=",".join(details.themes),
+        recorded_by_id=actor.id,
+        recorded_at=clock.now(),
+        reason=reason,
+    )
+
+
+def record_share(
+    actor: Person,
+    case: Case,
+    *,
+    recorded_as: str,
+    from_agency_id: int,
+    recipients: list[Recipient],
+    details: ShareDetails,
+    needs_response: bool,
+    priority: str = Priority.STANDARD.value,
+) -> Share:
+    """Record one act of sharing, sent by the actor's agency or received by it.
+
+    Every agency involved must currently be involved in the case (so it can read and answer it).
+    """
+    if not access.is_involved(actor, case):
+        raise ShareError("recipient_agency_ids", "Your agency is not involved in this case")
+    involved = case.involved_agency_ids
+    if recorded_as == SENT:
+        from_agency_id = actor.agency_id
+    elif recorded_as == RECEIVED:
+        if from_agency_id == actor.agency_id:
+            raise ShareError("from_agency_id", "Select the agency that shared it with you")
+        if actor.agency_id not in {r.agency_id for r in recipients}:
+            recipients = [Recipient(actor.agency_id), *recipients]
+    else:
+        raise ValueError(f"recorded_as must be {SENT!r} or {RECEIVED!r}")
+    if from_agency_id not in involved:
+        raise ShareError("from_agency_id", "Select an agency involved in this case")
+    by_agency: dict[int, Recipient] = {}
+    for recipient in recipients:
+        by_agency.setdefault(recipient.agency_id, recipient)
+    if not by_agency:
+        raise ShareError("recipient_agency_ids", "Select at least one agency it was shared with")
+    if from_agency_id in by_agency:
+        raise ShareError(
+            "recipient_agency_ids",
+            "A share goes to other agencies: you cannot share with your own agency",
+        )
+    if set(by_agency) - involved:
+        raise ShareError(
+            "recipient_agency_ids",
+            "Select agencies involved in this case (add an agency to the case first)",
+        )
+    if priority not in set(Priority):
+        raise ShareError("priority", "Select standard or urgent")
+    details = _validate(details)
+    now = clock.now()
+    due = due_time(details.shared_at, priority) if needs_response else None
+    share = Share(
+        case_id=case.id,
+        from_agency_id=from_agency_id,
+        recorded_as=recorded_as,
+        recorded_by_id=actor.id,
+        recorded_by_agency_id=actor.agency_id,
+        recorded_at=now,
+        needs_response=needs_response,
+        priority=priority if needs_response else Priority.STANDARD.value,
+    )
+    db.session.add(share)
+    db.session.add(_version(share, 1, details, actor, None))
+    for agency_id, recipient in by_agency.items():
+        db.session.add(
+            ShareRecipient(
+                share=share,
+                agency_id=agency_id,
+                people_names=(recipient.people_names or "").strip() or None,
+                state=(ConcernState.AWAITING if needs_response else ConcernState.NOT_NEEDED).value,
+                due_at=due,
+            )
+        )
+    db.session.flush()
+    audit.record(
+        f"share.record_{recorded_as}",
+        object_kind="share",
+        object_id=share.id,
+        case_id=case.id,
+        changes=audit.changes_between(
+            {},
+            {
+                **details.as_changes(),
+                "from_agency_id": from_agency_id,
+                "recipients": sorted(by_agency),
+                "needs_response": needs_response,
+                "priority": share.priority,
+                "due_at": due,
+            },
+        ),
+        actor=actor,
+    )
+    db.session.commit()
+    return share
+
+
+def amend_share(actor: Person, share: Share, details: ShareDetails, reason: str) -> ShareVersion:
+    """A correction by the recording agency: a new version with a reason; the old ones stay."""
+    if actor.agency_id != share.recorded_by_agency_id:
+        raise ShareError("reason", "Only the agency that recorded this share can amend it")
+    if not reason.strip():
+        raise ShareError("reason", "Enter why you are amending this share")
+    details = _validate(details)
+    before = share.current
+    before_changes = ShareDetails(
+        shared_at=before.shared_at,
+        method=before.method,
+        summary=before.summary,
+        purpose=before.purpose,
+        lawful_basis=before.lawful_basis,
+        consent=before.consent,
+        consent_reason=before.consent_reason,
+        special_category=before.special_category,
+        from_person_name=before.from_person_name,
+        themes=[t.value for t in before.theme_list],
+    ).as_changes()
+    version = _version(share, before.number + 1, details, actor, reason.strip())
+    db.session.add(version)
+    changes = audit.changes_between(before_changes, details.as_changes())
+    if share.needs_response and details.shared_at != before.shared_at:
+        # The due time follows the corrected date for concerns still open.
+        due = due_time(details.shared_at, share.priority)
+        for recipient in share.recipients:
+            if recipient.state in OPEN_CONCERN_STATES:
+                recipient.due_at = due
+        changes["due_at"] = [None, due]
+    db.session.flush()
+    audit.record(
+        "share.amend",
+        object_kind="share",
+        object_id=share.id,
+        case_id=share.case_id,
+        changes=changes,
+        reason=version.reason,
+        actor=actor,
+    )
+    db.session.commit()
+    return version
+
+
+def _check_answering(actor: Person, recipient: ShareRecipient, field: str) -> None:
+    if actor.agency_id != recipient.agency_id:
+        raise ShareError(
+            field, f"Only {recipient.agency.name} can answer this concern: it is not your agency's"
+        )
+    if recipient.state == ConcernState.NOT_NEEDED:
+        raise ShareError(field, "This share did not ask for a response")
+
+
+def acknowledge(actor: Person, recipient: ShareRecipient) -> None:
+    """The receiving agency has seen the concern and is dealing with it (it stays open)."""
+    _check_answering(actor, recipient, "acknowledge")
+    if recipient.state != ConcernState.AWAITING:
+        raise ShareError("acknowledge", "This concern has already been acknowledged or answered")
+    recipient.state = ConcernState.ACKNOWLEDGED.value
+    recipient.acknowledged_at = clock.now()
+    recipient.acknowledged_by_id = actor.id
+    audit.record(
+        "concern.acknowledge",
+        object_kind="share_recipient",
+        object_id=recipient.id,
+        case_id=recipient.share.case_id,
+        changes={"state": [ConcernState.AWAITING.value, ConcernState.ACKNOWLEDGED.value]},
+        actor=actor,
+    )
+    db.session.commit()
+
+
+def respond(
+    actor: Person,
+    recipient: ShareRecipient,
+    *,
+    action_taken: str,
+    next_steps: str | None = None,
+    reason: str | None = None,
+) -> ConcernResponse:
+    """Answer a concern (what was done or decided). Answering again amends: a reason is needed."""
+    _check_answering(actor, recipient, "action_taken")
+    if not action_taken.strip():
+        raise ShareError("action_taken", "Enter what your agency did or decided")
+    amending = recipient.response is not None
+    if amending and not (reason or "").strip():
+        raise ShareError("reason", "Enter why you are amending the response")
+    response = ConcernResponse(
+        recipient=recipient,
+        number=len(recipient.responses) + 1,
+        action_taken=action_taken.strip(),
+        next_steps=(next_steps or "").strip() or None,
+        recorded_by_id=actor.id,
+        recorded_at=clock.now(),
+        reason=(reason or "").strip() or None if amending else None,
+    )
+    db.session.add(response)
+    before_state = recipient.state
+    if not amending:
+        recipient.state = ConcernState.RESPONDED.value
+        recipient.responded_at = response.recorded_at
+    db.session.flush()
+    audit.record(
+        "concern.amend_response" if amending else "concern.respond",
+        object_kind="concern_response",
+        object_id=response.id,
+        case_id=recipient.share.case_id,
+        changes={
+            "state": [before_state, recipient.state],
+            "action_taken": [None, response.action_taken],
+            "next_steps": [None, response.next_steps],
+        },
+        reason=response.reason,
+        actor=actor,
+    )
+    db.session.commit()
+    return response
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def share_for_reading(share_id: int, person: Person) -> Share:
+    """The share, if the person may read its case (else 404, as for the case itself)."""
+    share = db.session.get(Share, share_id)
+    if share is None:
+        abort(404)
+    access.case_for_reading(share.case_id, person)
+    return share
+
+
+def record_share_view(share: Share) -> None:
+    audit.record("share.view", object_kind="share", object_id=share.id, case_id=share.case_id)
+    db.session.commit()
+
+
+def record_list_view(recipients: list[ShareRecipient], where: str) -> None:
+    """A list of concerns shows case data: audit which concerns were shown, and where."""
+    if recipients:
+        audit.record(
+            "concern.list",
+            object_kind="share_recipient",
+            changes={"page": [None, where], "shown": [None, [r.id for r in recipients]]},
+        )
+    db.session.commit()
+
+
+def _concerns() -> Select[tuple[ShareRecipient]]:
+    return (
+        select(ShareRecipient)
+        .join(ShareRecipient.share)
+        .join(Share.case)
+        .options(
+            contains_eager(ShareRecipient.share).contains_eager(Share.case),
+            selectinload(ShareRecipient.share, Share.versions),
+            selectinload(ShareRecipient.share, Share.from_agency),
+        )
+    )
+
+
+def open_concerns() -> Select[tuple[ShareRecipient]]:
+    """Every concern still awaiting a response, soonest due first."""
+    return (
+        _concerns()
+        .where(ShareRecipient.state.in_(OPEN_CONCERN_STATES))
+        .order_by(ShareRecipient.due_at, ShareRecipient.id)
+    )
+
+
+def awaiting_our_response(agency_id: int) -> Select[tuple[ShareRecipient]]:
+    """Concerns shared with this agency still open, on cases it is involved in."""
+    return open_concerns().where(
+        ShareRecipient.agency_id == agency_id, access.agency_involved(agency_id)
+    )
+
+
+def awaiting_their_response(agency_id: int) -> Select[tuple[ShareRecipient]]:
+    """Concerns this agency shared that other agencies have not yet answered."""
+    return open_concerns().where(
+        Share.from_agency_id == agency_id, access.agency_involved(agency_id)
+    )
+
+
+def working_days_before(day: date, days: int) -> date:
+    """The date `days` working days before `day` (the inverse of add_working_days)."""
+    while days:
+        day -= timedelta(days=1)
+        if workdays.is_working_day(day):
+            days -= 1
+    return day
+
+
+def unanswered_concerns(
+    now: datetime,
+    *,
+    agency_id: int | None = None,
+    min_days_overdue: int = 0,
+    priority: str | None = None,
+) -> Select[tuple[ShareRecipient]]:
+    """Concerns past their due time without a response, longest overdue first.
+
+    agency_id narrows to concerns owed by or sent from that agency; min_days_overdue to those at
+    least that many whole working days overdue (as `days_overdue` counts them).
+    """
+    query = (
+        _concerns()
+        .where(ShareRecipient.state.in_(OPEN_CONCERN_STATES), ShareRecipient.due_at < now)
+        .order_by(ShareRecipient.due_at, ShareRecipient.id)
+    )
+    if min_days_overdue > 0:
+        # Due times are the end of a working day, so "due on or before the day N working days
+        # ago" is exactly "at least N working days overdue".
+        today = workdays.to_local(now).date()
+        cutoff = workdays.end_of_working_day(working_days_before(today, min_days_overdue))
+        query = query.where(ShareRecipient.due_at <= cutoff)
+    if agency_id:
+        query = query.where(
+            (ShareRecipient.agency_id == agency_id) | (Share.from_agency_id == agency_id)
+        )
+    if priority:
+        query = query.where(Share.priority == priority)
+    return query
+
+
+def days_overdue(recipient: ShareRecipient, now: datetime) -> int:
+    if recipient.due_at is None or recipient.state not in OPEN_CONCERN_STATES:
+        return 0
+    return workdays.working_days_overdue(recipient.due_at, now)
+
+
+CONCERN_STATE_LABELS = {
+    ConcernState.AWAITING.value: "Awaiting response",
+    ConcernState.ACKNOWLEDGED.value: "Acknowledged",
+    ConcernState.RESPONDED.value: "Responded",
+    ConcernState.NOT_NEEDED.value: "No response needed",
+}
+
+
+def concern_due_status(recipient: ShareRecipient, now: datetime) -> str | None:
+    """'overdue' or 'due_soon' (within a working day) for an open concern, else None."""
+    if recipient.state not in OPEN_CONCERN_STATES:
+        return None
+    return workdays.due_status(recipient.due_at, now)
+
+
+def is_unanswered(recipient: ShareRecipient, now: datetime) -> bool:
+    return (
+        recipient.state in OPEN_CONCERN_STATES
+        and recipient.due_at is not None
+        and now > recipient.due_at
+    )
+
+
+def shares_for_case(case_id: int) -> Select[tuple[Share]]:
+    """A case's shares, newest first, with everything a list of them shows loaded up front."""
+    return (
+        select(Share)
+        .where(Share.case_id == case_id)
+        .options(
+            selectinload(Share.versions).selectinload(ShareVersion.recorded_by),
+            selectinload(Share.recipients).selectinload(ShareRecipient.responses),
+            selectinload(Share.recorded_by),
+        )
+        .order_by(Share.id.desc())
+    )
+
+
+def unanswered_on_case(case_id: int, now: datetime) -> list[ShareRecipient]:
+    return list(db.session.scalars(unanswered_concerns(now).where(Share.case_id == case_id)))

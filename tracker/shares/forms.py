@@ -1,0 +1,371 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovRadioInput,
+    GovSelect,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from tracker.cases.forms import choices
+from tracker.forms import BaseForm, GovDateField, no_control_characters
+from tracker.models import THEME_LABELS, Consent, LawfulBasis, Priority, ShareMethod
+from tracker.services import workdays
+from tracker.services.notes import NOTE_KIND_LABELS
+from tracker.services.sharing import ShareDetails
+
+METHOD_LABELS = {
+    ShareMethod.PHONE: "Phone",
+    ShareMethod.SECURE_EMAIL: "Secure email",
+    ShareMethod.MEETING: "Meeting",
+    ShareMethod.STRATEGY_DISCUSSION: "Strategy discussion",
+    ShareMethod.MULTI_AGENCY_HUB: "Multi-agency safeguarding hub",
+    ShareMethod.PORTAL: "Portal",
+    ShareMethod.LETTER: "Letter",
+    ShareMethod.OTHER: "Other",
+}
+LAWFUL_BASIS_LABELS = {
+    LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR Article 6(1)(e))",
+    LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (Article 6(1)(c))",
+    LawfulBasis.VITAL_INTERESTS: "Vital interests (Article 6(1)(d))",
+    LawfulBasis.CONSENT: "Consent (Article 6(1)(a))",
+    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f))",
+    LawfulBasis.CONTRACT: "Contract (Article 6(1)(b))",
+}
+CONSENT_LABELS = {
+    Consent.GIVEN: "Consent given",
+    Consent.NOT_SOUGHT: "Consent not sought",
+    Consent.REFUSED: "Consent refused, but shared",
+}
+PRIORITY_LABELS = {Priority.STANDARD: "Standard", Priority.URGENT: "Urgent"}
+
+
+def _text(label: str, required: str, max_length: int = 5000, **kwargs):
+    return TextAreaField(
+        label,
+        widget=GovTextArea(),
+        validators=[
+            DataRequired(required),
+            Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
+            no_control_characters,
+        ],
+        **kwargs,
+    )
+
+
+def _reason(label: str, required: str):
+    return _text(label, required, 2000)
+
+
+def valid_time(form, field) -> None:
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", field.data or ""):
+        raise ValidationError("Enter the time as hours and minutes, for example 14:30")
+
+
+class ShareDetailsForm(BaseForm):
+    """The "record it" fields of one version of a share."""
+
+    from_person_name = StringField(
+        "Who shared it (optional)",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=120, message="Name must be 120 characters or fewer")],
+    )
+    shared_on = GovDateField(
+        "Date shared",
+        description="For example, 27 3 2026. Today or in the past.",
+        validators=[InputRequired("Enter the date it was shared")],
+    )
+    shared_time = StringField(
+        "Time shared",
+        widget=GovTextInput(),
+        description="24-hour clock, for example 14:30",
+        validators=[InputRequired("Enter the time it was shared"), valid_time],
+    )
+    method = RadioField(
+        "How was it shared?",
+        widget=GovRadioInput(),
+        choices=choices(METHOD_LABELS.items()),
+        invalid_choice_message="Select how it was shared",
+        validators=[InputRequired("Select how it was shared")],
+    )
+    summary = _text("What was shared", "Enter what was shared")
+    purpose = _text("Why was it shared?", "Enter why it was shared", 2000)
+    lawful_basis = RadioField(
+        "Lawful basis",
+        widget=GovRadioInput(),
+        choices=choices(LAWFUL_BASIS_LABELS.items()),
+        invalid_choice_message="Select the lawful basis for sharing",
+        validators=[InputRequired("Select the lawful basis for sharing")],
+    )
+    special_category = BooleanField(
+        "Includes special category data (health, for example), shared under the safeguarding "
+        "condition of the Data Protection Act 2018, Schedule 1, paragraph 18",
+        widget=GovCheckboxInput(),
+    )
+    consent = RadioField(
+        "Consent",
+        widget=GovRadioInput(),
+        choices=choices(CONSENT_LABELS.items()),
+        invalid_choice_message="Select whether consent was given",
+        validators=[InputRequired("Select whether consent was given")],
+    )
+    consent_reason = TextAreaField(
+        "If consent was not sought, why not; if it was refused, why it was shared anyway",
+        widget=GovTextArea(),
+        validators=[
+            Optional(),
+            Length(max=2000, message="Reason must be 2000 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    themes = SelectMultipleField(
+        "Learning themes (optional)",
+        widget=GovCheckboxesInput(),
+        choices=choices((t.value, label) for t, label in THEME_LABELS.items()),
+        invalid_choice_message="Select learning themes from the list",
+        validators=[Optional()],
+    )
+
+    def shared_at(self) -> datetime:
+        """The local date and time entered, as naive UTC."""
+        hours, minutes = (int(p) for p in self.shared_time.data.split(":"))
+        return workdays.to_utc(datetime.combine(self.shared_on.data, time(hours, minutes)))
+
+    def details(self) -> ShareDetails:
+        return ShareDetails(
+            shared_at=self.shared_at(),
+            method=self.method.data,
+            summary=self.summary.data,
+            purpose=self.purpose.data,
+            lawful_basis=self.lawful_basis.data,
+            special_category=bool(self.special_category.data),
+            consent=self.consent.data,
+            consent_reason=self.consent_reason.data,
+            from_person_name=self.from_person_name.data,
+            themes=list(self.themes.data or []),
+        )
+
+    def fill_from(self, version) -> None:
+        local = workdays.to_local(version.shared_at)
+        self.shared_on.data = local.date()
+        self.shared_time.data = local.strftime("%H:%M")
+        for name in (
+            "from_person_name",
+            "method",
+            "summary",
+            "purpose",
+            "lawful_basis",
+            "special_category",
+            "consent",
+            "consent_reason",
+        ):
+            getattr(self, name).data = getattr(version, name)
+        self.themes.data = [t.value for t in version.theme_list]
+
+
+class ShareForm(ShareDetailsForm):
+    """A new share. Named-people fields (people_<agency id>) are added per case by share_form."""
+
+    from_agency_id = SelectField(
+        "Which agency shared it with you?",
+        widget=GovSelect(),
+        coerce=int,
+        invalid_choice_message="Select an agency from the list",
+        invalid_value_message="Select an agency from the list",
+        validators=[Optional()],
+    )
+    recipient_agency_ids = SelectMultipleField(
+        "Shared with which agencies?",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        invalid_choice_message="Select agencies involved in this case",
+        invalid_value_message="Select agencies involved in this case",
+        validators=[Optional()],
+    )
+    needs_response = RadioField(
+        "Does the sender need a response?",
+        widget=GovRadioInput(),
+        choices=choices([("yes", "Yes, a response is needed"), ("no", "No")]),
+        invalid_choice_message="Select whether a response is needed",
+        validators=[InputRequired("Select whether a response is needed")],
+    )
+    priority = RadioField(
+        "Priority of the response",
+        widget=GovRadioInput(),
+        choices=choices(PRIORITY_LABELS.items()),
+        default=Priority.STANDARD.value,
+        invalid_choice_message="Select standard or urgent",
+        validators=[Optional()],
+    )
+
+    def people_fields(self):
+        return [f for name, f in self._fields.items() if name.startswith("people_")]
+
+    def people_for(self, agency_id: int) -> str | None:
+        field = self._fields.get(f"people_{agency_id}")
+        return field.data if field is not None else None
+
+
+def share_form(agencies, **kwargs) -> ShareForm:
+    """A share form with a 'named people' box for each agency it could go to."""
+
+    class CaseShareForm(ShareForm):
+        pass
+
+    for agency in agencies:
+        setattr(
+            CaseShareForm,
+            f"people_{agency.id}",
+            StringField(
+                f"Named people at {agency.name} (optional)",
+                widget=GovTextInput(),
+                validators=[
+                    Optional(),
+                    Length(max=500, message="Names must be 500 characters or fewer"),
+                    no_control_characters,
+                ],
+            ),
+        )
+    return CaseShareForm(**kwargs)
+
+
+class AmendShareForm(ShareDetailsForm):
+    reason = _reason("Why are you amending this share?", "Enter why you are amending this share")
+
+
+class AcknowledgeForm(BaseForm):
+    """A button: the receiving agency has seen the concern."""
+
+    acknowledge = HiddenField("Acknowledge", default="1")
+
+
+class ResponseForm(BaseForm):
+    action_taken = _text(
+        "What did your agency do or decide?", "Enter what your agency did or decided"
+    )
+    next_steps = TextAreaField(
+        "Next steps (optional)",
+        widget=GovTextArea(),
+        validators=[
+            Optional(),
+            Length(max=2000, message="Next steps must be 2000 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    reason = TextAreaField(
+        "Why are you amending the response?",
+        widget=GovTextArea(),
+        validators=[
+            Optional(),
+            Length(max=2000, message="Reason must be 2000 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+
+
+class NoteForm(BaseForm):
+    kind = RadioField(
+        "Kind of note",
+        widget=GovRadioInput(),
+        choices=choices(NOTE_KIND_LABELS.items()),
+        invalid_choice_message="Select the kind of note",
+        validators=[InputRequired("Select the kind of note")],
+    )
+    occurred_on = GovDateField(
+        "Date",
+        description="When it happened or when the child said it, for example 27 3 2026",
+        validators=[InputRequired("Enter the date")],
+    )
+    text = _text(
+        "Note",
+        "Enter the note",
+        description="For the child's lived experience, use the child's own words where you can: "
+        "what they said and what their days are like.",
+    )
+    themes = ShareDetailsForm.themes
+
+
+class AmendNoteForm(NoteForm):
+    kind = None  # the kind of a note does not change
+    reason = _reason("Why are you amending this note?", "Enter why you are amending this note")
+
+
+class ThresholdForm(BaseForm):
+    level = RadioField(
+        "Your agency's view of the level of need",
+        widget=GovRadioInput(),
+        invalid_choice_message="Select a level of need from the list",
+        validators=[InputRequired("Select a level of need")],
+    )
+    reason = _reason("Reason for your view", "Enter the reason for your agency's view")
+
+
+class ChronologyFilterForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    agency = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        coerce=int,
+        default=0,
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    theme = SelectField(
+        "Learning theme",
+        widget=GovSelect(),
+        choices=choices([("", "All themes"), *((t.value, lbl) for t, lbl in THEME_LABELS.items())]),
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    kind = SelectField(
+        "Kind of entry", widget=GovSelect(), validators=[Optional()], validate_choice=False
+    )
+
+
+class UnansweredFilterForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    agency = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        coerce=int,
+        default=0,
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    min_days = SelectField(
+        "Working days overdue",
+        widget=GovSelect(),
+        coerce=int,
+        default=0,
+        choices=choices(
+            [(0, "Any"), (1, "1 or more"), (3, "3 or more"), (5, "5 or more"), (10, "10 or more")]
+        ),
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    priority = SelectField(
+        "Priority",
+        widget=GovSelect(),
+        choices=choices([("", "Any"), *PRIORITY_LABELS.items()]),
+        validators=[Optional()],
+        validate_choice=False,
+    )

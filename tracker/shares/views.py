@@ -1,0 +1,434 @@
+"""Information sharing pages: shares and the concerns they raise, case notes, threshold views,
+the case chronology and the partnership list of unanswered concerns."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from tracker import access
+from tracker.cases.forms import choices
+from tracker.extensions import db
+from tracker.models import Case, ShareRecipient
+from tracker.services import agencies, cases, chronology, clock, notes, sharing
+from tracker.shares.forms import (
+    CONSENT_LABELS,
+    LAWFUL_BASIS_LABELS,
+    METHOD_LABELS,
+    AcknowledgeForm,
+    AmendNoteForm,
+    AmendShareForm,
+    ChronologyFilterForm,
+    NoteForm,
+    ResponseForm,
+    ThresholdForm,
+    UnansweredFilterForm,
+    share_form,
+)
+
+blueprint = Blueprint("shares", __name__)
+
+
+@blueprint.before_request
+@login_required
+def require_sign_in():
+    """Every page here is case content."""
+
+
+@blueprint.context_processor
+def labels():
+    return {
+        "method_labels": METHOD_LABELS,
+        "lawful_basis_labels": LAWFUL_BASIS_LABELS,
+        "consent_labels": CONSENT_LABELS,
+    }
+
+
+def _status(form) -> int:
+    return 400 if form.errors else 200
+
+
+def _field_error(form, error) -> None:
+    """Show a service refusal against its field (or the first field when it has none here)."""
+    field = form._fields.get(error.field) or next(iter(form))
+    field.errors = [*field.errors, str(error)]
+
+
+def _involved_agencies(case: Case, exclude: int | None = None):
+    return [i.agency for i in case.current_involvements if i.agency_id != exclude]
+
+
+# --- Shares -------------------------------------------------------------------------------------
+
+
+def _record(case_id: int, recorded_as: str):
+    case = access.case_for_changing(case_id)
+    others = _involved_agencies(case, exclude=current_user.agency_id)
+    form = share_form(others)
+    agency_choices = choices((a.id, a.name) for a in others)
+    form.recipient_agency_ids.choices = agency_choices
+    form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
+    if request.method == "GET" and recorded_as == sharing.SENT:
+        form.from_person_name.data = current_user.name
+    if form.validate_on_submit():
+        received = recorded_as == sharing.RECEIVED
+        recipient_ids = list(form.recipient_agency_ids.data or [])
+        if received:
+            recipient_ids = [current_user.agency_id, *recipient_ids]
+        try:
+            share = sharing.record_share(
+                current_user,
+                case,
+                recorded_as=recorded_as,
+                from_agency_id=form.from_agency_id.data or 0,
+                recipients=[
+                    sharing.Recipient(agency_id, form.people_for(agency_id))
+                    for agency_id in recipient_ids
+                ],
+                details=form.details(),
+                needs_response=form.needs_response.data == "yes",
+                priority=form.priority.data or "standard",
+            )
+        except sharing.ShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Share recorded", "success")
+            return redirect(url_for("shares.show", share_id=share.id))
+    return render_template(
+        "shares/record.html",
+        case=case,
+        form=form,
+        recorded_as=recorded_as,
+        title="Record a share received" if recorded_as == sharing.RECEIVED else "Record a share",
+    ), _status(form)
+
+
+@blueprint.route("/cases/<int:case_id>/shares/new", methods=["GET", "POST"])
+def record_sent(case_id: int):
+    return _record(case_id, sharing.SENT)
+
+
+@blueprint.route("/cases/<int:case_id>/shares/received", methods=["GET", "POST"])
+def record_received(case_id: int):
+    return _record(case_id, sharing.RECEIVED)
+
+
+def _render_share(share, *, status: int = 200, **forms):
+    case = access.case_for_reading(share.case_id)
+    sharing.record_share_view(share)
+    return render_template(
+        "shares/show.html",
+        case=case,
+        share=share,
+        now=clock.now(),
+        can_change=access.can_change_cases(current_user),
+        title="Share",
+        **forms,
+    ), status
+
+
+@blueprint.route("/shares/<int:share_id>")
+def show(share_id: int):
+    return _render_share(sharing.share_for_reading(share_id, current_user))
+
+
+@blueprint.route("/shares/<int:share_id>/amend", methods=["GET", "POST"])
+def amend(share_id: int):
+    share = sharing.share_for_reading(share_id, current_user)
+    case = access.case_for_changing(share.case_id)
+    form = AmendShareForm()
+    if request.method == "GET":
+        form.fill_from(share.current)
+    if form.validate_on_submit():
+        try:
+            sharing.amend_share(current_user, share, form.details(), form.reason.data)
+        except sharing.ShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Share amended: the earlier version stays in its history", "success")
+            return redirect(url_for("shares.show", share_id=share.id))
+    return render_template(
+        "shares/amend.html", case=case, share=share, form=form, title="Amend a share"
+    ), _status(form)
+
+
+def _concern(share_id: int, recipient_id: int) -> tuple[Case, ShareRecipient]:
+    share = sharing.share_for_reading(share_id, current_user)
+    case = access.case_for_changing(share.case_id)
+    recipient = db.session.get(ShareRecipient, recipient_id)
+    if recipient is None or recipient.share_id != share.id:
+        abort(404)
+    return case, recipient
+
+
+@blueprint.route("/shares/<int:share_id>/concerns/<int:recipient_id>/acknowledge", methods=["POST"])
+def acknowledge(share_id: int, recipient_id: int):
+    _, recipient = _concern(share_id, recipient_id)
+    form = AcknowledgeForm()
+    if form.validate_on_submit():
+        try:
+            sharing.acknowledge(current_user, recipient)
+        except sharing.ShareError as error:
+            form.acknowledge.errors = [str(error)]
+        else:
+            flash("Concern acknowledged: it stays open until your agency responds", "success")
+            return redirect(url_for("shares.show", share_id=share_id))
+    return _render_share(recipient.share, status=400, form=form)
+
+
+@blueprint.route(
+    "/shares/<int:share_id>/concerns/<int:recipient_id>/respond", methods=["GET", "POST"]
+)
+def respond(share_id: int, recipient_id: int):
+    case, recipient = _concern(share_id, recipient_id)
+    form = ResponseForm()
+    amending = recipient.response is not None
+    if request.method == "GET" and amending:
+        form.action_taken.data = recipient.response.action_taken
+        form.next_steps.data = recipient.response.next_steps
+    if form.validate_on_submit():
+        try:
+            sharing.respond(
+                current_user,
+                recipient,
+                action_taken=form.action_taken.data,
+                next_steps=form.next_steps.data,
+                reason=form.reason.data,
+            )
+        except sharing.ShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Response amended" if amending else "Response recorded", "success")
+            return redirect(url_for("shares.show", share_id=share_id))
+    return render_template(
+        "shares/respond.html",
+        case=case,
+        share=recipient.share,
+        recipient=recipient,
+        amending=amending,
+        form=form,
+        title="Amend the response" if amending else "Respond to a concern",
+    ), _status(form)
+
+
+# --- Case notes and threshold views -------------------------------------------------------------
+
+
+@blueprint.route("/cases/<int:case_id>/notes/new", methods=["GET", "POST"])
+def record_note(case_id: int):
+    case = access.case_for_changing(case_id)
+    form = NoteForm()
+    if request.method == "GET":
+        form.kind.data = request.args.get("kind", "lived_experience")
+    if form.validate_on_submit():
+        try:
+            notes.record_note(
+                current_user,
+                case,
+                kind=form.kind.data,
+                occurred_on=form.occurred_on.data,
+                text=form.text.data,
+                themes=list(form.themes.data or []),
+            )
+        except notes.NoteError as error:
+            _field_error(form, error)
+        else:
+            flash("Note recorded", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template(
+        "shares/note_form.html", case=case, form=form, note=None, title="Add a case note"
+    ), _status(form)
+
+
+def _note(case: Case, note_id: int):
+    note = notes.note_for_case(case, note_id)
+    if note is None:
+        abort(404)
+    return note
+
+
+@blueprint.route("/cases/<int:case_id>/notes/<int:note_id>")
+def note(case_id: int, note_id: int):
+    case = access.case_for_reading(case_id)
+    found = _note(case, note_id)
+    cases.record_view(case, "note.view")
+    return render_template(
+        "shares/note.html",
+        case=case,
+        note=found,
+        kind_labels=notes.NOTE_KIND_LABELS,
+        can_change=access.can_change_cases(current_user),
+        title="Case note",
+    )
+
+
+@blueprint.route("/cases/<int:case_id>/notes/<int:note_id>/amend", methods=["GET", "POST"])
+def amend_note(case_id: int, note_id: int):
+    case = access.case_for_changing(case_id)
+    found = _note(case, note_id)
+    form = AmendNoteForm()
+    if request.method == "GET":
+        form.occurred_on.data = found.current.occurred_on
+        form.text.data = found.current.text
+        form.themes.data = [t for t in found.current.themes.split(",") if t]
+    if form.validate_on_submit():
+        try:
+            notes.amend_note(
+                current_user,
+                found,
+                occurred_on=form.occurred_on.data,
+                text=form.text.data,
+                themes=list(form.themes.data or []),
+                reason=form.reason.data,
+            )
+        except notes.NoteError as error:
+            _field_error(form, error)
+        else:
+            flash("Note amended: the earlier version stays in its history", "success")
+            return redirect(url_for("shares.note", case_id=case.id, note_id=found.id))
+    return render_template(
+        "shares/note_form.html", case=case, form=form, note=found, title="Amend a case note"
+    ), _status(form)
+
+
+@blueprint.route("/cases/<int:case_id>/threshold", methods=["GET", "POST"])
+def threshold(case_id: int):
+    case = access.case_for_changing(case_id)
+    form = ThresholdForm()
+    form.level.choices = choices((level, level) for level in notes.threshold_levels())
+    if form.validate_on_submit():
+        try:
+            notes.record_threshold_view(
+                current_user, case, level=form.level.data, reason=form.reason.data
+            )
+        except notes.NoteError as error:
+            _field_error(form, error)
+        else:
+            flash("Threshold view recorded", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template(
+        "shares/threshold.html", case=case, form=form, title="Record your agency's threshold view"
+    ), _status(form)
+
+
+# --- Chronology ---------------------------------------------------------------------------------
+
+
+def _chronology(case_id: int):
+    case = access.case_for_reading(case_id)
+    form = ChronologyFilterForm(request.args)
+    form.agency.choices = [
+        *choices([(0, "All agencies")]),
+        *choices((i.agency_id, i.agency.name) for i in case.involvements),
+    ]
+    form.kind.choices = [
+        *choices([("", "All kinds")]),
+        *choices((kind, label) for kind, (label, _) in chronology.SOURCES.items()),
+    ]
+    form.validate()
+    entries = chronology.entries_for(
+        case.id,
+        agency_id=form.agency.data or None,
+        theme=form.theme.data or None,
+        kind=form.kind.data or None,
+    )
+    return case, form, entries
+
+
+@blueprint.route("/cases/<int:case_id>/chronology")
+def case_chronology(case_id: int):
+    case, form, entries = _chronology(case_id)
+    cases.record_view(case, "chronology.view")
+    return render_template(
+        "shares/chronology.html",
+        case=case,
+        filter_form=form,
+        entries=entries,
+        csv_url=url_for("shares.chronology_csv", case_id=case.id, **request.args.to_dict()),
+        title=f"Chronology {case.reference}",
+    )
+
+
+@blueprint.route("/cases/<int:case_id>/chronology.csv")
+def chronology_csv(case_id: int):
+    case, _, entries = _chronology(case_id)
+    cases.record_view(case, "chronology.export")
+    return Response(
+        chronology.to_csv(entries),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="chronology-{case.reference}.csv"'},
+    )
+
+
+# --- The partnership list -----------------------------------------------------------------------
+
+
+@blueprint.route("/concerns/unanswered")
+def unanswered():
+    access.require(access.sees_partnership_lists(current_user))
+    form = UnansweredFilterForm(request.args)
+    form.agency.choices = [
+        *choices([(0, "All agencies")]),
+        *choices((a.id, a.name) for a in agencies.active_agencies()),
+    ]
+    form.validate()
+    now = clock.now()
+    query = sharing.unanswered_concerns(
+        now,
+        agency_id=form.agency.data or None,
+        min_days_overdue=form.min_days.data or 0,
+        priority=form.priority.data or None,
+    )
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    sharing.record_list_view(page.items, "unanswered concerns")
+    return render_template(
+        "shares/unanswered.html",
+        filter_form=form,
+        page=page,
+        now=now,
+        days_overdue=sharing.days_overdue,
+        title="Unanswered concerns",
+    )
+
+
+# --- Pieces other pages include -----------------------------------------------------------------
+
+
+@blueprint.app_template_global()
+def case_sharing(case: Case) -> dict:
+    """What the case page shows about sharing (templates/shares/_case_sections.html)."""
+    now = clock.now()
+    views = notes.current_threshold_views(case)
+    return {
+        "now": now,
+        "shares": db.session.scalars(sharing.shares_for_case(case.id).limit(10)).all(),
+        "share_count": db.session.scalar(
+            db.select(db.func.count()).select_from(
+                sharing.shares_for_case(case.id).order_by(None).subquery()
+            )
+        ),
+        "unanswered": sharing.unanswered_on_case(case.id, now),
+        "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
+        "note_labels": notes.NOTE_KIND_LABELS,
+        "lived_experience_stale": notes.lived_experience_stale(case, now.date()),
+        "latest_lived_experience": notes.latest_lived_experience(case),
+        "threshold_views": sorted(views.values(), key=lambda v: v.agency.name),
+        "thresholds_disagree": len({v.level for v in views.values()}) > 1,
+        "challenge_url": url_for("challenges.raise_challenge", case_id=case.id, from_threshold=1)
+        if "challenges.raise_challenge" in current_app.view_functions
+        else None,
+    }
+
+
+blueprint.add_app_template_global(sharing.concern_due_status, "sharing_due_status")
+blueprint.add_app_template_global(sharing.CONCERN_STATE_LABELS.get, "concern_state_label")
