@@ -134,6 +134,17 @@ def from_environment(**overrides) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "tracker@partnership.invalid"),
         "BASE_URL": os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:5000"),
+        # Alert delivery: retries back off (RETRY_SECONDS doubling) up to MAX_ATTEMPTS, then
+        # "failed"; a "sending" row older than SENDING_TIMEOUT was interrupted and goes back.
+        "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 50),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "MAIL_RETRY_SECONDS": _int("MAIL_RETRY_SECONDS", 60),
+        "MAIL_SENDING_TIMEOUT_SECONDS": _int("MAIL_SENDING_TIMEOUT_SECONDS", 300),
+        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 30),
+        # Quiet hours: non-urgent email waits for working hours.
+        "MAIL_QUIET_HOURS": _bool("MAIL_QUIET_HOURS", True),
+        # The sweep reminds a receiving agency this many working hours before a concern is due.
+        "CONCERN_REMINDER_HOURS": _int("TRACKER_CONCERN_REMINDER_HOURS", 8),
         # How many reverse proxies sit in front (for the client address in audit and throttling).
         "PROXY_COUNT": _int("TRACKER_PROXY_COUNT", 0),
     }

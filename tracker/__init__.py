@@ -16,6 +16,7 @@ BLUEPRINTS = (
     "tracker.cases.views",
     "tracker.admin.views",
     "tracker.shares.views",
+    "tracker.inbox.views",
 )
 
 

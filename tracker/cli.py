@@ -134,4 +134,7 @@ def backup_command(destination: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from tracker import scheduler
+
+    scheduler.register(tracker_cli)
     app.cli.add_command(tracker_cli)

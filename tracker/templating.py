@@ -36,6 +36,7 @@ def page_url(page: int) -> str:
 NAVIGATION = (
     ("Home", "main.home", lambda person: True),
     ("Cases", "cases.index", access.can_read_cases),
+    ("Inbox", "inbox.index", lambda person: True),
     ("Unanswered concerns", "shares.unanswered", access.sees_partnership_lists),
     ("Administration", "admin.index", access.can_administer),
 )

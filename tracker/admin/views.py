@@ -155,3 +155,31 @@ def reset_two_factor(person_id: int):
         "success",
     )
     return redirect(url_for("admin.person", person_id=person.id))
+
+
+@blueprint.route("/mail")
+def mail():
+    """Alert emails written to instance/mail/ (no SMTP server set), and alerts that failed."""
+    from tracker.services import delivery
+
+    failed = db.paginate(
+        delivery.failed_alerts(), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    return render_template(
+        "admin/mail.html",
+        files=delivery.mail_files(),
+        smtp=current_app.config["MAIL_SERVER"],
+        failed=failed,
+        page=failed,
+        title="Alert emails",
+    )
+
+
+@blueprint.route("/mail/<name>")
+def mail_message(name: str):
+    from tracker.services import delivery
+
+    text = delivery.mail_file(name)
+    if text is None:
+        abort(404)
+    return render_template("admin/mail_message.html", name=name, text=text, title=name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -97,6 +98,11 @@ def raise_alert(
         )
         created.append(alert)
     return created
+
+
+def app_path(endpoint: str, **values) -> str:
+    """A page's path, built outside a request too (the scheduler raises most alerts)."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def inbox_query(person: Person):

@@ -1,0 +1,198 @@
+"""Email delivery of alerts to a real SMTP server: exactly once, no case detail, retries, faults."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import sign_in_as
+from tests.helpers import page_text
+from tests.services.sweep_support import SUMMARY, mailbox, share_concern  # noqa: F401
+from tracker.extensions import db
+from tracker.models import Alert, AuditEvent, DeliveryStatus
+from tracker.services import alerts, audit, delivery
+from tracker.services.sweep import run_sweep
+
+TUESDAY_10 = datetime(2026, 12, 1, 10, 0)  # a working day, in working hours (GMT = UTC)
+
+
+def _raise(world, event: str, *, urgent: bool = False, people=None) -> list[Alert]:
+    created = alerts.raise_alert(
+        event=event,
+        recipients=people or [world.lead_a, world.lead_b, world.worker_b],
+        kind="concern_overdue",
+        subject="Information shared with your agency is overdue for a response",
+        link=f"/cases/{world.case.id}",
+        case_id=world.case.id,
+        urgent=urgent,
+    )
+    db.session.commit()
+    return created
+
+
+def _statuses() -> dict[str, int]:
+    rows = db.session.execute(select(Alert.status, func.count()).group_by(Alert.status))
+    return dict(rows.all())
+
+
+def test_each_alert_is_emailed_once_with_no_case_detail(world, mailbox, frozen):
+    frozen(TUESDAY_10 - timedelta(days=7))
+    share_concern(world, TUESDAY_10 - timedelta(days=7))
+    frozen(TUESDAY_10)
+    result = run_sweep(TUESDAY_10)
+    assert result["concern_overdue_alerts"] == 2  # lead B (receiving) and worker A (sender)
+    assert result["digest_alerts"] == 1  # lead A: the case has no lived-experience record
+
+    first = delivery.deliver()
+    again = delivery.deliver()
+
+    assert (first.sent, again.sent) == (3, 0)
+    ids = [a.id for a in db.session.scalars(select(Alert))]
+    assert sorted(mailbox.alert_ids()) == sorted(ids)
+    for message in mailbox.messages:
+        text = message.as_string()
+        assert "Child One" not in text
+        assert SUMMARY not in text and "violence" not in text
+        assert world.case.reference not in text
+        assert "http://127.0.0.1:5000/" in text  # a link to sign in and read
+    recipients = sorted(m["To"] for m in mailbox.messages)
+    assert recipients == sorted([world.lead_a.email, world.lead_b.email, world.worker_a.email])
+    assert _statuses() == {"sent": 3}
+
+
+def test_smtp_down_for_several_sweeps_then_back_delivers_each_once(app, world, mailbox, frozen):
+    now = frozen(TUESDAY_10)
+    created = _raise(world, "outage:1")
+    mailbox.stop()
+    for _ in range(4):  # several scheduled runs with the server down
+        result = delivery.deliver()
+        assert result.sent == 0 and result.retrying == 1  # stops at the first refusal
+        now = frozen(now + timedelta(hours=1))
+    _raise(world, "outage:2", people=[world.worker_a])
+    assert mailbox.messages == []
+    states = db.session.scalars(select(Alert).order_by(Alert.id)).all()
+    assert all(a.status == DeliveryStatus.PENDING.value for a in states)
+    assert sum(a.attempts for a in states) == 4 and states[0].last_error  # one try a run
+
+    mailbox.start()
+    for _ in range(3):
+        now = frozen(now + timedelta(hours=6))  # past any backoff
+        delivery.deliver()
+
+    assert sorted(mailbox.alert_ids()) == sorted([a.id for a in created] + [states[-1].id])
+    assert _statuses() == {"sent": 4}
+
+
+def test_gives_up_after_the_limit_and_admins_see_it(app, world, client, mailbox, frozen):
+    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    now = frozen(TUESDAY_10)
+    [alert] = _raise(world, "limit:1", people=[world.lead_b])
+    mailbox.stop()
+    for _ in range(3):
+        delivery.deliver()
+        now = frozen(now + timedelta(hours=6))
+    db.session.refresh(alert)
+    assert (alert.status, alert.attempts) == (DeliveryStatus.FAILED.value, 3)
+    failed_audit = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "alert.delivery_failed")
+    )
+    assert failed_audit == 1
+    mailbox.start()
+    assert delivery.deliver().sent == 0  # failed stays failed
+
+    sign_in_as(client, world.admin)
+    page = client.get("/admin/mail")
+    assert page.status_code == 200
+    text = page_text(page)
+    assert "Lead B" in text and "Failed" in text and "ConnectionRefusedError" in text
+
+
+def test_backoff_doubles_between_attempts(app, world, mailbox, frozen):
+    app.config["MAIL_RETRY_SECONDS"] = 60
+    now = frozen(TUESDAY_10)
+    [alert] = _raise(world, "backoff:1", people=[world.lead_b])
+    mailbox.stop()
+    waits = []
+    for _ in range(3):
+        delivery.deliver()
+        db.session.refresh(alert)
+        waits.append((alert.next_attempt_at - now).total_seconds())
+        now = frozen(alert.next_attempt_at)
+    assert waits == [60, 120, 240]
+
+
+def test_quiet_hours_hold_non_urgent_email_until_working_hours(app, world, mailbox, frozen):
+    app.config["MAIL_QUIET_HOURS"] = True
+    frozen(datetime(2026, 12, 4, 19, 0))  # Friday evening
+    routine = _raise(world, "quiet:1", people=[world.lead_b])
+    urgent = _raise(world, "quiet:2", people=[world.lead_b], urgent=True)
+
+    assert delivery.deliver().sent == 1
+    assert mailbox.alert_ids() == [urgent[0].id]
+    frozen(datetime(2026, 12, 5, 10, 0))  # Saturday morning: still not a working day
+    assert delivery.deliver().sent == 0
+    frozen(datetime(2026, 12, 7, 9, 0))  # Monday 09:00
+    assert delivery.deliver().sent == 1
+    assert mailbox.alert_ids() == [urgent[0].id, routine[0].id]
+
+
+def test_a_crash_mid_batch_resends_at_most_the_one_message_in_hand(
+    app, world, mailbox, frozen, monkeypatch
+):
+    now = frozen(TUESDAY_10)
+    created = _raise(
+        world, "crash:1", people=[world.lead_a, world.lead_b, world.worker_a, world.worker_b]
+    )
+    real_send = delivery._Outbox.send
+    calls = []
+
+    def dies_on_the_third(self, alert_id, message):
+        calls.append(alert_id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("process killed")  # not an SMTP error: nothing handles it
+        return real_send(self, alert_id, message)
+
+    monkeypatch.setattr(delivery._Outbox, "send", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        delivery.deliver()
+    db.session.rollback()
+    monkeypatch.setattr(delivery._Outbox, "send", real_send)
+
+    assert _statuses() == {"sent": 2, "sending": 1, "pending": 1}
+    delivery.deliver()  # the "sending" one is not yet stale: left alone
+    assert _statuses() == {"sent": 3, "sending": 1}
+    frozen(now + timedelta(seconds=app.config["MAIL_SENDING_TIMEOUT_SECONDS"] + 1))
+    result = delivery.deliver()
+    assert (result.released, result.sent) == (1, 1)
+    assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created)
+
+
+def test_without_a_server_emails_are_files_listed_for_admins(app, world, client, frozen):
+    app.config["MAIL_SERVER"] = ""
+    frozen(TUESDAY_10)
+    created = _raise(world, "files:1")
+    assert delivery.deliver().sent == 3
+    files = sorted(p.name for p in delivery.mail_dir().glob("*.eml"))
+    assert files == [f"alert-{a.id:08d}.eml" for a in created]
+    body = (delivery.mail_dir() / files[0]).read_text()
+    assert "Child One" not in body and "/cases/" in body
+
+    sign_in_as(client, world.admin)
+    listing = page_text(client.get("/admin/mail"))
+    assert files[0] in listing and world.lead_a.email in listing
+    shown = client.get(f"/admin/mail/{files[0]}")
+    assert shown.status_code == 200 and "Sign in to read it" in page_text(shown)
+    assert client.get("/admin/mail/..%2Fsecret_key").status_code == 404
+    sign_in_as(client, world.worker_a)
+    assert client.get("/admin/mail").status_code == 403
+
+
+def test_audit_chain_stays_whole(world, mailbox, frozen):
+    frozen(TUESDAY_10)
+    _raise(world, "chain:1")
+    delivery.deliver()
+    assert audit.verify().ok

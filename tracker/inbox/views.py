@@ -1,0 +1,71 @@
+"""The in-app inbox: each person's alerts, unread first, and the weekly digest page."""
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from tracker import access
+from tracker.extensions import db
+from tracker.inbox.forms import AlertForm
+from tracker.models import Case
+from tracker.services import alerts, cases, clock, sweep
+
+blueprint = Blueprint("inbox", __name__, url_prefix="/inbox")
+
+
+@blueprint.app_context_processor
+def unread_alerts() -> dict:
+    """The header's unread count (no query for someone signed out)."""
+    if not current_user.is_authenticated:
+        return {}
+    return {"unread_alert_count": alerts.unread_count(current_user)}
+
+
+@blueprint.before_request
+@login_required
+def require_sign_in():
+    """Everyone signed in has an inbox."""
+
+
+@blueprint.route("/")
+def index():
+    page = db.paginate(
+        alerts.inbox_query(current_user),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("inbox/index.html", page=page, form=AlertForm(), title="Inbox")
+
+
+@blueprint.route("/<int:alert_id>/read", methods=["POST"])
+def read(alert_id: int):
+    alert = alerts.alert_for(current_user, alert_id)
+    if alert is None:
+        abort(404)
+    form = AlertForm()
+    if not form.validate_on_submit():
+        abort(400)
+    alerts.mark_read(current_user, alert)
+    if form.open.data:
+        return redirect(alert.link)
+    return redirect(url_for("inbox.index", page=request.args.get("page", type=int) or None))
+
+
+@blueprint.route("/digest")
+def digest():
+    """The cases behind a weekly digest: those led by the reader's agency needing attention."""
+    access.require(access.can_read_cases(current_user))
+    now = clock.now()
+    flagged = sweep.digest_cases(now).get(current_user.agency_id, {})
+    rows = db.session.scalars(
+        access.visible_cases(current_user)
+        .where(Case.id.in_(list(flagged)))
+        .order_by(Case.reference)
+    ).all()
+    cases.record_list_view(rows, "weekly digest")
+    return render_template(
+        "inbox/digest.html",
+        rows=rows,
+        reasons=flagged,
+        week=sweep.digest_week(now),
+        title="Cases needing attention",
+    )

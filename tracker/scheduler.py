@@ -1,0 +1,105 @@
+"""`flask tracker sweep | deliver | scheduler`: the scheduled side of the tracker.
+
+The scheduler is its own process (`make run` starts one beside the web app; a deployment runs
+exactly one, and a second is harmless). Web workers never start it: APScheduler's job stores are
+not shared between processes, and the sweep's own lock and the alerts' unique keys are what make
+running twice safe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from tracker.extensions import db
+from tracker.services import clock, delivery, workdays
+from tracker.services.sweep import run_sweep
+
+log = logging.getLogger("tracker.scheduler")
+
+
+def _moment(value: datetime | None) -> datetime:
+    """--at is local wall-clock time (as people say it); stored times are naive UTC."""
+    return workdays.to_utc(value) if value else clock.now()
+
+
+def sweep_once(now: datetime | None = None) -> dict:
+    try:
+        return run_sweep(now or clock.now())
+    finally:
+        db.session.remove()
+
+
+def deliver_once(now: datetime | None = None) -> dict:
+    try:
+        return delivery.deliver(now).as_dict()
+    finally:
+        db.session.remove()
+
+
+@click.command("sweep")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Sweep as at this local time, e.g. 2026-12-31T09:00 (default: now).",
+)
+@with_appcontext
+def sweep_command(at: datetime | None) -> None:
+    """Run the sweep once and print what it did as one JSON line."""
+    click.echo(json.dumps(sweep_once(_moment(at))))
+
+
+@click.command("deliver")
+@with_appcontext
+def deliver_command() -> None:
+    """Send the alert emails that are due, once, and print what happened as one JSON line."""
+    click.echo(json.dumps(deliver_once()))
+
+
+def _tick(app) -> None:
+    """One scheduled run: sweep, then deliver what it raised. A failure is logged, not fatal."""
+    with app.app_context():
+        for name, job in (("sweep", sweep_once), ("deliver", deliver_once)):
+            try:
+                log.info("%s %s", name, json.dumps(job()))
+            except Exception:
+                log.exception("%s failed; the next run will try again", name)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the sweep and delivery every SWEEP_SECONDS until stopped (Ctrl-C)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = current_app._get_current_object()
+    seconds = app.config["SWEEP_SECONDS"]
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(
+        _tick,
+        "interval",
+        seconds=seconds,
+        args=[app],
+        id="sweep_and_deliver",
+        coalesce=True,  # missed runs (a long sweep, a sleeping laptop) run once, not in a burst
+        max_instances=1,
+        next_run_time=datetime.now(UTC),  # the first run at once, not after one interval
+        misfire_grace_time=None,
+    )
+    click.echo(f"Scheduler: sweep and delivery every {seconds}s (Ctrl-C stops it)")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def register(group) -> None:
+    for command in (sweep_command, deliver_command, scheduler_command):
+        group.add_command(command)

@@ -1,0 +1,278 @@
+"""Email delivery of alerts, from the alerts table itself (the outbox), over SMTP.
+
+Each message moves pending -> sending (committed BEFORE the SMTP call) -> sent. A crash between
+the commit and the send leaves at most that one row in "sending"; after a timeout it goes back to
+pending and is sent again, so a crash can resend one message, never a batch, and never loses one.
+A failed send goes back to pending with exponential backoff, and after MAIL_MAX_ATTEMPTS to
+"failed", where admins see it. With no MAIL_SERVER, messages are written as .eml files to
+instance/mail/ (one file per alert, so a resend overwrites rather than doubles).
+
+The email says who it is for, what kind of alert it is and a link: never a child's name or any
+case detail (the reader signs in to see more).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from tracker.extensions import db
+from tracker.models import Alert, DeliveryStatus
+from tracker.services import audit, clock, workdays
+
+BACKOFF_CAP = timedelta(hours=6)
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "sent": self.sent,
+            "retrying": self.retrying,
+            "failed": self.failed,
+            "released": self.released,
+        }
+
+
+def mail_dir() -> Path:
+    return Path(current_app.config["INSTANCE_DIR"]) / "mail"
+
+
+def message_for(alert: Alert) -> EmailMessage:
+    """The email for one alert: who, what kind, a link. Nothing else."""
+    config = current_app.config
+    partnership = config["PARTNERSHIP_NAME"]
+    url = config["BASE_URL"].rstrip("/") + alert.link
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = alert.recipient.email
+    message["Subject"] = f"{'Urgent: ' if alert.urgent else ''}{alert.subject}"
+    message["Date"] = format_datetime(clock.now().replace(tzinfo=UTC))
+    # A stable id: a resend after a crash is recognisable as the same message.
+    domain = config["MAIL_FROM"].rpartition("@")[2] or "tracker.invalid"
+    message["Message-ID"] = f"<alert-{alert.id}@{domain}>"
+    message["X-Tracker-Alert"] = str(alert.id)
+    message.set_content(
+        f"Dear {alert.recipient.name},\n\n"
+        f"You have a new alert in the {partnership} tracker: {alert.kind_label}.\n\n"
+        f"Sign in to read it:\n{url}\n\n"
+        "This email carries no case details on purpose. Please do not reply to it.\n"
+    )
+    return message
+
+
+class _Outbox:
+    """One SMTP connection per delivery run (or the .eml folder when no server is set)."""
+
+    def __init__(self) -> None:
+        self.config = current_app.config
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, alert_id: int, message: EmailMessage) -> None:
+        if not self.config["MAIL_SERVER"]:
+            folder = mail_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"alert-{alert_id:08d}.eml"
+            temporary = path.with_suffix(".tmp")
+            temporary.write_bytes(bytes(message))
+            temporary.replace(path)  # atomic: the admin page never lists half a message
+            return
+        if self.smtp is None:
+            self.smtp = self._connect()
+        self.smtp.send_message(message)
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(
+            self.config["MAIL_SERVER"],
+            self.config["MAIL_PORT"],
+            timeout=self.config["MAIL_TIMEOUT_SECONDS"],
+        )
+        if self.config["MAIL_USE_STARTTLS"]:
+            smtp.starttls()
+        if self.config["MAIL_USERNAME"]:
+            smtp.login(self.config["MAIL_USERNAME"], self.config["MAIL_PASSWORD"])
+        return smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+            self.smtp = None
+
+
+def release_stale(now: datetime) -> int:
+    """Put "sending" rows whose sender died back to pending (they will be sent again)."""
+    timeout = timedelta(seconds=current_app.config["MAIL_SENDING_TIMEOUT_SECONDS"])
+    released = db.session.execute(
+        update(Alert)
+        .where(
+            Alert.status == DeliveryStatus.SENDING.value,
+            Alert.next_attempt_at < now - timeout,  # for "sending" rows: when it was claimed
+        )
+        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return released
+
+
+def _due_ids(now: datetime, limit: int) -> list[int]:
+    query = select(Alert.id).where(
+        Alert.status == DeliveryStatus.PENDING.value, Alert.next_attempt_at <= now
+    )
+    if current_app.config["MAIL_QUIET_HOURS"] and not workdays.is_working_hours(now):
+        query = query.where(Alert.urgent)
+    return list(db.session.scalars(query.order_by(Alert.next_attempt_at, Alert.id).limit(limit)))
+
+
+def _claim(alert_id: int, now: datetime) -> bool:
+    """pending -> sending, committed; False if another deliverer claimed it first."""
+    claimed = db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == DeliveryStatus.PENDING.value)
+        .values(status=DeliveryStatus.SENDING.value, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed)
+
+
+def _finish(alert_id: int, values: dict) -> None:
+    db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == DeliveryStatus.SENDING.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _record_failure(
+    alert_id: int, attempts: int, error: Exception, now: datetime, result: DeliveryResult
+) -> None:
+    config = current_app.config
+    message = f"{type(error).__name__}: {error}"[:1000]
+    result.errors.append(message)
+    if attempts >= config["MAIL_MAX_ATTEMPTS"]:
+        _finish(
+            alert_id,
+            {"status": DeliveryStatus.FAILED.value, "attempts": attempts, "last_error": message},
+        )
+        audit.record(
+            "alert.delivery_failed",
+            object_kind="alert",
+            object_id=alert_id,
+            changes={"status": [DeliveryStatus.SENDING.value, DeliveryStatus.FAILED.value]},
+            reason=message,
+            actor_label="scheduler",
+        )
+        result.failed += 1
+    else:
+        wait = min(
+            timedelta(seconds=config["MAIL_RETRY_SECONDS"] * 2 ** (attempts - 1)), BACKOFF_CAP
+        )
+        _finish(
+            alert_id,
+            {
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": attempts,
+                "last_error": message,
+                "next_attempt_at": now + wait,
+            },
+        )
+        result.retrying += 1
+    db.session.commit()
+
+
+def deliver(now: datetime | None = None) -> DeliveryResult:
+    """Send what is due, in batches, one message per claim. Stops early if the server is down."""
+    now = now or clock.now()
+    result = DeliveryResult(released=release_stale(now))
+    outbox = _Outbox()
+    batch_size = current_app.config["MAIL_BATCH_SIZE"]
+    try:
+        while ids := _due_ids(now, batch_size):
+            for alert_id in ids:
+                if not _claim(alert_id, now):
+                    continue
+                alert = db.session.get(Alert, alert_id, populate_existing=True)
+                message, attempts = message_for(alert), alert.attempts + 1
+                # No transaction (on SQLite: no write lock) is held during the SMTP call.
+                db.session.commit()
+                try:
+                    outbox.send(alert_id, message)
+                except (smtplib.SMTPException, OSError) as error:
+                    _record_failure(alert_id, attempts, error, now, result)
+                    outbox.close()
+                    if not isinstance(error, smtplib.SMTPRecipientsRefused):
+                        return result  # the server or network is down: try again next run
+                    continue
+                _finish(
+                    alert_id,
+                    {
+                        "status": DeliveryStatus.SENT.value,
+                        "attempts": attempts,
+                        "sent_at": clock.now(),
+                        "last_error": None,
+                    },
+                )
+                db.session.commit()
+                result.sent += 1
+    finally:
+        outbox.close()
+    return result
+
+
+def failed_alerts():
+    """Alerts delivery gave up on, newest first (admins see these)."""
+    return (
+        select(Alert).where(Alert.status == DeliveryStatus.FAILED.value).order_by(Alert.id.desc())
+    )
+
+
+def mail_files(limit: int = 200) -> list[dict]:
+    """The newest .eml files written when no SMTP server is set (for the admin page)."""
+    folder = mail_dir()
+    if not folder.is_dir():
+        return []
+    paths = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+    files = []
+    for path in paths:
+        headers = _headers(path)
+        files.append(
+            {
+                "name": path.name,
+                "to": headers.get("to", ""),
+                "subject": headers.get("subject", ""),
+                "written": datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None),
+            }
+        )
+    return files
+
+
+def _headers(path: Path) -> dict[str, str]:
+    message = message_from_bytes(path.read_bytes())
+    return {key.lower(): str(value) for key, value in message.items()}
+
+
+def mail_file(name: str) -> str | None:
+    """One .eml file's text, by its plain name (no paths)."""
+    if "/" in name or "\\" in name or not name.endswith(".eml"):
+        return None
+    path = mail_dir() / name
+    return path.read_text(errors="replace") if path.is_file() else None

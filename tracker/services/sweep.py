@@ -1,0 +1,317 @@
+"""The sweep: the scheduled pass that reminds before deadlines, flags what is overdue, escalates
+challenges whose stage deadline passed, and alerts the named leads. Nobody has to remember to chase.
+
+`run_sweep(now)` does five things, each touching only open items inside its window through an
+indexed query (never the whole history):
+
+1. concerns due within CONCERN_REMINDER_HOURS working hours: remind the receiving agency's people;
+2. concerns past due without a response: alert the receiving agency's stage-1 lead and the sender,
+   and (the procedure's auto_open_challenge_for_unanswered_concern) open a stage-1 challenge;
+3. challenge stages near their deadline: remind the stage's named leads;
+4. stage deadlines passed without an outcome: escalate (challenges.escalate_overdue records why),
+   alert the new stage's leads and the raiser; past the last stage, alert the partnership's leads
+   at most once a local day until it is resolved;
+5. stale lived experience and threshold disagreements: a weekly digest to each lead professional's
+   agency leads.
+
+Exactly once: every alert has an event key (e.g. "concern:12:overdue"); with the recipient it is
+the alert's unique key, so a repeated, restarted or concurrent sweep adds nothing. Safe to kill:
+each item is its own transaction (alerts, challenge and audit together), so a kill loses at most
+the item in hand, which the next sweep redoes. One at a time: on PostgreSQL the sweep holds a
+session advisory lock for its whole run (a transaction lock would end at the first item's
+commit); the server drops it if the process dies. On SQLite the single writer serialises each
+item's transaction and each item re-checks its state inside it.
+
+Test hook: TRACKER_SWEEP_TEST_PAUSE=<seconds> makes the sweep sleep after each item it commits,
+so a fault test can SIGKILL the process in the middle of a sweep. Unset, it costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from tracker.extensions import db
+from tracker.models import (
+    OPEN_CONCERN_STATES,
+    Alert,
+    AlertKind,
+    Case,
+    CaseStatus,
+    Person,
+    Priority,
+    Role,
+    Share,
+    ShareRecipient,
+    ThresholdView,
+)
+from tracker.services import alerts, leads, locks, notes, workdays
+
+CHUNK = 500
+# A reminder window is in working hours; in wall-clock time it cannot span more than this (the
+# longest run of non-working days is a weekend next to the Christmas bank holidays).
+REMINDER_HORIZON = timedelta(days=14)
+
+
+def _pause() -> None:
+    """The fault tests' hook (see the module docstring)."""
+    seconds = os.environ.get("TRACKER_SWEEP_TEST_PAUSE")
+    if seconds:
+        time.sleep(float(seconds))
+
+
+@contextmanager
+def _sweep_lock() -> Iterator[bool]:
+    """True while this process is the only one sweeping (PostgreSQL: session advisory lock)."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = locks.lock_key("sweep")
+    connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        got = bool(
+            connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        )
+        try:
+            yield got
+        finally:
+            if got:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        connection.close()
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _raised(events: list[str]) -> set[str]:
+    """Which of these events already have their alerts (one indexed query per chunk)."""
+    found: set[str] = set()
+    for chunk in _chunks(events):
+        found.update(db.session.scalars(select(Alert.event).where(Alert.event.in_(chunk))))
+    return found
+
+
+def _present(people: list[Person]) -> list[Person]:
+    """Active people not marked away (all of them if everyone is away: someone must hear)."""
+    active = [p for p in people if p.active]
+    here = [p for p in active if not p.away]
+    return here or active
+
+
+def _agency_people(agency_id: int, roles: tuple[Role, ...]) -> list[Person]:
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(
+                Person.agency_id == agency_id,
+                Person.active,
+                Person.role.in_([r.value for r in roles]),
+            )
+            .order_by(Person.id)
+        )
+    )
+
+
+def agency_leads(agency_id: int, stage: int = 1) -> list[Person]:
+    """An agency's named lead for the stage (or deputy while away), else its leads by role."""
+    return leads.stage_leads(agency_id, stage) or _present(_agency_people(agency_id, (Role.LEAD,)))
+
+
+def _concern_path(share: Share) -> str:
+    """The share's page, where the receiving agency answers (it shows no detail to others)."""
+    return alerts.app_path("shares.show", share_id=share.id)
+
+
+# --- 1 and 2: concerns --------------------------------------------------------------------------
+
+
+def _open_concerns():
+    return (
+        select(ShareRecipient)
+        .join(ShareRecipient.share)
+        .join(Case, Case.id == Share.case_id)
+        .where(
+            ShareRecipient.state.in_(OPEN_CONCERN_STATES),
+            Share.needs_response,
+            Case.status == CaseStatus.OPEN.value,
+        )
+        .order_by(ShareRecipient.due_at, ShareRecipient.id)
+    )
+
+
+def _still_open(concern_id: int) -> ShareRecipient | None:
+    """Re-read inside the item's own transaction: it may have been answered meanwhile."""
+    concern = db.session.get(ShareRecipient, concern_id, populate_existing=True)
+    if concern is None or concern.state not in OPEN_CONCERN_STATES:
+        return None
+    return concern
+
+
+def remind_concerns_due(now: datetime, counts: Counter) -> None:
+    hours = current_app.config["CONCERN_REMINDER_HOURS"]
+    candidates = db.session.scalars(
+        _open_concerns().where(
+            ShareRecipient.due_at > now, ShareRecipient.due_at <= now + REMINDER_HORIZON
+        )
+    ).all()
+    due = [c.id for c in candidates if workdays.working_hours_between(now, c.due_at) <= hours]
+    done = _raised([f"concern:{i}:due_soon" for i in due])
+    for concern_id in due:
+        event = f"concern:{concern_id}:due_soon"
+        if event in done or (concern := _still_open(concern_id)) is None:
+            continue
+        people = _present(_agency_people(concern.agency_id, (Role.WORKER, Role.LEAD)))
+        created = alerts.raise_alert(
+            event=event,
+            recipients=[*people, *agency_leads(concern.agency_id)],
+            kind=AlertKind.CONCERN_DUE_SOON.value,
+            subject="Reminder: information shared with your agency needs a response soon",
+            link=_concern_path(concern.share),
+            case_id=concern.share.case_id,
+            urgent=concern.share.priority == Priority.URGENT.value,
+        )
+        db.session.commit()
+        counts["concern_reminders"] += len(created)
+        _pause()
+
+
+def _senders(share: Share) -> list[Person]:
+    """Who shared: the person who recorded it, or the sharing agency's leads if the receiver did."""
+    if share.recorded_by_agency_id == share.from_agency_id:
+        return [share.recorded_by]
+    return agency_leads(share.from_agency_id)
+
+
+def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
+    overdue = db.session.scalars(_open_concerns().where(ShareRecipient.due_at < now)).all()
+    for chunk in _chunks([c.id for c in overdue]):
+        done = _raised([f"concern:{i}:overdue" for i in chunk])
+        for concern_id in chunk:
+            event = f"concern:{concern_id}:overdue"
+            if event in done or (concern := _still_open(concern_id)) is None:
+                continue
+            share = concern.share
+            urgent = share.priority == Priority.URGENT.value
+            receiving = alerts.raise_alert(
+                event=event,
+                recipients=agency_leads(concern.agency_id),
+                kind=AlertKind.CONCERN_OVERDUE.value,
+                subject="Information shared with your agency is overdue for a response",
+                link=_concern_path(share),
+                case_id=share.case_id,
+                urgent=urgent,
+            )
+            sending = alerts.raise_alert(
+                event=event,
+                recipients=_senders(share),
+                kind=AlertKind.CONCERN_OVERDUE.value,
+                subject="Information you shared has not been answered in time",
+                link=_concern_path(share),
+                case_id=share.case_id,
+                urgent=urgent,
+            )
+            counts["concern_overdue_alerts"] += len(receiving) + len(sending)
+            db.session.commit()
+            _pause()
+
+
+# --- 5: the weekly digest -----------------------------------------------------------------------
+
+
+def _disagreeing_case_ids() -> set[int]:
+    """Open cases whose involved agencies' latest threshold views differ."""
+    from tracker.models import CaseAgency
+
+    rows = db.session.execute(
+        select(ThresholdView.case_id, ThresholdView.agency_id, ThresholdView.level)
+        .join(Case, Case.id == ThresholdView.case_id)
+        .join(
+            CaseAgency,
+            (CaseAgency.case_id == ThresholdView.case_id)
+            & (CaseAgency.agency_id == ThresholdView.agency_id)
+            & CaseAgency.removed_at.is_(None),
+        )
+        .where(Case.status == CaseStatus.OPEN.value)
+        .order_by(ThresholdView.id)
+    )
+    latest: dict[int, dict[int, str]] = defaultdict(dict)
+    for case_id, agency_id, level in rows:
+        latest[case_id][agency_id] = level
+    return {case_id for case_id, views in latest.items() if len(set(views.values())) > 1}
+
+
+def digest_week(now: datetime) -> str:
+    year, week, _ = workdays.to_local(now).date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+STALE_LIVED_EXPERIENCE = "No recent record of the child's lived experience"
+THRESHOLDS_DISAGREE = "Agencies' threshold views disagree"
+
+
+def digest_cases(now: datetime) -> dict[int, dict[int, list[str]]]:
+    """{agency: {case id: reasons}}: open cases needing attention, by lead professional's agency."""
+    today = workdays.to_local(now).date()
+    reasons: dict[int, list[str]] = defaultdict(list)
+    stale = notes.stale_lived_experience_cases(today).with_only_columns(Case.id)
+    for case_id in db.session.scalars(stale):
+        reasons[case_id].append(STALE_LIVED_EXPERIENCE)
+    for case_id in _disagreeing_case_ids():
+        reasons[case_id].append(THRESHOLDS_DISAGREE)
+    by_agency: dict[int, dict[int, list[str]]] = defaultdict(dict)
+    for chunk in _chunks(sorted(reasons)):
+        rows = db.session.execute(
+            select(Case.id, Case.lead_agency_id, Person.agency_id)
+            .outerjoin(Person, Person.id == Case.lead_professional_id)
+            .where(Case.id.in_(chunk))
+        )
+        for case_id, lead_agency_id, professional_agency_id in rows:
+            by_agency[professional_agency_id or lead_agency_id][case_id] = reasons[case_id]
+    return by_agency
+
+
+def send_weekly_digest(now: datetime, counts: Counter) -> None:
+    week = digest_week(now)
+    event = f"digest:{week}"
+    if _raised([event]):
+        return  # this week's digests went out (all in one transaction)
+    for agency_id, flagged in sorted(digest_cases(now).items()):
+        created = alerts.raise_alert(
+            event=event,
+            recipients=_present(_agency_people(agency_id, (Role.LEAD,))),
+            kind=AlertKind.WEEKLY_DIGEST.value,
+            subject=f"Weekly digest: {len(flagged)} cases led by your agency need attention",
+            link=alerts.app_path("inbox.digest"),
+        )
+        counts["digest_alerts"] += len(created)
+    db.session.commit()
+    _pause()
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+STEPS = (remind_concerns_due, flag_concerns_overdue, send_weekly_digest)
+COUNTS = ("concern_reminders", "concern_overdue_alerts", "digest_alerts")
+
+
+def run_sweep(now: datetime) -> dict:
+    """One pass at `now` (naive UTC). Returns counts of what it did."""
+    counts: Counter = Counter()
+    with _sweep_lock() as mine:
+        if not mine:
+            return {"at": now.isoformat(), "skipped": "another sweep is running"}
+        for step in STEPS:
+            step(now, counts)
+            db.session.commit()
+    return {"at": now.isoformat(), **{key: counts[key] for key in COUNTS}}
