@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "tracker.main.views",
     "tracker.cases.views",
     "tracker.admin.views",
+    "tracker.audit.views",
     "tracker.shares.views",
     "tracker.inbox.views",
 )

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import Select, exists, select
 
 from tracker.extensions import db
-from tracker.models import Case, CaseAgency, Person, Role
+from tracker.models import AgencyKind, Case, CaseAgency, Person, Role
 
 CASE_READERS = (Role.WORKER, Role.LEAD, Role.AUDITOR)
 CASE_WRITERS = (Role.WORKER, Role.LEAD)
@@ -37,6 +37,18 @@ def can_administer(person: Person) -> bool:
 def sees_partnership_lists(person: Person) -> bool:
     """Partnership-wide lists (unanswered concerns, open challenges): leads and auditors."""
     return person.has_role(Role.LEAD, Role.AUDITOR)
+
+
+def can_audit(person: Person) -> bool:
+    """The audit trail and evidence packs: auditors only (they read everything, change nothing)."""
+    return person.has_role(Role.AUDITOR)
+
+
+def reads_partnership_reports(person: Person) -> bool:
+    """Partnership reports: auditors, and named leads of the partnership's own business unit."""
+    if person.has_role(Role.AUDITOR):
+        return True
+    return person.has_role(Role.LEAD) and person.agency.kind == AgencyKind.PARTNERSHIP.value
 
 
 def agency_involved(agency_id: int):
@@ -82,3 +94,103 @@ def case_for_changing(case_id: int, person: Person | None = None) -> Case:
 def require(allowed: bool) -> None:
     if not allowed:
         abort(403)
+
+
+# --- professional challenges --------------------------------------------------------------------
+
+
+def reads_all_challenges(person: Person) -> bool:
+    """Auditors, and the partnership's named leads (the last stage of every challenge is theirs)."""
+    if person.has_role(Role.AUDITOR):
+        return True
+    return person.has_role(Role.LEAD) and person.agency.kind == AgencyKind.PARTNERSHIP.value
+
+
+def can_read_challenge(person: Person, challenge) -> bool:
+    if reads_all_challenges(person):
+        return True
+    if not can_read_cases(person):
+        return False
+    return person.agency_id in {
+        challenge.raised_by_agency_id,
+        challenge.about_agency_id,
+    } or is_involved(person, challenge.case)
+
+
+def challenge_for_reading(challenge_id: int, person: Person | None = None):
+    """A challenge the person may read; 404 when they may not know it exists, 403 for admins."""
+    from tracker.models import Challenge
+
+    person = person or current_user
+    if not can_read_cases(person):
+        abort(403)
+    challenge = db.session.get(Challenge, challenge_id)
+    if challenge is None or not can_read_challenge(person, challenge):
+        abort(404)
+    return challenge
+
+
+def stage_actors(challenge) -> set[int]:
+    """Ids of the people the procedure names for the challenge's current stage.
+
+    Each side: its named lead and deputy for the stage; where the stage is between practitioners,
+    every practitioner (worker or lead) of that side's agency; where the side is the partnership,
+    or nobody is named for it, the partnership's named leads.
+    """
+    from tracker.services import leads
+
+    stage = challenge.current_stage
+    actors: set[int] = set()
+    partnership_needed = False
+    for agency_id, participant in (
+        (challenge.raised_by_agency_id, stage.raising_side),
+        (challenge.about_agency_id, stage.other_side),
+    ):
+        if participant == "partnership":
+            partnership_needed = True
+            continue
+        named = leads.named_people(agency_id, challenge.stage)
+        partnership_needed |= not named
+        actors |= {p.id for p in named}
+        if participant == "practitioner":
+            actors |= set(
+                db.session.scalars(
+                    select(Person.id).where(
+                        Person.agency_id == agency_id,
+                        Person.active,
+                        Person.role.in_([r.value for r in CASE_WRITERS]),
+                    )
+                )
+            )
+    if partnership_needed:
+        actors |= {p.id for p in leads.partnership_people(challenge.stage)}
+    return actors
+
+
+def can_act_on_stage(person: Person, challenge) -> bool:
+    """Record a discussion, resolve or escalate: only those named for the current stage."""
+    return (
+        challenge.is_open
+        and can_change_cases(person)
+        and can_read_challenge(person, challenge)
+        and person.id in stage_actors(challenge)
+    )
+
+
+def can_withdraw(person: Person, challenge) -> bool:
+    """Only the person who raised it withdraws a challenge."""
+    return challenge.is_open and can_change_cases(person) and person.id == challenge.raised_by_id
+
+
+def can_raise_challenge(person: Person, case: Case) -> bool:
+    return can_change_cases(person) and is_involved(person, case)
+
+
+def reads_without_acting(person: Person) -> bool:
+    """Auditors: read every case and challenge, act on none."""
+    return can_read_cases(person) and not can_change_cases(person)
+
+
+def can_manage_leads(person: Person) -> bool:
+    """The named-leads list: admins (every agency) and leads (their own agency)."""
+    return person.has_role(Role.ADMIN, Role.LEAD)

@@ -38,6 +38,7 @@ NAVIGATION = (
     ("Cases", "cases.index", access.can_read_cases),
     ("Inbox", "inbox.index", lambda person: True),
     ("Unanswered concerns", "shares.unanswered", access.sees_partnership_lists),
+    ("Audit trail", "audit.index", access.can_audit),
     ("Administration", "admin.index", access.can_administer),
 )
 

@@ -18,16 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from tracker.extensions import db
-from tracker.models import AuditEvent, Person
-from tracker.services import clock, locks
+from tracker.models import Agency, AuditEvent, Case, Person, Role
+from tracker.services import clock, locks, workdays
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -174,3 +174,101 @@ def verify(batch_size: int = 5000) -> Verification:
             expected_prev, expected_id, count = event.hash, event.id + 1, count + 1
             last_id = event.id
         db.session.expunge_all()  # a long chain must not fill memory
+
+
+# --- Reading the trail (auditors) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """What an auditor searches by; None means any. Dates are local (the partnership's day)."""
+
+    case_id: int | None = None
+    person_id: int | None = None
+    agency_id: int | None = None
+    action: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+
+    def as_changes(self) -> dict[str, list[Any]]:
+        """The search itself, for the event that records it."""
+        return {k: [None, v] for k, v in self.__dict__.items() if v is not None}
+
+
+def trail_query(criteria: TrailFilter) -> Select[tuple[AuditEvent]]:
+    """Events matching the filter, newest first (the index on each filter column serves it)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if criteria.case_id is not None:
+        query = query.where(AuditEvent.case_id == criteria.case_id)
+    if criteria.person_id is not None:
+        query = query.where(AuditEvent.person_id == criteria.person_id)
+    if criteria.agency_id is not None:
+        query = query.where(AuditEvent.agency_id == criteria.agency_id)
+    if criteria.action:
+        query = query.where(AuditEvent.action == criteria.action)
+    if criteria.from_date is not None:
+        query = query.where(
+            AuditEvent.at >= workdays.to_utc(datetime.combine(criteria.from_date, time.min))
+        )
+    if criteria.to_date is not None:
+        day_after = criteria.to_date + timedelta(days=1)
+        query = query.where(AuditEvent.at < workdays.to_utc(datetime.combine(day_after, time.min)))
+    return query
+
+
+def case_trail(case_id: int) -> Select[tuple[AuditEvent]]:
+    """A case's full history, oldest first."""
+    return select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
+
+
+def actions() -> list[str]:
+    return list(
+        db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )
+
+
+def head() -> AuditEvent | None:
+    """The newest event: its hash commits to the whole chain up to now."""
+    return db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class TrailRow:
+    """One event as an auditor reads it, with names resolved and changes unpacked."""
+
+    event: AuditEvent
+    agency_name: str | None
+    case_reference: str | None
+
+    @property
+    def changes(self) -> dict[str, list[Any]]:
+        return json.loads(self.event.changes)
+
+    @property
+    def role_label(self) -> str | None:
+        return Role(self.event.role).label if self.event.role else None
+
+
+def trail_rows(events: list[AuditEvent]) -> list[TrailRow]:
+    """Resolve agency names and case references for a page of events in two queries."""
+    agency_ids = {e.agency_id for e in events if e.agency_id}
+    case_ids = {e.case_id for e in events if e.case_id}
+    agencies = dict(
+        db.session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(agency_ids))).all()
+    )
+    references = dict(
+        db.session.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids))).all()
+    )
+    return [TrailRow(e, agencies.get(e.agency_id), references.get(e.case_id)) for e in events]
+
+
+def record_trail_view(what: str, *, case_id: int | None = None, changes=None) -> None:
+    """Reading the trail is itself audited (who looked at whose history, and what they asked)."""
+    record(
+        what,
+        object_kind="case" if case_id else "audit_trail",
+        object_id=case_id,
+        case_id=case_id,
+        changes=changes,
+    )
+    db.session.commit()

@@ -1,0 +1,152 @@
+"""The auditor's pages: who may see them, what the search finds, and that looking is recorded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import sign_in_as
+from tests.helpers import assert_form_error, page_text
+from tracker.extensions import db
+from tracker.models import AuditEvent
+from tracker.services import cases
+
+
+def results(response) -> str:
+    """The text of the results table only (the action list in the form names every action)."""
+    assert response.status_code == 200, response.status_code
+    return page_text(response).partition("Before → after Why")[2]
+
+
+def latest_event() -> AuditEvent:
+    db.session.expire_all()
+    return db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+
+
+@pytest.mark.parametrize("who", ["worker_a", "lead_a", "worker_c", "admin"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/audit/",
+        "/audit/cases/{case}",
+        "/audit/cases/{case}/evidence",
+        "/audit/cases/{case}/evidence.zip",
+    ],
+)
+def test_only_auditors_see_audit_pages(client, world, who, path):
+    sign_in_as(client, getattr(world, who))
+    before = latest_event().id
+    assert client.get(path.format(case=world.case.id)).status_code == 403
+    assert latest_event().id == before  # a refused request produced no evidence
+
+
+def test_signed_out_people_are_sent_to_sign_in(client, world):
+    response = client.get("/audit/")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_nav_shows_audit_trail_to_auditors_only(client, world):
+    sign_in_as(client, world.auditor)
+    assert 'href="/audit/"' in client.get("/cases/").get_data(as_text=True)
+    sign_in_as(client, world.lead_a)
+    assert 'href="/audit/"' not in client.get("/cases/").get_data(as_text=True)
+
+
+def make_history(world, frozen):
+    """Events on two cases by different people on different days."""
+    frozen(datetime(2026, 6, 1, 9, 0))
+    other = cases.create(
+        world.worker_b,
+        child_name="Second Child",
+        date_of_birth=date(2019, 1, 1),
+        lead_agency_id=world.agency_b.id,
+        lead_professional_id=None,
+        other_agency_ids=[],
+    )
+    frozen(datetime(2026, 6, 3, 22, 30))  # 23:30 in London (BST): still 3 June locally
+    cases.set_status(world.worker_a, world.case, "closed", "Family moved away")
+    frozen(datetime(2026, 6, 5, 10, 0))
+    return other
+
+
+def test_search_by_case_person_agency_action_and_dates(client, world, frozen):
+    other = make_history(world, frozen)
+    sign_in_as(client, world.auditor)
+
+    text = results(client.get("/audit/", query_string={"reference": other.reference.lower()}))
+    assert "case.create" in text and "case.status_change" not in text
+    assert "Second Child" in text  # the before -> after values of the creation
+
+    response = client.get("/audit/", query_string={"person_id": world.worker_a.id})
+    text = results(response)
+    assert "case.status_change" in text and "Second Child" not in text
+    assert "status: open → closed" in text and "Family moved away" in text
+    assert "Agency A Social Care" in text and "Agency worker" in text
+
+    text = results(client.get("/audit/", query_string={"agency_id": world.agency_b.id}))
+    assert "Second Child" in text and "case.status_change" not in text
+
+    text = results(client.get("/audit/", query_string={"action": "case.status_change"}))
+    assert "case.status_change" in text and "case.create" not in text
+
+    day = ["3", "6", "2026"]
+    text = results(client.get("/audit/", query_string={"from_date": day, "to_date": day}))
+    assert "case.status_change" in text and "3 Jun 2026 23:30" in text  # local time
+    assert "case.create" not in text
+
+
+def test_search_is_itself_audited(client, world, frozen):
+    make_history(world, frozen)
+    sign_in_as(client, world.auditor)
+    client.get(
+        "/audit/", query_string={"action": "case.status_change", "agency_id": world.agency_a.id}
+    )
+    event = latest_event()
+    assert event.action == "audit.search" and event.person_id == world.auditor.id
+    changes = event.changes
+    assert '"action":[null,"case.status_change"]' in changes
+    assert f'"agency_id":[null,{world.agency_a.id}]' in changes
+
+
+def test_case_history_shows_every_event_and_is_audited(client, world, frozen):
+    make_history(world, frozen)
+    sign_in_as(client, world.auditor)
+    response = client.get(f"/audit/cases/{world.case.id}")
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "case.create" in text and "case.status_change" in text and "Second Child" not in text
+    event = latest_event()
+    assert (event.action, event.case_id) == ("audit.case_history", world.case.id)
+    assert client.get(f"/audit/cases/{world.case.id + 99}").status_code == 404
+
+
+def test_the_trail_is_paginated(client, world, app):
+    app.config["PAGE_SIZE"] = 5
+    for _ in range(12):
+        cases.record_view(world.case)
+    sign_in_as(client, world.auditor)
+    first = page_text(client.get(f"/audit/cases/{world.case.id}"))
+    assert "Showing 1 to 5 of 13 events" in first
+    third = page_text(client.get(f"/audit/cases/{world.case.id}", query_string={"page": 3}))
+    assert "Showing 11 to 14 of 14 events" in third  # the first look is now history too
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"reference": "SSCP-1999-99999"}, "No case with this reference"),
+        ({"from_date": ["31", "2", "2026"]}, "Enter a real date"),
+        (
+            {"from_date": ["2", "6", "2026"], "to_date": ["1", "6", "2026"]},
+            "must be the same as or after",
+        ),
+        ({"person_id": "nobody"}, "Select a person from the list"),
+        ({"agency_id": "999999"}, "Select an agency from the list"),
+        ({"action": "made.up"}, "Select an action from the list"),
+    ],
+)
+def test_bad_search_gets_the_error_summary(client, world, query, message):
+    sign_in_as(client, world.auditor)
+    assert_form_error(client.get("/audit/", query_string=query), message)

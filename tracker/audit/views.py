@@ -1,0 +1,121 @@
+"""The auditor's pages: search the audit trail, a case's full history, and its evidence pack.
+
+Auditors only (access.can_audit). Every page here is itself an audit event.
+"""
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from tracker import access
+from tracker.audit.forms import TrailSearchForm
+from tracker.cases.forms import choices
+from tracker.extensions import db
+from tracker.models import Agency, Case, Person
+from tracker.services import audit, evidence
+
+blueprint = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+@blueprint.before_request
+@login_required
+def require_auditor():
+    access.require(access.can_audit(current_user))
+
+
+def _search_choices(form: TrailSearchForm) -> None:
+    people = db.session.execute(
+        select(Person.id, Person.name, Agency.name).join(Agency).order_by(Person.name)
+    ).all()
+    form.person_id.choices = choices([(0, "Anyone"), *((p, f"{n} ({a})") for p, n, a in people)])
+    form.agency_id.choices = choices(
+        [
+            (0, "Any agency"),
+            *db.session.execute(select(Agency.id, Agency.name).order_by(Agency.name)),
+        ]
+    )
+    form.action.choices = choices([("", "Any action"), *((a, a) for a in audit.actions())])
+
+
+def _criteria(form: TrailSearchForm) -> audit.TrailFilter | None:
+    """The filter, or None when the form has errors (shown in the error summary)."""
+    if not form.validate():
+        return None
+    case_id = None
+    if form.reference.data:
+        case_id = db.session.scalar(
+            select(Case.id).where(Case.reference == form.reference.data.upper())
+        )
+        if case_id is None:
+            form.reference.errors.append("No case with this reference")
+            return None
+    return audit.TrailFilter(
+        case_id=case_id,
+        person_id=form.person_id.data or None,
+        agency_id=form.agency_id.data or None,
+        action=form.action.data or None,
+        from_date=form.from_date.data,
+        to_date=form.to_date.data,
+    )
+
+
+@blueprint.route("/")
+def index():
+    form = TrailSearchForm(request.args)
+    _search_choices(form)
+    criteria = _criteria(form) if request.args else audit.TrailFilter()
+    page = None
+    if criteria is not None:
+        page = db.paginate(
+            audit.trail_query(criteria), per_page=current_app.config["PAGE_SIZE"], error_out=False
+        )
+        audit.record_trail_view(
+            "audit.search",
+            changes={**criteria.as_changes(), "shown": [None, [e.id for e in page.items]]},
+        )
+    return render_template(
+        "audit/index.html",
+        form=form,
+        page=page,
+        rows=audit.trail_rows(page.items) if page else [],
+        title="Audit trail",
+    ), 400 if form.errors else 200
+
+
+@blueprint.route("/cases/<int:case_id>")
+def case_history(case_id: int):
+    case = access.case_for_reading(case_id)
+    page = db.paginate(
+        audit.case_trail(case.id), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    audit.record_trail_view("audit.case_history", case_id=case.id)
+    return render_template(
+        "audit/case_history.html",
+        case=case,
+        page=page,
+        rows=audit.trail_rows(page.items),
+        title=f"History of {case.reference}",
+    )
+
+
+@blueprint.route("/cases/<int:case_id>/evidence")
+def evidence_pack(case_id: int):
+    case = access.case_for_reading(case_id)
+    pack = evidence.produce(current_user, case)
+    return render_template(
+        "audit/evidence.html", case=case, pack=pack, title=f"Evidence pack: {case.reference}"
+    )
+
+
+@blueprint.route("/cases/<int:case_id>/evidence.zip")
+def evidence_archive(case_id: int):
+    case = access.case_for_reading(case_id)
+    pack = evidence.produce(current_user, case)
+    return Response(
+        evidence.archive(pack),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-{case.reference}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,441 @@
+"""The evidence pack for a case review: everything about a child, each item tied to the audit chain.
+
+A pack holds the chronology, every share (each version, with its lawful basis and consent), every
+concern with its response and timeliness, every challenge with every stage transition, and the
+case's audit trail. Each item lists the audit events that created it (id and hash); the manifest
+adds the chain head at the moment the pack was produced and a SHA-256 of every file, and the
+event that records the production commits to those file hashes, so a pack handed to a review
+can later be checked against the chain (`flask tracker audit verify` proves the chain itself).
+
+An item "traces" to the events recorded on its object that carry a change (views carry none).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.extensions import db
+from tracker.models import (
+    AuditEvent,
+    Case,
+    Challenge,
+    ChallengeEvent,
+    ConcernResponse,
+    ConcernState,
+    Person,
+    Share,
+    ShareRecipient,
+    ShareVersion,
+    ThresholdView,
+)
+from tracker.services import audit, chronology, clock, workdays
+
+
+@dataclass
+class Item:
+    """One row of a pack file, with the audit events it traces to."""
+
+    file: str
+    kind: str
+    object_id: int
+    row: dict[str, Any]
+    events: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        return [{"id": e.id, "hash": e.hash, "action": e.action} for e in self.events]
+
+
+@dataclass
+class Timeliness:
+    due_at: datetime | None
+    responded_at: datetime | None
+    working_days: int | None  # to respond (or so far, if not answered)
+    verdict: str  # "on time", "late", "awaiting (on time so far)", "awaiting (overdue)"
+
+
+@dataclass
+class EvidencePack:
+    case: Case
+    produced_at: datetime
+    produced_by: Person
+    chronology: list[chronology.Entry]
+    shares: list[Item]
+    responses: list[Item]
+    challenges: list[Item]
+    trail: list[AuditEvent]
+    chronology_trace: list[list[AuditEvent]]
+    head_before: AuditEvent | None = None
+    production_event: AuditEvent | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def items(self) -> list[Item]:
+        return [*self.shares, *self.responses, *self.challenges]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads(self.files["manifest.json"])
+
+
+def timeliness(recipient: ShareRecipient, shared_at: datetime, now: datetime) -> Timeliness:
+    """How a concern was answered against its due time, counted in working days."""
+    if recipient.due_at is None:
+        return Timeliness(None, recipient.responded_at, None, "no response needed")
+    start = workdays.to_local(shared_at).date()
+    if recipient.responded_at is not None:
+        days = workdays.working_days_between(
+            start, workdays.to_local(recipient.responded_at).date()
+        )
+        verdict = "on time" if recipient.responded_at <= recipient.due_at else "late"
+        return Timeliness(recipient.due_at, recipient.responded_at, days, verdict)
+    days = workdays.working_days_between(start, workdays.to_local(now).date())
+    verdict = "awaiting (overdue)" if now > recipient.due_at else "awaiting (on time so far)"
+    return Timeliness(recipient.due_at, None, days, verdict)
+
+
+def _local(moment: datetime | None) -> str:
+    return workdays.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _creating_events(case_id: int) -> dict[tuple[str, int], list[AuditEvent]]:
+    """The case's events that changed something, by the object they were recorded on."""
+    index: dict[tuple[str, int], list[AuditEvent]] = defaultdict(list)
+    for event in db.session.scalars(audit.case_trail(case_id)):
+        if event.object_kind and event.object_id is not None and event.changes != "{}":
+            index[(event.object_kind, event.object_id)].append(event)
+    return index
+
+
+def _share_items(case_id: int, index) -> tuple[list[Item], list[Item]]:
+    shares = db.session.scalars(
+        select(Share)
+        .where(Share.case_id == case_id)
+        .order_by(Share.id)
+        .options(
+            selectinload(Share.versions).selectinload(ShareVersion.recorded_by),
+            selectinload(Share.recipients)
+            .selectinload(ShareRecipient.responses)
+            .selectinload(ConcernResponse.recorded_by),
+        )
+    ).all()
+    now = clock.now()
+    share_items, response_items = [], []
+    for share in shares:
+        share_events = index.get(("share", share.id), [])
+        to = "; ".join(r.agency.name for r in share.recipients)
+        for number, version in enumerate(share.versions):
+            # One event per version: the recording, then each amendment, in order.
+            events = share_events[number : number + 1]
+            share_items.append(
+                Item(
+                    "shares.csv",
+                    "share_version",
+                    version.id,
+                    {
+                        "Share": share.id,
+                        "Version": version.number,
+                        "Shared at": _local(version.shared_at),
+                        "From agency": share.from_agency.name,
+                        "From person": version.from_person_name or "",
+                        "To agencies": to,
+                        "Recorded as": share.recorded_as,
+                        "Method": version.method,
+                        "What was shared": version.summary,
+                        "Why": version.purpose,
+                        "Lawful basis": version.lawful_basis,
+                        "Special category (DPA 2018 Sch 1 para 18)": (
+                            "yes" if version.special_category else "no"
+                        ),
+                        "Consent": version.consent,
+                        "Consent reason": version.consent_reason or "",
+                        "Learning themes": "; ".join(t.label for t in version.theme_list),
+                        "Response needed": f"yes ({share.priority})"
+                        if share.needs_response
+                        else "no",
+                        "Recorded by": version.recorded_by.name,
+                        "Recorded at": _local(version.recorded_at),
+                        "Reason for amendment": version.reason or "",
+                    },
+                    events,
+                )
+            )
+        for recipient in share.recipients:
+            if not share.needs_response:
+                continue
+            timing = timeliness(recipient, share.current.shared_at, now)
+            response = recipient.response
+            events = [
+                *share_events[:1],  # the share that raised the concern
+                *index.get(("share_recipient", recipient.id), []),
+                *(
+                    e
+                    for r in recipient.responses
+                    for e in index.get(("concern_response", r.id), [])
+                ),
+            ]
+            response_items.append(
+                Item(
+                    "responses.csv",
+                    "concern",
+                    recipient.id,
+                    {
+                        "Share": share.id,
+                        "From agency": share.from_agency.name,
+                        "To agency": recipient.agency.name,
+                        "Priority": share.priority,
+                        "Shared at": _local(share.current.shared_at),
+                        "Due at": _local(recipient.due_at),
+                        "State": ConcernState(recipient.state).value,
+                        "Acknowledged at": _local(recipient.acknowledged_at),
+                        "Responded at": _local(recipient.responded_at),
+                        "Working days to respond": (
+                            "" if timing.working_days is None else timing.working_days
+                        ),
+                        "Timeliness": timing.verdict,
+                        "What was done or decided": response.action_taken if response else "",
+                        "Next steps": (response.next_steps or "") if response else "",
+                        "Response versions": len(recipient.responses),
+                    },
+                    sorted(events, key=lambda e: e.id),
+                )
+            )
+    return share_items, response_items
+
+
+def _challenge_items(case_id: int, index) -> list[Item]:
+    challenges = db.session.scalars(
+        select(Challenge)
+        .where(Challenge.case_id == case_id)
+        .order_by(Challenge.id)
+        .options(
+            selectinload(Challenge.events)
+            .selectinload(ChallengeEvent.person)
+            .selectinload(Person.agency),
+            selectinload(Challenge.events).selectinload(ChallengeEvent.actions),
+        )
+    ).all()
+    items = []
+    for challenge in challenges:
+        on_challenge = index.get(("challenge", challenge.id), [])
+        for number, step in enumerate(challenge.events):
+            # Recorded either on the transition itself or, in order, on the challenge.
+            events = index.get(("challenge_event", step.id)) or on_challenge[number : number + 1]
+            items.append(
+                Item(
+                    "challenges.csv",
+                    "challenge_event",
+                    step.id,
+                    {
+                        "Challenge": challenge.id,
+                        "Raised by agency": challenge.raised_by_agency.name,
+                        "About agency": challenge.about_agency.name,
+                        "Kind": challenge.kind_label,
+                        "Urgent": "yes" if challenge.urgent else "no",
+                        "Immediate risk": "yes" if challenge.immediate_risk else "no",
+                        "Status now": challenge.status,
+                        "Transition": step.kind_label,
+                        "At": _local(step.at),
+                        "By": step.who,
+                        "From stage": step.from_stage or "",
+                        "To stage": step.to_stage or "",
+                        "Stage deadline set": _local(step.deadline_set),
+                        "Why / what was agreed": step.text,
+                        "Actions": "; ".join(
+                            f"{a.description} ({a.owner}, by {a.due_on.isoformat()})"
+                            for a in step.actions
+                        ),
+                        "Learning themes": "; ".join(t.label for t in step.theme_list),
+                    },
+                    events,
+                )
+            )
+    return items
+
+
+def _chronology_trace(case_id: int, entries, items: list[Item], index) -> list[list[AuditEvent]]:
+    """The events behind each chronology line, found through the record the line shows."""
+    shares = defaultdict(list)
+    for item in items:
+        if item.kind == "share_version":
+            shares[item.row["Share"]].extend(item.events)
+    views = {
+        (agency_id, at): view_id
+        for agency_id, at, view_id in db.session.execute(
+            select(ThresholdView.agency_id, ThresholdView.recorded_at, ThresholdView.id).where(
+                ThresholdView.case_id == case_id
+            )
+        )
+    }
+    traces = []
+    for entry in entries:
+        _, values = entry.link or ("", {})
+        if "note_id" in values:
+            traces.append(index.get(("case_note", values["note_id"]), []))
+        elif "share_id" in values:
+            traces.append(shares.get(values["share_id"], []))
+        elif "challenge_id" in values:
+            traces.append(index.get(("challenge", values["challenge_id"]), []))
+        elif entry.kind == "threshold":
+            view_id = views.get((entry.agency_id, entry.at))
+            traces.append(index.get(("threshold_view", view_id), []))
+        else:
+            traces.append([])
+    return traces
+
+
+def _csv(rows: list[dict[str, Any]], extra: list[list[AuditEvent]] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if rows:
+        writer.writerow([*rows[0], "Audit events"])
+    for n, row in enumerate(rows):
+        trace = " ".join(str(e.id) for e in (extra[n] if extra else []))
+        writer.writerow([chronology.neutralise(str(v)) for v in [*row.values(), trace]])
+    return out.getvalue().encode("utf-8")
+
+
+def _items_csv(items: list[Item]) -> bytes:
+    return _csv([i.row for i in items], [i.events for i in items])
+
+
+AUDIT_COLUMNS = [
+    "Event",
+    "At (UTC)",
+    "At (local)",
+    "Person",
+    "Agency",
+    "Role",
+    "Address",
+    "User agent",
+    "Action",
+    "Object",
+    "Object id",
+    "Changes (before, after)",
+    "Reason",
+    "Previous hash",
+    "Hash",
+]
+
+
+def _trail_csv(events: list[AuditEvent]) -> bytes:
+    rows = audit.trail_rows(events)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(AUDIT_COLUMNS)
+    for row in rows:
+        e = row.event
+        values = [
+            e.id,
+            e.at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            _local(e.at),
+            e.person_name or "",
+            row.agency_name or "",
+            e.role or "",
+            e.address or "",
+            e.user_agent or "",
+            e.action,
+            e.object_kind or "",
+            "" if e.object_id is None else e.object_id,
+            e.changes,
+            e.reason or "",
+            e.prev_hash,
+            e.hash,
+        ]
+        writer.writerow([chronology.neutralise(str(v)) for v in values])
+    return out.getvalue().encode("utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def produce(actor: Person, case: Case) -> EvidencePack:
+    """Assemble the pack, record its production in the chain (with the file hashes), commit."""
+    index = _creating_events(case.id)
+    entries = chronology.entries_for(case.id)
+    shares, responses = _share_items(case.id, index)
+    pack = EvidencePack(
+        case=case,
+        produced_at=clock.now(),
+        produced_by=actor,
+        chronology=entries,
+        shares=shares,
+        responses=responses,
+        challenges=_challenge_items(case.id, index),
+        trail=list(db.session.scalars(audit.case_trail(case.id))),
+        chronology_trace=[],
+    )
+    pack.chronology_trace = _chronology_trace(case.id, entries, shares, index)
+    chronology_csv = chronology.to_csv(entries).encode("utf-8")
+    files = {
+        "chronology.csv": chronology_csv,
+        "shares.csv": _items_csv(pack.shares),
+        "responses.csv": _items_csv(pack.responses),
+        "challenges.csv": _items_csv(pack.challenges),
+        "audit_trail.csv": _trail_csv(pack.trail),
+    }
+    pack.head_before = audit.head()
+    digests = {name: _sha256(data) for name, data in files.items()}
+    pack.production_event = audit.record(
+        "evidence.produce",
+        object_kind="case",
+        object_id=case.id,
+        case_id=case.id,
+        changes={"files": [None, digests]},
+        actor=actor,
+    )
+    db.session.flush()
+    manifest = {
+        "case": {"id": case.id, "reference": case.reference},
+        "produced_at_utc": pack.produced_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "produced_by": {"id": actor.id, "name": actor.name, "agency": actor.agency.name},
+        "chain_head_when_produced": _event_ref(pack.head_before),
+        "production_event": _event_ref(pack.production_event),
+        "hashing": "See tracker/services/audit.py for the canonical serialisation each hash covers",
+        "files": {
+            name: {"sha256": digest, "bytes": len(files[name])} for name, digest in digests.items()
+        },
+        "items": [
+            {"file": i.file, "kind": i.kind, "id": i.object_id, "audit_events": i.trace}
+            for i in pack.items
+        ],
+        "chronology": [
+            {"row": n + 1, "kind": e.kind, "audit_events": [_event_ref(x) for x in trace]}
+            for n, (e, trace) in enumerate(zip(entries, pack.chronology_trace, strict=True))
+        ],
+        "audit_trail": {
+            "events": len(pack.trail),
+            "first": _event_ref(pack.trail[0]) if pack.trail else None,
+            "last": _event_ref(pack.trail[-1]) if pack.trail else None,
+        },
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+    pack.files = files
+    db.session.commit()
+    return pack
+
+
+def _event_ref(event: AuditEvent | None) -> dict[str, Any] | None:
+    return {"id": event.id, "hash": event.hash} if event else None
+
+
+def archive(pack: EvidencePack) -> bytes:
+    """The pack as a zip: the CSV files and manifest.json, under one folder named for the case."""
+    out = io.BytesIO()
+    folder = f"evidence-{pack.case.reference}"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive_file:
+        for name, data in pack.files.items():
+            archive_file.writestr(f"{folder}/{name}", data)
+    return out.getvalue()
