@@ -4,6 +4,17 @@ from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
 from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
 from tracker.models.audit import AuditEvent
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
+from tracker.models.challenge import (
+    CHALLENGE_KIND_LABELS,
+    Challenge,
+    ChallengeAction,
+    ChallengeEvent,
+    ChallengeEvidence,
+    ChallengeKind,
+    ChallengeStatus,
+    EventKind,
+    NamedLead,
+)
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, SignInAttempt
 from tracker.models.share import (
@@ -20,6 +31,7 @@ from tracker.models.share import (
     ShareVersion,
     Theme,
 )
+from tracker.models.two_factor import RecoveryCode
 
 __all__ = [
     "AGENCY_KIND_LABELS",
@@ -31,8 +43,16 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AuditEvent",
-from tracker.models.two_factor import RecoveryCode
+    "CHALLENGE_KIND_LABELS",
     "Case",
+    "Challenge",
+    "ChallengeAction",
+    "ChallengeEvent",
+    "ChallengeEvidence",
+    "ChallengeKind",
+    "ChallengeStatus",
+    "EventKind",
+    "NamedLead",
     "CaseAgency",
     "CaseLink",
     "CaseNote",
@@ -46,6 +66,7 @@ from tracker.models.two_factor import RecoveryCode
     "NoteKind",
     "Person",
     "Priority",
+    "RecoveryCode",
     "Role",
     "Share",
     "ShareMethod",
@@ -55,4 +76,3 @@ from tracker.models.two_factor import RecoveryCode
     "Theme",
     "ThresholdView",
 ]
-    "RecoveryCode",
