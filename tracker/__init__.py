@@ -9,6 +9,7 @@ from flask import Flask
 from tracker import cli, errors, security, templating
 from tracker.database import configure_sqlite
 from tracker.extensions import csrf, db, login_manager, migrate
+from tracker.services import procedure
 
 BLUEPRINTS = (
     "tracker.auth.views",
@@ -18,6 +19,7 @@ BLUEPRINTS = (
     "tracker.audit.views",
     "tracker.shares.views",
     "tracker.inbox.views",
+    "tracker.challenges.views",
 )
 
 
@@ -26,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app = Flask(__name__, template_folder="../templates", static_folder="static")
     app.config.update(config.from_environment(**(overrides or {})))
+    procedure.init_app(app)  # a broken procedure file stops the app here, naming the problem
 
     register_extensions(app)
     register_blueprints(app)
