@@ -193,9 +193,9 @@ class ShareForm(ShareDetailsForm):
         "Shared with which agencies?",
         widget=GovCheckboxesInput(),
         coerce=int,
-        invalid_choice_message="Select agencies involved in this case",
         invalid_value_message="Select agencies involved in this case",
         validators=[Optional()],
+        validate_choice=False,  # the service says why an agency cannot be chosen
     )
     needs_response = RadioField(
         "Does the sender need a response?",
