@@ -1,0 +1,191 @@
+"""Browser tests: the app on a real server in a thread, Debian's Chromium driven by Playwright,
+and axe-core checking every page visited against the WCAG 2.2 AA rules.
+
+Playwright's own browser download cannot work here, so Debian's Chromium is used
+(`apt-get install -y chromium`); without it these tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import make_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _free_port() -> int:
+    # This project's range for test servers first, so parallel work on the machine never clashes.
+    for port in range(8200, 8300):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(database_url, tmp_path, app):
+    """The app with CSRF on, as in production, served over HTTP on 127.0.0.1."""
+    live = make_app(database_url, tmp_path / "live", WTF_CSRF_ENABLED=True, TESTING=False)
+    server = make_server("127.0.0.1", _free_port(), live, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    with live.app_context():
+        from tracker.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not at /usr/bin/chromium (apt-get install -y chromium)")
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (npm install)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Journey:
+    """One person's browser tab: every page it lands on is checked by axe, and by the CSP.
+
+    Adding a step to a journey is one line: `journey.visit("/path")`, or an action such as
+    `journey.submit("Continue")` which lands on a new page and checks it the same way.
+    """
+
+    def __init__(self, page, base_url: str, screenshots: Path):
+        self.page = page
+        self.base_url = base_url
+        self.screenshots = screenshots
+        self.checked: list[str] = []
+        self.csp_errors: list[str] = []
+        self._axe = AXE.read_text()
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_errors.append(f"{self.page.url}: {message.text}")
+
+    def visit(self, path: str, status: int = 200):
+        response = self.page.goto(self.base_url + path)
+        assert response is not None and response.status == status, (
+            path,
+            response and response.status,
+        )
+        return self.check()
+
+    def submit(self, button: str = "Continue", status: int | None = None):
+        """Press a form's button and check the page it leads to."""
+        with self.page.expect_navigation() as navigation:
+            self.page.get_by_role("button", name=button, exact=True).click()
+        if status is not None:
+            assert navigation.value.status == status, (button, navigation.value.status)
+        return self.check()
+
+    def follow(self, link: str, *, exact: bool = True):
+        with self.page.expect_navigation():
+            self.page.get_by_role("link", name=link, exact=exact).first.click()
+        return self.check()
+
+    def fill(self, label: str, value: str) -> None:
+        self.page.get_by_label(label, exact=True).fill(value)
+
+    def shot(self, name: str) -> Path:
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        path = (
+            self.screenshots
+            / f"{len(self.checked):02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png"
+        )
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def check(self):
+        """axe-core with the WCAG 2.2 AA rules on the page as it is now; any violation fails."""
+        url = self.page.url
+        self.checked.append(url)
+        # Evaluated through the DevTools protocol, which the page's CSP does not govern, so the
+        # CSP stays enforced for the app's own scripts and styles (a violation fails the test).
+        self.page.evaluate(self._axe)
+        result = self.page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        )
+        problems = [
+            {
+                "rule": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"]][:5],
+                "html": [n["html"][:200] for n in v["nodes"]][:3],
+            }
+            for v in result["violations"]
+        ]
+        if problems or self.csp_errors:
+            screenshot = self.shot(url.removeprefix(self.base_url) or "home")
+            pytest.fail(
+                f"Accessibility or CSP problems on {url} (screenshot {screenshot}):\n"
+                + json.dumps({"axe": problems, "csp": self.csp_errors}, indent=2)
+            )
+        return self.page
+
+
+@pytest.fixture
+def journey(request, browser, live_server, tmp_path):
+    """Open a fresh browser context (own cookies) as a Journey; call it again for a second person."""
+    contexts = []
+
+    def open_journey() -> Journey:
+        context = browser.new_context(base_url=live_server)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return Journey(context.new_page(), live_server, tmp_path / "screenshots")
+
+    yield open_journey
+    failed = getattr(request.node, "rep_call", None)
+    for number, context in enumerate(contexts):
+        if failed is not None and failed.failed:
+            # Kept under the test's temporary folder, to see what the browser saw.
+            for page in context.pages:
+                path = tmp_path / "screenshots" / f"failure-{number}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(path), full_page=True)
+                print(f"Screenshot of the failure: {path}")
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report
