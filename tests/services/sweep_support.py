@@ -59,8 +59,8 @@ class Mailbox:
             return [int(m["X-Tracker-Alert"]) for m in self.messages]
 
 
-@pytest.fixture
-def mailbox(app):
+@pytest.fixture(name="mailbox")
+def mailbox_fixture(app):
     """A running SMTP server, with the app pointed at it (quiet hours off unless a test says)."""
     box = Mailbox(port=free_port())
     box.start()

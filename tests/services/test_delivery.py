@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
-from tests.services.sweep_support import SUMMARY, mailbox, share_concern  # noqa: F401
+from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern  # noqa: F401
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, DeliveryStatus
 from tracker.services import alerts, audit, delivery

@@ -45,6 +45,8 @@ from tracker.models import (
     AlertKind,
     Case,
     CaseStatus,
+    Challenge,
+    ChallengeKind,
     Person,
     Priority,
     Role,
@@ -52,7 +54,7 @@ from tracker.models import (
     ShareRecipient,
     ThresholdView,
 )
-from tracker.services import alerts, leads, locks, notes, workdays
+from tracker.services import alerts, audit, challenges, leads, locks, notes, procedure, workdays
 
 CHUNK = 500
 # A reminder window is in working hours; in wall-clock time it cannot span more than this (the
@@ -192,13 +194,66 @@ def _senders(share: Share) -> list[Person]:
     return agency_leads(share.from_agency_id)
 
 
+def _challenged(concern_ids: list[int]) -> set[int]:
+    """Concerns that already have a challenge (open or not): never open a second one."""
+    return set(
+        db.session.scalars(
+            select(Challenge.concern_id).where(Challenge.concern_id.in_(concern_ids))
+        )
+    )
+
+
+def _open_challenge_for(concern: ShareRecipient, now: datetime) -> Challenge | None:
+    """Stage 1 for an unanswered concern, raised in the sender's name by the sweep (commits)."""
+    share = concern.share
+    raiser = next(iter(_senders(share)), None)
+    if raiser is None or not raiser.active:
+        return None
+    shared_at = workdays.to_local(share.current.shared_at)
+    due_at = workdays.to_local(concern.due_at)
+    try:
+        challenge = challenges.raise_challenge(
+            raiser,
+            db.session.get(Case, share.case_id),
+            about_agency_id=concern.agency_id,
+            kind=ChallengeKind.NO_RESPONSE.value,
+            what_happened=(
+                f"Information shared on {shared_at:%-d %b %Y %H:%M} asked "
+                f"{concern.agency.name} for a response by {due_at:%-d %b %Y %H:%M}. No response "
+                "was recorded by then, so the sweep opened this challenge automatically."
+            ),
+            outcome_wanted="A response to the information shared, recorded in the tracker.",
+            urgent=share.priority == Priority.URGENT.value,
+            concern_id=concern.id,  # links the share; it is the evidence
+        )
+    except challenges.ChallengeError as error:
+        # e.g. an agency no longer involved: the overdue alerts still go; nothing to open.
+        db.session.commit()
+        current_app.logger.warning("No challenge for concern %s: %s", concern.id, error)
+        return None
+    audit.record(
+        "challenge.auto_open",
+        object_kind="challenge",
+        object_id=challenge.id,
+        case_id=challenge.case_id,
+        changes={"concern_id": [None, concern.id]},
+        reason="Concern unanswered past its due time (procedure: open a stage-1 challenge)",
+        actor_label="scheduler",
+    )
+    return challenge
+
+
 def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
     overdue = db.session.scalars(_open_concerns().where(ShareRecipient.due_at < now)).all()
+    auto_open = procedure.current().auto_open_challenge_for_unanswered_concern
     for chunk in _chunks([c.id for c in overdue]):
         done = _raised([f"concern:{i}:overdue" for i in chunk])
+        challenged = _challenged(chunk) if auto_open else set(chunk)
         for concern_id in chunk:
             event = f"concern:{concern_id}:overdue"
-            if event in done or (concern := _still_open(concern_id)) is None:
+            if event in done and concern_id in challenged:
+                continue
+            if (concern := _still_open(concern_id)) is None:
                 continue
             share = concern.share
             urgent = share.priority == Priority.URGENT.value
@@ -221,8 +276,70 @@ def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
                 urgent=urgent,
             )
             counts["concern_overdue_alerts"] += len(receiving) + len(sending)
+            # Checked again inside this item's transaction: another sweep may have opened it.
+            if auto_open and not _challenged([concern_id]):
+                # raise_challenge commits the alerts above with the challenge, atomically.
+                if _open_challenge_for(concern, now) is not None:
+                    counts["challenges_opened"] += 1
             db.session.commit()
             _pause()
+
+
+# --- 3 and 4: challenge stages ------------------------------------------------------------------
+
+
+def remind_stages_due(now: datetime, counts: Counter) -> None:
+    """Each stage's named leads hear once, within the stage's reminder window."""
+    due = challenges.due_for_reminder(now)
+    done = _raised([f"challenge:{c.id}:stage:{c.stage}:due_soon" for c in due])
+    for challenge in due:
+        event = f"challenge:{challenge.id}:stage:{challenge.stage}:due_soon"
+        if event in done:
+            continue
+        created = alerts.raise_alert(
+            event=event,
+            recipients=challenges.alert_recipients(challenge),
+            kind=AlertKind.CHALLENGE_DUE_SOON.value,
+            subject=(
+                f"Professional challenge {challenge.id}: the stage {challenge.stage} "
+                "deadline is near"
+            ),
+            link=challenges.path(challenge),
+            case_id=challenge.case_id,
+            urgent=challenge.urgent,
+        )
+        db.session.commit()
+        counts["stage_reminders"] += len(created)
+        _pause()
+
+
+def escalate_overdue_stages(now: datetime, counts: Counter) -> None:
+    """Past a stage deadline: the next stage (challenges.escalate_overdue records why and alerts
+    the new stage's leads and the raiser); past the last stage, the partnership daily."""
+    today = workdays.to_local(now).date().isoformat()
+    for challenge_id in db.session.scalars(
+        challenges.overdue(now).with_only_columns(Challenge.id)
+    ).all():
+        challenge = db.session.get(Challenge, challenge_id)
+        if challenge.stage < challenge.procedure.last_stage:
+            if challenges.escalate_overdue(challenge, now) is not None:
+                counts["challenges_escalated"] += 1
+        else:
+            created = alerts.raise_alert(
+                event=f"challenge:{challenge.id}:unresolved:{today}",
+                recipients=leads.partnership_leads(challenge.stage),
+                kind=AlertKind.CHALLENGE_AT_LAST_STAGE.value,
+                subject=(
+                    f"Professional challenge {challenge.id} is past its last stage's deadline "
+                    "and still unresolved"
+                ),
+                link=challenges.path(challenge),
+                case_id=challenge.case_id,
+                urgent=challenge.urgent,
+            )
+            db.session.commit()
+            counts["unresolved_alerts"] += len(created)
+        _pause()
 
 
 # --- 5: the weekly digest -----------------------------------------------------------------------
@@ -301,8 +418,22 @@ def send_weekly_digest(now: datetime, counts: Counter) -> None:
 # --- the sweep ----------------------------------------------------------------------------------
 
 
-STEPS = (remind_concerns_due, flag_concerns_overdue, send_weekly_digest)
-COUNTS = ("concern_reminders", "concern_overdue_alerts", "digest_alerts")
+STEPS = (
+    remind_concerns_due,
+    flag_concerns_overdue,
+    remind_stages_due,
+    escalate_overdue_stages,
+    send_weekly_digest,
+)
+COUNTS = (
+    "concern_reminders",
+    "concern_overdue_alerts",
+    "challenges_opened",
+    "stage_reminders",
+    "challenges_escalated",
+    "unresolved_alerts",
+    "digest_alerts",
+)
 
 
 def run_sweep(now: datetime) -> dict:

@@ -1,0 +1,204 @@
+"""The sweep with a frozen clock and a real SMTP server: reminders, overdue concerns, challenges
+opened and escalated through every stage, weekly digests, each alert once and emailed once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from tests.challenges.support import name_leads
+from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern  # noqa: F401
+from tracker.extensions import db
+from tracker.models import Alert, AuditEvent, Challenge, ChallengeEvent, Priority
+from tracker.services import audit, delivery, leads, sharing
+from tracker.services.sweep import run_sweep
+
+SHARED = datetime(2026, 12, 1, 9, 0)  # Tuesday; standard concern due Friday 4 Dec 17:00 (GMT)
+
+
+def _alerts(event: str) -> dict[int, Alert]:
+    return {
+        a.recipient_id: a for a in db.session.scalars(select(Alert).where(Alert.event == event))
+    }
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _sweep(frozen, moment: datetime) -> dict:
+    frozen(moment)
+    result = run_sweep(moment)
+    db.session.expire_all()
+    return result
+
+
+def test_concern_reminder_overdue_alert_and_auto_opened_challenge(
+    world, password_hash, mailbox, frozen
+):
+    named = name_leads(world, password_hash)
+    frozen(SHARED)
+    concern = share_concern(world, SHARED)
+    assert concern.due_at == datetime(2026, 12, 4, 17, 0)
+
+    early = _sweep(frozen, datetime(2026, 12, 3, 9, 0))  # 16 working hours before: too early
+    assert early["concern_reminders"] == 0
+
+    _sweep(frozen, datetime(2026, 12, 4, 10, 0))  # 7 working hours before the deadline
+    reminded = _alerts(f"concern:{concern.id}:due_soon")
+    # the receiving agency's people and leads
+    assert set(reminded) == {world.worker_b.id, world.lead_b.id, named.head_b.id}
+    assert all(a.kind == "concern_due_soon" for a in reminded.values())
+
+    result = _sweep(frozen, datetime(2026, 12, 7, 9, 0))  # Monday: past due, no response
+    overdue = _alerts(f"concern:{concern.id}:overdue")
+    # B's stage-1 named lead (Worker B) and the sender (Worker A)
+    assert set(overdue) == {world.worker_b.id, world.worker_a.id}
+    assert result["challenges_opened"] == 1
+    challenge = db.session.scalar(select(Challenge).where(Challenge.concern_id == concern.id))
+    assert (challenge.stage, challenge.kind, challenge.status) == (1, "no_response", "open")
+    assert challenge.raised_by_id == world.worker_a.id
+    assert challenge.about_agency_id == world.agency_b.id
+    assert set(_alerts(f"challenge:{challenge.id}:stage:1")) == {
+        world.worker_a.id,
+        world.worker_b.id,
+    }
+    auto = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "challenge.auto_open"))
+    assert auto.person_name == "scheduler" and auto.object_id == challenge.id
+
+    again = _sweep(frozen, datetime(2026, 12, 7, 9, 0))
+    assert all(v == 0 for k, v in again.items() if k != "at")
+    assert _count(Challenge) == 1
+
+    result = delivery.deliver()
+    all_ids = set(db.session.scalars(select(Alert.id)))
+    assert sorted(mailbox.alert_ids()) == sorted(all_ids)  # each alert emailed exactly once
+    assert delivery.deliver().sent == 0
+    for message in mailbox.messages:
+        body = message.as_string()
+        assert "Child One" not in body and SUMMARY not in body
+        assert world.case.reference not in body
+    assert audit.verify().ok
+
+
+def test_an_answered_concern_is_not_chased(world, password_hash, frozen):
+    name_leads(world, password_hash)
+    frozen(SHARED)
+    concern = share_concern(world, SHARED)
+    frozen(datetime(2026, 12, 2, 9, 0))
+    sharing.respond(world.worker_b, concern, action_taken="Checked: two call-outs this year")
+    result = _sweep(frozen, datetime(2026, 12, 8, 9, 0))
+    assert result["concern_reminders"] == result["concern_overdue_alerts"] == 0
+    assert _count(Challenge) == 0
+
+
+def test_urgent_concern_alerts_are_urgent_and_due_next_working_day(world, password_hash, frozen):
+    name_leads(world, password_hash)
+    frozen(SHARED)
+    concern = share_concern(world, SHARED, priority=Priority.URGENT.value)
+    assert concern.due_at == datetime(2026, 12, 2, 17, 0)
+    _sweep(frozen, datetime(2026, 12, 2, 17, 30))
+    overdue = _alerts(f"concern:{concern.id}:overdue")
+    assert overdue and all(a.urgent for a in overdue.values())
+    assert db.session.scalar(select(Challenge.urgent)) is True
+
+
+def test_the_deputy_is_alerted_while_the_named_lead_is_away(world, password_hash, frozen):
+    name_leads(world, password_hash)
+    leads.assign(world.admin, world.agency_b, 1, world.lead_b.id, world.worker_b.id)
+    world.lead_b.away = True
+    db.session.commit()
+    frozen(SHARED)
+    concern = share_concern(world, SHARED)
+    _sweep(frozen, datetime(2026, 12, 7, 9, 0))
+    assert set(_alerts(f"concern:{concern.id}:overdue")) == {world.worker_b.id, world.worker_a.id}
+
+
+def test_a_challenge_escalates_by_itself_through_every_stage(world, password_hash, mailbox, frozen):
+    named = name_leads(world, password_hash)
+    frozen(SHARED)
+    concern = share_concern(world, SHARED)
+    _sweep(frozen, datetime(2026, 12, 7, 9, 0))
+    challenge = db.session.scalar(select(Challenge))
+    stage_leads = {
+        2: {world.lead_a.id, world.lead_b.id},
+        3: {named.head_a.id, named.head_b.id},
+        4: {named.chair.id},
+    }
+    for stage in (1, 2, 3):
+        due = challenge.stage_due_at
+        # near the deadline: the stage's named leads are reminded once
+        near = _sweep(frozen, due - timedelta(hours=2))
+        assert near["stage_reminders"] >= 1
+        assert _alerts(f"challenge:{challenge.id}:stage:{stage}:due_soon")
+        # past it without an outcome: the next stage, with why, its leads and the raiser alerted
+        result = _sweep(frozen, due + timedelta(minutes=1))
+        assert result["challenges_escalated"] == 1
+        db.session.refresh(challenge)
+        assert challenge.stage == stage + 1 and challenge.stage_due_at > due
+        event = db.session.scalar(
+            select(ChallengeEvent).where(
+                ChallengeEvent.challenge_id == challenge.id, ChallengeEvent.to_stage == stage + 1
+            )
+        )
+        assert event.automatic and event.actor_label == "scheduler"
+        assert "passed without an outcome" in event.text
+        alerted = set(_alerts(f"challenge:{challenge.id}:stage:{stage + 1}"))
+        assert alerted == stage_leads[stage + 1] | {world.worker_a.id}
+        repeat = _sweep(frozen, due + timedelta(minutes=1))
+        assert repeat["challenges_escalated"] == 0
+
+    # Past the last stage's deadline: the partnership's leads, at most once a day, until resolved.
+    last_due = challenge.stage_due_at
+    first = _sweep(frozen, last_due + timedelta(hours=1))
+    same_day = _sweep(frozen, last_due + timedelta(hours=5))
+    next_day = _sweep(frozen, last_due + timedelta(days=1))
+    assert (first["unresolved_alerts"], same_day["unresolved_alerts"]) == (1, 0)
+    assert next_day["unresolved_alerts"] == 1
+    unresolved = db.session.scalars(
+        select(Alert).where(Alert.event.like(f"challenge:{challenge.id}:unresolved:%"))
+    ).all()
+    assert {a.recipient_id for a in unresolved} == {named.chair.id}
+    db.session.refresh(challenge)
+    assert challenge.stage == 4 and concern.id == challenge.concern_id
+
+    delivery.deliver()
+    assert sorted(mailbox.alert_ids()) == sorted(db.session.scalars(select(Alert.id)))
+    assert delivery.deliver().sent == 0
+    assert audit.verify().ok
+
+
+def test_weekly_digest_once_a_week_to_the_lead_professionals_agency_lead(world, frozen):
+    monday = datetime(2026, 12, 7, 9, 0)
+    first = _sweep(frozen, monday)
+    assert first["digest_alerts"] == 1  # Child One: no lived-experience record yet
+    [digest] = db.session.scalars(select(Alert).where(Alert.kind == "weekly_digest")).all()
+    assert digest.recipient_id == world.lead_a.id  # lead professional Worker A is in agency A
+    assert digest.event == "digest:2026-W50" and digest.link == "/inbox/digest"
+    assert "Child One" not in digest.subject
+    assert _sweep(frozen, monday + timedelta(days=4))["digest_alerts"] == 0
+    assert _sweep(frozen, monday + timedelta(days=7))["digest_alerts"] == 1
+
+
+def test_sweep_command_twice_at_the_same_moment_creates_nothing_the_second_time(
+    app, world, password_hash, frozen
+):
+    name_leads(world, password_hash)
+    frozen(SHARED)
+    share_concern(world, SHARED)
+    frozen(None)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["tracker", "sweep", "--at", "2026-12-07T09:00"])
+    assert first.exit_code == 0, first.output
+    done = json.loads(first.output)
+    assert done["at"] == "2026-12-07T09:00:00"
+    assert done["concern_overdue_alerts"] == 2 and done["challenges_opened"] == 1
+    alerts_before, audit_before = _count(Alert), _count(AuditEvent)
+
+    second = runner.invoke(args=["tracker", "sweep", "--at", "2026-12-07T09:00"])
+    assert second.exit_code == 0, second.output
+    assert all(v == 0 for k, v in json.loads(second.output).items() if k != "at")
+    assert (_count(Alert), _count(AuditEvent)) == (alerts_before, audit_before)
+    assert _count(Challenge) == 1
