@@ -107,9 +107,10 @@ def test_whole_cycle(client, world, frozen):
     assert response.status_code == 302
     db.session.expire_all()
     assert recipient.state == ConcernState.RESPONDED
-    assert world.case.reference not in client.get("/").get_data(as_text=True).split(
-        'id="awaiting-their-response"'
-    )[0]
+    assert (
+        world.case.reference
+        not in client.get("/").get_data(as_text=True).split('id="awaiting-their-response"')[0]
+    )
     sign_in_as(client, world.lead_a)
     assert world.case.reference not in page_text(client.get("/concerns/unanswered"))
     assert "unanswered concern" not in page_text(client.get(f"/cases/{world.case.id}"))

@@ -54,7 +54,9 @@ def test_bad_share_input(client, world, frozen, overrides, message):
     for key, value in overrides.items():
         if isinstance(value, list):
             overrides[key] = [v.format(**ids) for v in value]
-    response = client.post(f"/cases/{world.case.id}/shares/new", data=share_data(world, **overrides))
+    response = client.post(
+        f"/cases/{world.case.id}/shares/new", data=share_data(world, **overrides)
+    )
     assert_form_error(response, message)
     assert count(Share) == 0
 
