@@ -53,4 +53,3 @@ def raise_one(world: World, **overrides) -> Challenge:
 
 def awaiting_ids(person: Person) -> list[int]:
     return [c.id for c in db.session.scalars(challenges.awaiting(person))]
-

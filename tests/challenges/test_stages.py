@@ -34,7 +34,7 @@ def test_walk_through_every_stage_to_resolution(client, world, named, frozen):
 
     sign_in_as(client, world.worker_b)
     page = client.get("/challenges/awaiting")
-    assert f"SSCP-2026-00001" in page_text(page) and "21 Dec 2026 17:00" in page_text(page)
+    assert "SSCP-2026-00001" in page_text(page) and "21 Dec 2026 17:00" in page_text(page)
     assert "2 working days left" in page_text(page)
 
     # Monday 21 Dec 09:00: stage 1 discussed, then escalated by B's practitioner.
