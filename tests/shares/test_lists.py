@@ -1,0 +1,114 @@
+"""The home-page lists and the partnership list: paginated, filtered, counted in working days."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from tests.conftest import sign_in_as
+from tests.helpers import page_text
+from tracker.extensions import db
+from tracker.services import cases, sharing
+
+
+def concern(world, shared_at: datetime, *, priority="standard", case=None, to=None):
+    return sharing.record_share(
+        world.worker_a,
+        case or world.case,
+        recorded_as=sharing.SENT,
+        from_agency_id=world.agency_a.id,
+        recipients=[sharing.Recipient(to or world.agency_b.id)],
+        details=sharing.ShareDetails(
+            shared_at=shared_at,
+            method="phone",
+            summary="Concern",
+            purpose="Safety",
+            lawful_basis="art6_1e_public_task",
+            consent="given",
+        ),
+        needs_response=True,
+        priority=priority,
+    )
+
+
+def showing(html: str) -> list[str]:
+    return re.findall(r"Showing (\d+ to \d+ of \d+)", re.sub(r"\s+", " ", html))
+
+
+def test_home_lists_are_paginated_separately(client, app, world, frozen):
+    frozen(datetime(2026, 11, 16, 10, 0))
+    for _ in range(7):
+        concern(world, datetime(2026, 11, 16, 9, 0))
+    app.config["PAGE_SIZE"] = 5
+    sign_in_as(client, world.worker_b)
+    assert showing(client.get("/").get_data(as_text=True)) == ["1 to 5 of 7"]
+    page_two = client.get("/?our_page=2").get_data(as_text=True)
+    assert showing(page_two) == ["6 to 7 of 7"]
+    sign_in_as(client, world.worker_a)
+    html = client.get("/?their_page=2&our_page=9").get_data(as_text=True)
+    assert showing(html) == ["6 to 7 of 7"]  # A owes nothing; its "their" list is on page 2
+    assert "our_page=9" in html  # the other list's page is kept in the links
+
+
+def test_partnership_list_filters(client, app, world, frozen):
+    frozen(datetime(2026, 11, 2, 9, 0))
+    other = cases.create(
+        world.worker_a,
+        child_name="Second Child",
+        date_of_birth=date(2017, 3, 3),
+        lead_agency_id=world.agency_a.id,
+        lead_professional_id=None,
+        other_agency_ids=[world.agency_c.id],
+    )
+    # Due Thu 5 Nov 17:00 (standard, 3 days) and Tue 3 Nov 17:00 (urgent, 1 day).
+    concern(world, datetime(2026, 11, 2, 8, 0))
+    concern(world, datetime(2026, 11, 2, 8, 0), priority="urgent")
+    concern(world, datetime(2026, 11, 2, 8, 0), case=other, to=world.agency_c.id)
+    concern(world, datetime(2026, 11, 2, 8, 0))
+    answered = concern(world, datetime(2026, 11, 2, 8, 0))
+    sharing.respond(world.worker_b, answered.recipients[0], action_taken="Done")
+
+    # Monday 9 November: standard ones 2 working days overdue, the urgent one 4.
+    frozen(datetime(2026, 11, 9, 10, 0))
+    sign_in_as(client, world.lead_b)
+
+    def listed(query: str = "") -> str:
+        response = client.get(f"/concerns/unanswered{query}")
+        assert response.status_code == 200
+        return page_text(response)
+
+    assert "Showing 1 to 4 of 4" in listed()
+    assert "Showing 1 to 4 of 4" in listed("?min_days=1")
+    assert "Showing 1 to 1 of 1" in listed("?min_days=3")
+    assert "No unanswered concerns match" in listed("?min_days=5")
+    assert "Showing 1 to 1 of 1" in listed("?priority=urgent")
+    assert "Showing 1 to 1 of 1" in listed(f"?agency={world.agency_c.id}")
+    assert "Showing 1 to 4 of 4" in listed(f"?agency={world.agency_a.id}")  # as the sender
+    assert other.reference in listed(f"?agency={world.agency_c.id}")
+    assert other.child_name not in listed()  # leads see references, not children's names
+    # Nonsense filters are ignored, never a 500.
+    assert client.get("/concerns/unanswered?agency=x&min_days=y&priority=z").status_code == 200
+    app.config["PAGE_SIZE"] = 3
+    assert "Showing 4 to 4 of 4" in listed("?page=2")
+    # Working days overdue, as shown: 2 for standard, 4 for urgent.
+    rows = listed("?priority=urgent")
+    assert re.search(r"Urgent .*Overdue 4\b", rows)
+
+
+def test_days_overdue_filter_matches_the_count(app, world, frozen):
+    """The SQL cut-off and the per-concern count agree, across a bank holiday and a weekend."""
+    frozen(datetime(2026, 12, 24, 10, 0))
+    shares = [concern(world, datetime(2026, 12, 24, 9, 0), priority=p) for p in ("standard",) * 2]
+    shares.append(concern(world, datetime(2026, 12, 24, 9, 0), priority="urgent"))
+    for now in (datetime(2026, 12, 31, 18, 0), datetime(2027, 1, 4, 9, 0), datetime(2027, 1, 8)):
+        for days in range(0, 7):
+            listed = set(
+                db.session.scalars(sharing.unanswered_concerns(now, min_days_overdue=days))
+            )
+            expected = {
+                r
+                for s in shares
+                for r in s.recipients
+                if sharing.is_unanswered(r, now) and sharing.days_overdue(r, now) >= days
+            }
+            assert listed == expected, (now, days)
