@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Person, Role
 from tracker.services import audit, cases, clock, people, two_factor
+from tracker.shares import demo as sharing_demo
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)
 # Demo leads, auditors and admins are enrolled in two-factor sign-in with this published key, so
@@ -198,6 +199,7 @@ def load() -> list[Person]:
             lead_professional_id=workers[lead_agency.id].id if number % 3 else None,
             other_agency_ids=[a.id for a in involved],
         )
+    sharing_demo.load(rng)  # shares, concerns, notes and threshold views on these cases
     return demo_logins()
 
 
