@@ -52,6 +52,7 @@ class DetailsForm(BaseForm):
         widget=GovRadioInput(),
         coerce=int,
         invalid_choice_message="Select an agency involved in this case",
+        invalid_value_message="Select an agency involved in this case",
         validators=[InputRequired("Select which agency the challenge is about")],
     )
     kind = RadioField(
@@ -72,6 +73,7 @@ class DetailsForm(BaseForm):
         widget=GovCheckboxesInput(),
         coerce=int,
         invalid_choice_message="Select shares recorded on this case",
+        invalid_value_message="Select shares recorded on this case",
         validators=[Optional()],
     )
     note_ids = SelectMultipleField(
@@ -79,6 +81,7 @@ class DetailsForm(BaseForm):
         widget=GovCheckboxesInput(),
         coerce=int,
         invalid_choice_message="Select notes recorded on this case",
+        invalid_value_message="Select notes recorded on this case",
         validators=[Optional()],
     )
     urgent = RadioField(
@@ -195,6 +198,7 @@ class NamedLeadForm(BaseForm):
         widget=GovSelect(),
         coerce=int,
         invalid_choice_message="Select a person from the list",
+        invalid_value_message="Select a person from the list",
         validators=[InputRequired("Select a lead, or nobody")],
     )
     deputy_id = SelectField(
@@ -202,5 +206,6 @@ class NamedLeadForm(BaseForm):
         widget=GovSelect(),
         coerce=int,
         invalid_choice_message="Select a person from the list",
+        invalid_value_message="Select a person from the list",
         validators=[InputRequired("Select a deputy, or nobody")],
     )

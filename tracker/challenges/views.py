@@ -46,8 +46,8 @@ def _status(form) -> int:
 
 def _apply(form, error: challenges.ChallengeError | leads.LeadError, fallback: str) -> None:
     """A service refusal shown against its field (or the form's main field)."""
-    field = getattr(form, error.field, None) if error.field in form else None
-    (field or form[fallback]).errors.append(str(error))
+    field = form[error.field] if error.field in form else form[fallback]
+    field.errors = [*field.errors, str(error)]  # a tuple until the form has been validated
 
 
 # --- raising: risk question, details, check your answers ----------------------------------------

@@ -278,10 +278,9 @@ def raise_challenge(
         threshold_view_id=threshold_view_id,
     )
     db.session.add(challenge)
-    db.session.add_all(
-        [ChallengeEvidence(challenge=challenge, share_id=i) for i in sorted(share_ids)]
-        + [ChallengeEvidence(challenge=challenge, note_id=i) for i in sorted(note_ids)]
-    )
+    challenge.evidence = [ChallengeEvidence(share_id=i) for i in sorted(share_ids)] + [
+        ChallengeEvidence(note_id=i) for i in sorted(note_ids)
+    ]
     db.session.flush()
     db.session.refresh(challenge)  # the agencies, for the stage's leads
     text = "Raised as urgent" if urgent else "Raised"

@@ -1,0 +1,293 @@
+"""Every bad input gets the error summary and a 4xx; nothing saved is lost; pages render."""
+
+from datetime import date, datetime
+
+import pytest
+
+from tests.challenges.support import name_leads, raise_one
+from tests.conftest import sign_in_as
+from tests.helpers import assert_form_error, error_summary, page_text
+from tests.services.sweep_support import share_concern
+from tracker.extensions import db
+from tracker.models import AuditEvent, Challenge, ChallengeEvent, NamedLead
+from tracker.services import challenges, notes
+
+
+@pytest.fixture
+def raising(client, world, frozen):
+    """Worker A, past the risk question, on the details page."""
+    frozen(datetime(2026, 12, 17, 10, 0))
+    sign_in_as(client, world.worker_a)
+    start = f"/cases/{world.case.id}/challenges/new"
+    client.get(start)
+    client.post(start, data={"immediate_risk": "no"})
+    return start
+
+
+def details(world, **overrides):
+    data = {
+        "about_agency_id": str(world.agency_b.id),
+        "kind": "plan",
+        "what_happened": "The plan leaves out school.",
+        "outcome_wanted": "School joins the core group.",
+        "urgent": "no",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_risk_question_must_be_answered(client, world, raising):
+    assert_form_error(client.post(raising, data={}), "Select yes if the child may be at")
+    assert_form_error(client.post(raising, data={"immediate_risk": "maybe"}), "Select yes")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"about_agency_id": None}, "Select which agency the challenge is about"),
+        ({"about_agency_id": "abc"}, "Select an agency involved in this case"),
+        ({"about_agency_id": "999999"}, "Select an agency involved in this case"),
+        ({"kind": None}, "Select what the challenge is about"),
+        ({"kind": "gossip"}, "Select what the challenge is about"),
+        ({"what_happened": ""}, "Enter what happened"),
+        ({"what_happened": "x" * 5001}, "What happened must be 5000 characters or fewer"),
+        ({"what_happened": "bad\x00text"}, "must not contain control characters"),
+        ({"outcome_wanted": "   "}, "Enter the outcome you want"),
+        ({"urgent": None}, "Select whether the challenge is urgent"),
+        ({"share_ids": ["424242"]}, "Select shares recorded on this case"),
+        ({"note_ids": ["x"]}, "Select notes recorded on this case"),
+    ],
+)
+def test_bad_details_get_the_error_summary(client, world, raising, overrides, message):
+    response = client.post(f"{raising}/details", data=details(world, **overrides))
+    assert_form_error(response, message)
+    if "what_happened" not in overrides:  # what was typed is still there
+        assert "The plan leaves out school." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Challenge.id))) == 0
+
+
+def test_own_agency_and_uninvolved_agency_are_refused(client, world, raising):
+    for agency in (world.agency_a, world.agency_c):
+        response = client.post(
+            f"{raising}/details", data=details(world, about_agency_id=str(agency.id))
+        )
+        assert_form_error(response, "Select an agency involved in this case")
+
+
+def test_the_service_refusal_at_check_returns_to_details_with_answers(client, world, raising):
+    client.post(f"{raising}/details", data=details(world))
+    # Agency B leaves the case between the details and the submit.
+    from tracker.services import cases
+
+    involvement = next(
+        i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
+    )
+    cases.remove_agency(world.worker_a, world.case, involvement.id, "Police closed their part")
+    response = client.post(f"{raising}/check")
+    assert_form_error(response, "Select an agency involved in this case")
+    assert "The plan leaves out school." in response.get_data(as_text=True)
+
+
+def test_steps_out_of_order_go_back_to_the_start(client, world, frozen):
+    sign_in_as(client, world.worker_a)
+    start = f"/cases/{world.case.id}/challenges/new"
+    for path in ("/details", "/check", "/immediate-risk"):
+        response = client.get(f"{start}{path}")
+        assert response.status_code == 302 and response.headers["Location"].endswith(start)
+
+
+def test_raise_from_an_unanswered_concern_with_evidence(client, world, frozen):
+    frozen(datetime(2026, 12, 14, 10, 0))
+    concern = share_concern(world, datetime(2026, 12, 14, 9, 0))
+    note = notes.record_note(
+        world.worker_a,
+        world.case,
+        kind="lived_experience",
+        occurred_on=date(2026, 12, 10),
+        text="Child said he is scared at home.",
+        themes=[],
+    )
+    frozen(datetime(2026, 12, 18, 10, 0))
+    sign_in_as(client, world.worker_a)
+    start = f"/cases/{world.case.id}/challenges/new"
+    client.get(f"{start}?concern={concern.id}")
+    client.post(start, data={"immediate_risk": "no"})
+    page = client.get(f"{start}/details").get_data(as_text=True)
+    assert "No response has been recorded." in page
+    assert 'value="no_response" checked' in page
+    response = client.post(
+        f"{start}/details",
+        data={
+            "about_agency_id": str(world.agency_b.id),
+            "kind": "no_response",
+            "what_happened": "We shared on 14 December; no response.",
+            "outcome_wanted": "A response today.",
+            "urgent": "no",
+            "share_ids": [str(concern.share_id)],
+            "note_ids": [str(note.id)],
+        },
+    )
+    assert response.status_code == 302
+    check = page_text(client.get(f"{start}/check"))
+    assert "Child said he is scared at home." in check
+    client.post(f"{start}/check")
+    challenge = db.session.scalar(db.select(Challenge))
+    assert challenge.concern_id == concern.id and challenge.kind == "no_response"
+    assert {(e.share_id, e.note_id) for e in challenge.evidence} == {
+        (concern.share_id, None),
+        (None, note.id),
+    }
+    page = page_text(client.get(f"/challenges/{challenge.id}"))
+    assert "Share from Agency A Social Care" in page and "(from an unanswered concern)" in page
+
+
+@pytest.fixture
+def open_challenge(world, password_hash, frozen):
+    frozen(datetime(2026, 12, 17, 10, 0))
+    name_leads(world, password_hash)
+    return raise_one(world)
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "message"),
+    [
+        ("discussion", {"text": ""}, "Enter what was discussed"),
+        ("discussion", {"text": "x" * 5001}, "5000 characters or fewer"),
+        ("escalate", {"why": " "}, "Enter why it needs to go to the next stage"),
+        ("resolve", {"agreed": "", "practice_issue": "no"}, "Enter what was agreed"),
+        ("resolve", {"agreed": "Ok"}, "Select yes if it showed a practice issue"),
+        (
+            "resolve",
+            {"agreed": "Ok", "practice_issue": "no", "themes": ["x"]},
+            "Select learning themes",
+        ),
+        (
+            "resolve",
+            {"agreed": "Ok", "practice_issue": "no", "action_1": "Meet"},
+            "Enter who owns the action",
+        ),
+        (
+            "resolve",
+            {"agreed": "Ok", "practice_issue": "no", "action_1": "Meet", "owner_1": "Lead A"},
+            "Enter the date the action is due by",
+        ),
+        (
+            "resolve",
+            {
+                "agreed": "Ok",
+                "practice_issue": "no",
+                "action_1": "Meet",
+                "owner_1": "Lead A",
+                "due_1": ["31", "2", "2027"],
+            },
+            "Enter a real date",
+        ),
+        (
+            "resolve",
+            {
+                "agreed": "Ok",
+                "practice_issue": "no",
+                "action_1": "Meet",
+                "owner_1": "Lead A",
+                "due_1": ["1", "1", "2020"],
+            },
+            "An action's date must be today or later",
+        ),
+    ],
+)
+def test_bad_stage_input_gets_the_error_summary(
+    client, world, open_challenge, action, data, message
+):
+    sign_in_as(client, world.worker_b)
+    before = db.session.scalar(db.select(db.func.count(ChallengeEvent.id)))
+    response = client.post(f"/challenges/{open_challenge.id}/{action}", data={**data, "stage": "1"})
+    assert_form_error(response, message)
+    assert db.session.scalar(db.select(db.func.count(ChallengeEvent.id))) == before
+    db.session.refresh(open_challenge)
+    assert open_challenge.status == "open" and open_challenge.stage == 1
+
+
+def test_withdraw_needs_a_reason(client, world, open_challenge):
+    sign_in_as(client, world.worker_a)
+    assert_form_error(
+        client.post(f"/challenges/{open_challenge.id}/withdraw", data={"why": ""}),
+        "Enter why you are withdrawing it",
+    )
+
+
+def test_a_page_opened_at_an_earlier_stage_is_refused(client, world, open_challenge):
+    challenges.escalate(world.worker_b, open_challenge, "No agreement")
+    sign_in_as(client, world.lead_b)
+    response = client.post(
+        f"/challenges/{open_challenge.id}/escalate", data={"why": "Again", "stage": "1"}
+    )
+    assert_form_error(response, "This challenge moved to stage 2 since you opened the page")
+    db.session.refresh(open_challenge)
+    assert open_challenge.stage == 2
+
+
+def test_named_leads_are_kept_by_admins_and_each_agency_s_leads(client, world, password_hash):
+    name_leads(world, password_hash)
+    sign_in_as(client, world.lead_a)
+    page = page_text(client.get("/challenges/leads"))
+    assert "Agency A Social Care" in page and "Agency B Police" not in page
+    assert client.get(f"/challenges/leads/{world.agency_b.id}/2").status_code == 403
+    response = client.post(
+        f"/challenges/leads/{world.agency_a.id}/2",
+        data={"lead_id": str(world.worker_a.id), "deputy_id": str(world.lead_a.id)},
+    )
+    assert response.status_code == 302
+    rows = db.session.scalars(
+        db.select(NamedLead)
+        .where(NamedLead.agency_id == world.agency_a.id, NamedLead.stage == 2)
+        .order_by(NamedLead.id)
+    ).all()
+    # The old row ends, the new one starts: who led when stays on record.
+    assert [(r.lead_id, r.deputy_id, r.ended_at is None) for r in rows] == [
+        (world.lead_a.id, None, False),
+        (world.worker_a.id, world.lead_a.id, True),
+    ]
+    event = db.session.scalar(
+        db.select(AuditEvent)
+        .where(AuditEvent.action == "named_lead.change")
+        .order_by(AuditEvent.id.desc())
+    )
+    assert event.person_id == world.lead_a.id
+    for person in (world.worker_a, world.auditor):
+        sign_in_as(client, person)
+        assert client.get("/challenges/leads").status_code == 403
+    sign_in_as(client, world.admin)
+    page = page_text(client.get("/challenges/leads"))
+    assert "Agency B Police" in page and "Partnership Unit" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"lead_id": "abc", "deputy_id": "0"}, "Select a person from the list"),
+        ({"lead_id": "0", "deputy_id": "WORKER_A"}, "Select a lead before a deputy"),
+        ({"lead_id": "WORKER_A", "deputy_id": "WORKER_A"}, "The deputy must be someone other"),
+        ({"lead_id": "WORKER_B", "deputy_id": "0"}, "Select a person from the list"),
+        ({"deputy_id": "0"}, "Select a lead, or nobody"),
+    ],
+)
+def test_bad_named_lead_input(client, world, data, message):
+    ids = {"WORKER_A": str(world.worker_a.id), "WORKER_B": str(world.worker_b.id)}
+    data = {k: ids.get(v, v) for k, v in data.items()}
+    sign_in_as(client, world.admin)
+    response = client.post(f"/challenges/leads/{world.agency_a.id}/2", data=data)
+    assert_form_error(response, message)
+    assert db.session.scalar(db.select(db.func.count(NamedLead.id))) == 0
+
+
+def test_lists_and_home_page_show_open_challenges(client, world, open_challenge):
+    sign_in_as(client, world.worker_b)
+    home = page_text(client.get("/"))
+    assert "Open challenges raised by and about Agency B Police" in home
+    assert "SSCP-2026-00001" in home
+    sign_in_as(client, world.lead_a)
+    listing = page_text(client.get("/challenges/"))
+    assert "1 open" in listing and "2 working days left" in listing
+    sign_in_as(client, world.worker_a)
+    assert client.get("/challenges/").status_code == 403  # workers: their own lists
+    assert error_summary(client.get("/challenges/awaiting")) == []
