@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
 from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
+from tracker.models.api_token import ApiRateWindow, ApiToken, IdempotencyRecord
 from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
 from tracker.models.audit import AuditEvent
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
@@ -39,6 +40,8 @@ __all__ = [
     "OPEN_CONCERN_STATES",
     "THEME_LABELS",
     "Agency",
+    "ApiRateWindow",
+    "ApiToken",
     "AgencyKind",
     "Alert",
     "AlertKind",
@@ -52,6 +55,7 @@ __all__ = [
     "ChallengeKind",
     "ChallengeStatus",
     "EventKind",
+    "IdempotencyRecord",
     "NamedLead",
     "CaseAgency",
     "CaseLink",
