@@ -20,6 +20,8 @@ BLUEPRINTS = (
     "tracker.shares.views",
     "tracker.inbox.views",
     "tracker.challenges.views",
+    "tracker.api.views",
+    "tracker.api.pages",
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -45,6 +45,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if request.path.startswith("/api/v1/"):  # no such API route or method: still JSON
+            from tracker.api.problems import from_http_exception
+
+            return from_http_exception(error)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)

@@ -1,0 +1,1 @@
+"""The JSON API for agency systems (/api/v1/): the same services and access rules as the web."""

@@ -1,0 +1,583 @@
+"""/api/v1/: the JSON API for agency systems.
+
+Thin like the web views: check the token, parse and validate the input (the OpenAPI schema, then
+the web's own form class), call the same service the web page calls, serialise. Access comes from
+tracker/access.py and audit events from the services, exactly as for the web pages.
+
+Authentication is a bearer token only: the session cookie is never read or written here, so a
+browser's session cannot be used to call the API and the blueprint can be exempt from CSRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
+from flask.globals import request_ctx
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from tracker import access
+from tracker.api import openapi, serialise
+from tracker.api import validation as v
+from tracker.api.problems import (
+    PROBLEM_TYPE,
+    ApiError,
+    from_api_error,
+    from_http_exception,
+    invalid,
+    problem,
+)
+from tracker.cases.forms import choices
+from tracker.challenges.forms import (
+    DetailsForm,
+    DiscussionForm,
+    EscalateForm,
+    ResolveForm,
+    WithdrawForm,
+)
+from tracker.extensions import csrf, db
+from tracker.models import (
+    OPEN_CONCERN_STATES,
+    Case,
+    Challenge,
+    ChallengeEvent,
+    Share,
+    ShareRecipient,
+    Theme,
+)
+from tracker.services import api_tokens, cases, challenges, chronology, clock, sharing, workdays
+from tracker.shares.forms import ResponseForm, ShareForm, share_form
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(blueprint)  # bearer tokens only, never cookies: nothing for a forged form to ride on
+
+
+# --- authentication, rate limit, errors --------------------------------------------------------
+
+
+@blueprint.before_request
+def authenticate():
+    # The API never uses the browser session: a null session is neither read nor saved.
+    request_ctx._session = current_app.session_interface.make_null_session(current_app)
+    if request.endpoint == "api.openapi_document":
+        return None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    token = api_tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        raise ApiError(401, "Send a valid API token: Authorization: Bearer <token>")
+    g._login_user = token.person  # Flask-Login's current user, for the services' audit events
+    g.api_token = token
+    retry_after = api_tokens.count_request(token)
+    if retry_after is not None:
+        raise ApiError(
+            429,
+            f"Too many requests with this token: try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+    return None
+
+
+@blueprint.errorhandler(ApiError)
+def api_error(error: ApiError):
+    db.session.rollback()
+    return from_api_error(error)
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    db.session.rollback()
+    return from_http_exception(error)
+
+
+@blueprint.errorhandler(Exception)
+def unexpected_error(error: Exception):
+    db.session.rollback()
+    current_app.logger.exception("Unhandled API error")
+    return problem(500)
+
+
+def _person():
+    return g.api_token.person
+
+
+# --- idempotency keys ---------------------------------------------------------------------------
+
+
+def idempotent(view: Callable) -> Callable:
+    """Create calls: a retry with the same Idempotency-Key and body gets the first answer back."""
+
+    @wraps(view)
+    def wrapper(**kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(**kwargs)
+        if not 1 <= len(key) <= api_tokens.KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
+            raise invalid(
+                "Idempotency-Key",
+                f"Idempotency-Key must be 1 to {api_tokens.KEY_MAX} visible ASCII characters",
+            )
+        body = request.get_json(silent=True)
+        claim = api_tokens.claim_key(
+            g.api_token,
+            key,
+            request.method,
+            request.path,
+            body if body is not None else request.get_data(as_text=True),
+        )
+        if claim.outcome == "mismatch":
+            raise ApiError(
+                422,
+                "This Idempotency-Key was already used with a different request",
+                [
+                    {
+                        "field": "Idempotency-Key",
+                        "message": "Use a new key for a different request",
+                    }
+                ],
+            )
+        if claim.outcome == "in_progress":
+            raise ApiError(409, "A request with this Idempotency-Key is still being processed")
+        if claim.outcome == "replay":
+            status = claim.record.response_status
+            return Response(
+                claim.record.response_body,
+                status=status,
+                mimetype=PROBLEM_TYPE if status >= 400 else "application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        try:
+            response = make_response(view(**kwargs))
+        except ApiError as error:
+            response = api_error(error)
+        except HTTPException as error:
+            response = http_error(error)
+        except Exception:
+            api_tokens.release_key(claim.record)
+            raise
+        if response.status_code >= 500:
+            api_tokens.release_key(claim.record)
+        else:
+            api_tokens.store_answer(claim.record, response.status_code, response.get_json())
+        return response
+
+    return wrapper
+
+
+# --- paging -------------------------------------------------------------------------------------
+
+
+def _after(keys, values):
+    """Rows after the cursor in the (column, descending, ...) order: a keyset condition."""
+    (column, descending, *_), value = keys[0], values[0]
+    beyond = column < value if descending else column > value
+    if len(keys) == 1:
+        return beyond
+    return or_(beyond, and_(column == value, _after(keys[1:], values[1:])))
+
+
+def _page(query, keys, serialise_item) -> tuple[list, dict]:
+    """One page of a query in a stable key order; keys are (column, descending, parse, read)."""
+    size = v.limit()
+    after = v.decode_cursor([parse for _, _, parse, _ in keys])
+    if after is not None:
+        query = query.where(_after(keys, after))
+    order = [column.desc() if descending else column.asc() for column, descending, _, _ in keys]
+    rows = list(db.session.scalars(query.order_by(None).order_by(*order).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = v.encode_cursor([read(rows[-1]) for _, _, _, read in keys]) if more and rows else None
+    return rows, {"items": [serialise_item(row) for row in rows], "next_cursor": cursor}
+
+
+def _date_range(query, column, start_name: str, end_name: str):
+    start, end = v.query_date(start_name), v.query_date(end_name)
+    if start is not None:
+        query = query.where(column >= v.day_start(start))
+    if end is not None:
+        query = query.where(column < v.day_after(end))
+    return query
+
+
+def by_id_desc(model) -> list:
+    """Newest first: the order of ids, which never changes once given."""
+    return [(model.id, True, v.cursor_int, lambda row: row.id)]
+
+
+# --- the document -------------------------------------------------------------------------------
+
+
+@blueprint.route("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.document())
+
+
+# --- cases --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/cases")
+def list_cases():
+    query = access.visible_cases(_person())
+    status = v.query_choice("status", ["open", "closed"])
+    if status:
+        query = query.where(Case.status == status)
+    query = _date_range(query, Case.created_at, "created_from", "created_to")
+    rows, body = _page(query, by_id_desc(Case), serialise.case)
+    cases.record_list_view(rows, "api: cases")
+    return jsonify(body)
+
+
+@blueprint.route("/cases/<int:case_id>")
+def get_case(case_id: int):
+    case = access.case_for_reading(case_id, _person())
+    cases.record_view(case)
+    return jsonify(serialise.case(case))
+
+
+# --- shares and concerns ------------------------------------------------------------------------
+
+
+@blueprint.route("/cases/<int:case_id>/shares")
+def list_shares(case_id: int):
+    case = access.case_for_reading(case_id, _person())
+    query = _date_range(
+        sharing.shares_for_case(case.id).options(
+            selectinload(Share.recipients).selectinload(ShareRecipient.share)
+        ),
+        Share.recorded_at,
+        "recorded_from",
+        "recorded_to",
+    )
+    needs_response = v.query_bool("needs_response")
+    if needs_response is not None:
+        query = query.where(Share.needs_response == needs_response)
+    now = clock.now()
+    _, body = _page(query, by_id_desc(Share), lambda s: serialise.share(s, now))
+    cases.record_view(case, "share.list")
+    return jsonify(body)
+
+
+SHARE_ALIASES = {
+    "shared_on": "shared_at",
+    "shared_time": "shared_at",
+    "recipient_agency_ids": "recipients",
+}
+
+
+@blueprint.route("/cases/<int:case_id>/shares", methods=["POST"])
+@idempotent
+def create_share(case_id: int):
+    person = _person()
+    case = access.case_for_changing(case_id, person)
+    body = v.json_body("ShareCreate", ShareForm, SHARE_ALIASES)
+    shared_at = v.parse_datetime("shared_at", body["shared_at"])
+    recipients = body.get("recipients") or []
+    recorded_as = body.get("recorded_as", sharing.SENT)
+    received = recorded_as == sharing.RECEIVED
+    others = [i.agency for i in case.current_involvements if i.agency_id != person.agency_id]
+    try:
+        local = workdays.to_local(shared_at)
+    except (OverflowError, ValueError):
+        raise invalid("shared_at", "Enter a date after 1900") from None
+    form = share_form(
+        others,
+        formdata=v.form_data(
+            [
+                *v.date_parts("shared_on", local.date()),
+                ("shared_time", local.strftime("%H:%M")),
+                *(
+                    (name, body.get(name))
+                    for name in (
+                        "from_person_name",
+                        "method",
+                        "summary",
+                        "purpose",
+                        "lawful_basis",
+                        "consent",
+                        "consent_reason",
+                        "themes",
+                    )
+                ),
+                # Who shared it matters only for a share received (as on the web form).
+                ("from_agency_id", body.get("from_agency_id") if received else None),
+                ("special_category", "y" if body.get("special_category") else None),
+                ("needs_response", v.yes_no(body["needs_response"])),
+                ("priority", body.get("priority", "standard")),
+                ("recipient_agency_ids", [r["agency_id"] for r in recipients]),
+            ]
+        ),
+        meta={"csrf": False},
+    )
+    agency_choices = choices((a.id, a.name) for a in others)
+    form.recipient_agency_ids.choices = agency_choices
+    form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
+    v.run_form(form, SHARE_ALIASES)
+    recipient_list = [sharing.Recipient(r["agency_id"], r.get("people_names")) for r in recipients]
+    if received:
+        recipient_list = [sharing.Recipient(person.agency_id), *recipient_list]
+    try:
+        share = sharing.record_share(
+            person,
+            case,
+            recorded_as=recorded_as,
+            from_agency_id=body.get("from_agency_id") or 0,
+            recipients=recipient_list,
+            details=form.details(),
+            needs_response=body["needs_response"],
+            priority=form.priority.data or "standard",
+        )
+    except sharing.ShareError as error:
+        raise v.service_error(error, SHARE_ALIASES) from None
+    return jsonify(serialise.share(share, clock.now())), 201
+
+
+@blueprint.route("/concerns/<int:concern_id>/response", methods=["POST"])
+@idempotent
+def respond(concern_id: int):
+    person = _person()
+    concern = db.session.get(ShareRecipient, concern_id)
+    if concern is None:
+        raise ApiError(404)
+    sharing.share_for_reading(concern.share_id, person)  # 404 unless the case is readable
+    access.case_for_changing(concern.share.case_id, person)
+    body = v.json_body("ResponseCreate", ResponseForm)
+    form = ResponseForm(
+        formdata=v.form_data((k, body.get(k)) for k in ("action_taken", "next_steps", "reason")),
+        meta={"csrf": False},
+    )
+    v.run_form(form)
+    try:
+        sharing.respond(
+            person,
+            concern,
+            action_taken=form.action_taken.data,
+            next_steps=form.next_steps.data,
+            reason=form.reason.data,
+        )
+    except sharing.ShareError as error:
+        raise v.service_error(error) from None
+    return jsonify(serialise.concern(concern, clock.now())), 201
+
+
+def _concerns(query, where: str):
+    access.require(access.can_read_cases(_person()))
+    now = clock.now()
+    state = v.query_choice("state", OPEN_CONCERN_STATES)
+    if state:
+        query = query.where(ShareRecipient.state == state)
+    overdue = v.query_bool("overdue")
+    if overdue is not None:
+        query = query.where(
+            ShareRecipient.due_at < now if overdue else ShareRecipient.due_at >= now
+        )
+    query = _date_range(query, ShareRecipient.due_at, "due_from", "due_to")
+    keys = [
+        (ShareRecipient.due_at, False, v.cursor_datetime, lambda r: r.due_at.isoformat()),
+        (ShareRecipient.id, False, v.cursor_int, lambda r: r.id),
+    ]
+    rows, body = _page(query, keys, lambda r: serialise.concern(r, now))
+    sharing.record_list_view(rows, where)
+    return jsonify(body)
+
+
+@blueprint.route("/concerns/awaiting-us")
+def concerns_awaiting_us():
+    return _concerns(
+        sharing.awaiting_our_response(_person().agency_id), "api: awaiting our response"
+    )
+
+
+@blueprint.route("/concerns/awaiting-them")
+def concerns_awaiting_them():
+    return _concerns(
+        sharing.awaiting_their_response(_person().agency_id), "api: awaiting their response"
+    )
+
+
+# --- challenges ---------------------------------------------------------------------------------
+
+
+@blueprint.route("/challenges")
+def list_challenges():
+    person = _person()
+    access.require(access.can_read_cases(person))
+    query = challenges.visible(person).options(
+        selectinload(Challenge.events).selectinload(ChallengeEvent.person)
+    )
+    status = v.query_choice("status", ["open", "resolved", "withdrawn"])
+    if status:
+        query = query.where(Challenge.status == status)
+    case_id = v.query_int("case_id")
+    if case_id is not None:
+        query = query.where(Challenge.case_id == case_id)
+    query = _date_range(query, Challenge.raised_at, "raised_from", "raised_to")
+    now = clock.now()
+    rows, body = _page(query, by_id_desc(Challenge), lambda c: serialise.challenge(c, now))
+    challenges.record_list_view(rows, "api: challenges")
+    return jsonify(body)
+
+
+CHALLENGE_ALIASES = {"why": "text", "agreed": "text", "challenge": "stage"}
+
+
+@blueprint.route("/cases/<int:case_id>/challenges", methods=["POST"])
+@idempotent
+def raise_challenge(case_id: int):
+    person = _person()
+    case = access.case_for_changing(case_id, person)
+    access.require(access.can_raise_challenge(person, case))
+    body = v.json_body("ChallengeCreate", DetailsForm)
+    immediate_risk = body["immediate_risk"]
+    form = DetailsForm(
+        formdata=v.form_data(
+            [
+                *((k, body.get(k)) for k in ("about_agency_id", "kind", "what_happened")),
+                ("outcome_wanted", body.get("outcome_wanted")),
+                ("share_ids", body.get("share_ids") or []),
+                ("note_ids", body.get("note_ids") or []),
+                # Immediate risk: always urgent (disagreement never delays safeguarding).
+                ("urgent", v.yes_no(body["urgent"] or immediate_risk)),
+            ]
+        ),
+        meta={"csrf": False},
+    )
+    others = [i.agency for i in case.current_involvements if i.agency_id != person.agency_id]
+    form.about_agency_id.choices = choices((a.id, a.name) for a in others)
+    shares, notes = challenges.evidence_options(case)
+    form.share_ids.choices = choices((s.id, str(s.id)) for s in shares)
+    form.note_ids.choices = choices((n.id, str(n.id)) for n in notes)
+    v.run_form(form)
+    advice_at = challenges.record_risk_advice(person, case) if immediate_risk else None
+    try:
+        challenge = challenges.raise_challenge(
+            person,
+            case,
+            about_agency_id=form.about_agency_id.data,
+            kind=form.kind.data,
+            what_happened=form.what_happened.data,
+            outcome_wanted=form.outcome_wanted.data,
+            urgent=form.urgent.data == "yes",
+            immediate_risk=immediate_risk,
+            risk_advice_shown_at=advice_at,
+            share_ids=form.share_ids.data or [],
+            note_ids=form.note_ids.data or [],
+        )
+    except challenges.ChallengeError as error:
+        raise v.service_error(error, CHALLENGE_ALIASES) from None
+    result = serialise.challenge(challenge, clock.now())
+    if immediate_risk:
+        result["immediate_risk_advice"] = (
+            "If the child may be at immediate risk of harm, contact the front door on "
+            f"{current_app.config['FRONT_DOOR_PHONE']} or emergency services on "
+            f"{current_app.config['EMERGENCY_PHONE']} now. The partnership and both agencies' "
+            "leads have been alerted."
+        )
+    return jsonify(result), 201
+
+
+def _resolve_form(body: dict) -> tuple[ResolveForm, dict[str, str]]:
+    actions = body.get("actions") or []
+    pairs = [
+        ("agreed", body["text"]),
+        ("themes", body.get("themes") or []),
+        ("practice_issue", v.yes_no(body.get("practice_issue"))),
+    ]
+    aliases = dict(CHALLENGE_ALIASES)
+    for number, action in enumerate(actions, start=1):
+        where = f"actions.{number - 1}"
+        due_on = v.parse_date(f"{where}.due_on", action["due_on"])
+        pairs += [
+            (f"action_{number}", action["description"]),
+            (f"owner_{number}", action["owner"]),
+            *v.date_parts(f"due_{number}", due_on),
+        ]
+        aliases |= {
+            f"action_{number}": f"{where}.description",
+            f"owner_{number}": f"{where}.owner",
+            f"due_{number}": f"{where}.due_on",
+        }
+    return ResolveForm(formdata=v.form_data(pairs), meta={"csrf": False}), aliases
+
+
+@blueprint.route("/challenges/<int:challenge_id>/outcomes", methods=["POST"])
+@idempotent
+def record_outcome(challenge_id: int):
+    person = _person()
+    challenge = access.challenge_for_reading(challenge_id, person)
+    body = v.json_body("ChallengeOutcome")
+    outcome = body["outcome"]
+    if outcome == "withdraw":
+        access.require(access.can_withdraw(person, challenge))
+    else:
+        access.require(access.can_act_on_stage(person, challenge))
+    aliases = CHALLENGE_ALIASES
+    no_csrf = {"csrf": False}
+    if outcome == "discussion":
+        form = DiscussionForm(formdata=v.form_data([("text", body["text"])]), meta=no_csrf)
+    elif outcome == "escalate":
+        form = EscalateForm(formdata=v.form_data([("why", body["text"])]), meta=no_csrf)
+    elif outcome == "withdraw":
+        form = WithdrawForm(formdata=v.form_data([("why", body["text"])]), meta=no_csrf)
+    else:
+        form, aliases = _resolve_form(body)
+    v.run_form(form, aliases)
+    try:
+        if outcome == "discussion":
+            challenges.record_discussion(person, challenge, form.text.data, body.get("stage"))
+        elif outcome == "escalate":
+            challenges.escalate(person, challenge, form.why.data, body.get("stage"))
+        elif outcome == "withdraw":
+            challenges.withdraw(person, challenge, form.why.data)
+        else:
+            challenges.resolve(
+                person,
+                challenge,
+                agreed=form.agreed.data,
+                actions=[
+                    challenges.AgreedAction(action.data, owner.data, due.data)
+                    for action, owner, due in form.action_rows()
+                    if action.data
+                ],
+                themes=form.themes.data or [],
+                practice_issue=form.practice_issue.data == "yes",
+                expected_stage=body.get("stage"),
+            )
+    except challenges.ChallengeError as error:
+        raise v.service_error(error, aliases) from None
+    db.session.refresh(challenge)
+    return jsonify(serialise.challenge(challenge, clock.now())), 201
+
+
+# --- chronology ---------------------------------------------------------------------------------
+
+
+@blueprint.route("/cases/<int:case_id>/chronology")
+def case_chronology(case_id: int):
+    case = access.case_for_reading(case_id, _person())
+    kind = v.query_choice("kind", chronology.SOURCES)
+    theme = request.args.get("theme")
+    if theme is not None:
+        theme = v.query_choice("theme", [t.value for t in Theme])
+    entries = chronology.entries_for(
+        case.id, agency_id=v.query_int("agency_id"), theme=theme, kind=kind
+    )
+    start, end = v.query_date("from"), v.query_date("to")
+    if start is not None:
+        entries = [e for e in entries if e.at >= v.day_start(start)]
+    if end is not None:
+        entries = [e for e in entries if e.at < v.day_after(end)]
+    size = v.limit()
+    offset = (v.decode_cursor([v.cursor_int]) or [0])[0]
+    if offset < 0:
+        raise invalid("cursor", "The cursor is not valid: use the next_cursor of the previous page")
+    shown = entries[offset : offset + size]
+    more = offset + size < len(entries)
+    cases.record_view(case, "chronology.view")
+    return jsonify(
+        {
+            "items": [serialise.entry(e) for e in shown],
+            "next_cursor": v.encode_cursor([offset + size]) if more else None,
+        }
+    )
