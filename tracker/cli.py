@@ -53,6 +53,52 @@ def create_user_command(name: str, email: str, agency_name: str, password: str) 
     click.echo(f"Administrator {person.email} created.")
 
 
+@tracker_cli.command("generate")
+@click.option("--cases", type=click.IntRange(min=10), default=100_000, show_default=True)
+@click.option("--shares", type=click.IntRange(min=0), default=1_000_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--now",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    help="The moment (UTC) the data leads up to; default: the clock now.",
+)
+@click.option("--open-concerns", type=click.IntRange(min=0), default=300, show_default=True)
+@click.option("--open-challenges", type=click.IntRange(min=0), default=40, show_default=True)
+@click.option(
+    "--chronology-entries",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Entries on the first case's chronology (benchmarks read it).",
+)
+def generate_command(cases, shares, seed, now, open_concerns, open_challenges, chronology_entries):
+    """Fill an EMPTY database with a partnership's worth of generated cases and shares."""
+    import time
+
+    from tracker.services import clock, generate
+
+    plan = generate.Plan(
+        cases=cases,
+        shares=shares,
+        seed=seed,
+        now=now,
+        open_concerns=open_concerns,
+        open_challenges=open_challenges,
+        chronology_entries=chronology_entries,
+    )
+    started = time.monotonic()
+    try:
+        with click.progressbar(length=shares, label="Generating shares") as bar:
+            written = generate.generate(plan, progress=bar.update)
+    except generate.GenerateError as error:
+        raise click.ClickException(str(error)) from None
+    for table, count in written.items():
+        click.echo(f"  {table:<20} {count:>10,}")
+    for line in generate.open_set_summary(now or clock.now()):
+        click.echo(line)
+    click.echo(f"Generated in {time.monotonic() - started:.0f} s (seed {seed}).")
+
+
 workdays_cli = AppGroup(
     "workdays", help="Working-day arithmetic (weekends and bank holidays skipped)."
 )
