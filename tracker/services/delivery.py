@@ -141,16 +141,23 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     return list(db.session.scalars(query.order_by(Alert.next_attempt_at, Alert.id).limit(limit)))
 
 
-def _claim(alert_id: int, now: datetime) -> bool:
-    """pending -> sending, committed; False if another deliverer claimed it first."""
+def _claim(alert_id: int, now: datetime) -> tuple[EmailMessage, int] | None:
+    """pending -> sending, committed with the message built; None if another deliverer won.
+
+    The commit ends the transaction, so none (on SQLite: no write lock) is held during the send.
+    """
     claimed = db.session.execute(
         update(Alert)
         .where(Alert.id == alert_id, Alert.status == DeliveryStatus.PENDING.value)
         .values(status=DeliveryStatus.SENDING.value, next_attempt_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    claim = None
+    if claimed:
+        alert = db.session.get(Alert, alert_id, populate_existing=True)
+        claim = message_for(alert), alert.attempts + 1
     db.session.commit()
-    return bool(claimed)
+    return claim
 
 
 def _finish(alert_id: int, values: dict) -> None:
@@ -208,12 +215,9 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
     try:
         while ids := _due_ids(now, batch_size):
             for alert_id in ids:
-                if not _claim(alert_id, now):
+                if (claim := _claim(alert_id, now)) is None:
                     continue
-                alert = db.session.get(Alert, alert_id, populate_existing=True)
-                message, attempts = message_for(alert), alert.attempts + 1
-                # No transaction (on SQLite: no write lock) is held during the SMTP call.
-                db.session.commit()
+                message, attempts = claim
                 try:
                     outbox.send(alert_id, message)
                 except (smtplib.SMTPException, OSError) as error:
