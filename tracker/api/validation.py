@@ -61,8 +61,8 @@ def _schema_error(error, messages: dict[str, dict[str, str]], aliases: dict[str,
         field = ".".join([*path, extra[0]])
         return {"field": field, "message": f"{extra[0]} is not a field of this request"}
     field = ".".join(path) or "body"
-    form_name = {v: k for k, v in aliases.items()}.get(field, field)
-    words = messages.get(form_name, {})
+    names = [name for name, alias in aliases.items() if alias == field] + [field]
+    words = next((messages[name] for name in names if name in messages), {})
     if error.validator in ("required", "minLength"):
         message = words.get("required") or f"Enter {field}"
     elif (

@@ -420,6 +420,14 @@ def list_challenges():
 
 
 CHALLENGE_ALIASES = {"why": "text", "agreed": "text", "challenge": "stage"}
+# Each outcome is the web's form for it; "text" is its main field (so its words are the web's).
+OUTCOME_FORMS = {
+    "discussion": DiscussionForm,
+    "escalate": EscalateForm,
+    "withdraw": WithdrawForm,
+    "resolve": ResolveForm,
+}
+OUTCOME_TEXT = {"why": "text", "agreed": "text"}
 
 
 @blueprint.route("/cases/<int:case_id>/challenges", methods=["POST"])
@@ -506,7 +514,9 @@ def _resolve_form(body: dict) -> tuple[ResolveForm, dict[str, str]]:
 def record_outcome(challenge_id: int):
     person = _person()
     challenge = access.challenge_for_reading(challenge_id, person)
-    body = v.json_body("ChallengeOutcome")
+    raw = request.get_json(silent=True)
+    form_class = OUTCOME_FORMS.get(raw.get("outcome") if isinstance(raw, dict) else None)
+    body = v.json_body("ChallengeOutcome", form_class, OUTCOME_TEXT)
     outcome = body["outcome"]
     if outcome == "withdraw":
         access.require(access.can_withdraw(person, challenge))
