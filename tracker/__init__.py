@@ -17,6 +17,7 @@ BLUEPRINTS = (
     "tracker.cases.views",
     "tracker.admin.views",
     "tracker.audit.views",
+    "tracker.reports.views",
     "tracker.shares.views",
     "tracker.inbox.views",
     "tracker.challenges.views",

@@ -16,7 +16,7 @@ from tests.conftest import sign_in_as
 from tests.helpers import page_text
 from tracker import demo
 from tracker.extensions import db
-from tracker.models import AuditEvent, Case, Share
+from tracker.models import AuditEvent, Case, Challenge, Share
 from tracker.services import audit, challenges, evidence, notes, sharing
 
 
@@ -264,6 +264,9 @@ def test_an_auditor_produces_the_pack_of_a_demo_case_and_every_item_traces(app, 
     manifest = json.loads(files["manifest.json"])
     assert manifest["case"]["reference"] == demo_case.reference
     assert manifest["audit_trail"]["events"] > 0
+    # The richest demo case has shares, concerns and a chronology: nothing here is vacuous.
+    assert {"share_version", "concern"} <= {item["kind"] for item in manifest["items"]}
+    assert manifest["chronology"]
     for item in [*manifest["items"], *manifest["chronology"]]:
         assert item["audit_events"], item
         for ref in item["audit_events"]:
@@ -272,3 +275,14 @@ def test_an_auditor_produces_the_pack_of_a_demo_case_and_every_item_traces(app, 
             assert event.case_id == demo_case.id
     assert client.get(f"/audit/cases/{demo_case.id}/evidence").status_code == 200
     assert audit.verify().ok
+
+
+def test_demo_challenges_trace_too(app):
+    demo.load()
+    auditor = next(p for p in demo.demo_logins() if p.role == "auditor")
+    case_id = db.session.scalar(select(Challenge.case_id).order_by(Challenge.id).limit(1))
+    pack = evidence.produce(auditor, db.session.get(Case, case_id))
+    assert pack.challenges
+    for item in [*pack.items, *pack.chronology_trace]:
+        events = item.events if isinstance(item, evidence.Item) else item
+        assert events and all(e.case_id == case_id for e in events)

@@ -7,7 +7,7 @@ adds the chain head at the moment the pack was produced and a SHA-256 of every f
 event that records the production commits to those file hashes, so a pack handed to a review
 can later be checked against the chain (`flask tracker audit verify` proves the chain itself).
 
-An item "traces" to the events recorded on its object that carry a change (views carry none).
+An item "traces" to the events that recorded or changed its object (views and lists excluded).
 """
 
 from __future__ import annotations
@@ -109,13 +109,26 @@ def _local(moment: datetime | None) -> str:
     return workdays.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def _is_view(event: AuditEvent) -> bool:
+    return event.action.endswith((".view", ".list"))
+
+
 def _creating_events(case_id: int) -> dict[tuple[str, int], list[AuditEvent]]:
-    """The case's events that changed something, by the object they were recorded on."""
+    """The case's events that recorded or changed something, by the object they were on."""
     index: dict[tuple[str, int], list[AuditEvent]] = defaultdict(list)
     for event in db.session.scalars(audit.case_trail(case_id)):
-        if event.object_kind and event.object_id is not None and event.changes != "{}":
+        if event.object_kind and event.object_id is not None and not _is_view(event):
             index[(event.object_kind, event.object_id)].append(event)
     return index
+
+
+def _version_events(events: list[AuditEvent], number: int, recorded_at) -> list[AuditEvent]:
+    """The event that made version `number` (1-based): the services write one per version, in
+    order. A version without its own event (loaded in bulk) traces to the latest event on the
+    share recorded after it existed, which covers the share as it then stood."""
+    if number <= len(events):
+        return events[number - 1 : number]
+    return [e for e in events if e.at >= recorded_at][-1:]
 
 
 def _share_items(case_id: int, index) -> tuple[list[Item], list[Item]]:
@@ -135,9 +148,8 @@ def _share_items(case_id: int, index) -> tuple[list[Item], list[Item]]:
     for share in shares:
         share_events = index.get(("share", share.id), [])
         to = "; ".join(r.agency.name for r in share.recipients)
-        for number, version in enumerate(share.versions):
-            # One event per version: the recording, then each amendment, in order.
-            events = share_events[number : number + 1]
+        for version in share.versions:
+            events = _version_events(share_events, version.number, version.recorded_at)
             share_items.append(
                 Item(
                     "shares.csv",
