@@ -291,3 +291,19 @@ def test_lists_and_home_page_show_open_challenges(client, world, open_challenge)
     sign_in_as(client, world.worker_a)
     assert client.get("/challenges/").status_code == 403  # workers: their own lists
     assert error_summary(client.get("/challenges/awaiting")) == []
+
+
+def test_no_escalation_past_the_last_stage(client, world, password_hash, frozen):
+    frozen(datetime(2026, 12, 17, 10, 0))
+    named = name_leads(world, password_hash)
+    challenge = raise_one(world)
+    for _ in range(3):
+        challenges.escalate(world.lead_b, challenge, "No agreement")
+    sign_in_as(client, named.chair)
+    page = client.get(f"/challenges/{challenge.id}/escalate")
+    assert page.status_code == 302  # back to the challenge, with the reason
+    assert "Stage 4 is the last stage" in page_text(client.get(page.headers["Location"]))
+    response = client.post(
+        f"/challenges/{challenge.id}/escalate", data={"why": "Further", "stage": "4"}
+    )
+    assert_form_error(response, "Stage 4 is the last stage: record a discussion or resolve it")

@@ -302,6 +302,11 @@ def discussion(challenge_id: int):
 
 @blueprint.route("/challenges/<int:challenge_id>/escalate", methods=["GET", "POST"])
 def escalate(challenge_id: int):
+    challenge = _acting_on(challenge_id)
+    if request.method == "GET" and challenge.stage >= challenge.procedure.last_stage:
+        flash(f"Stage {challenge.stage} is the last stage: record a discussion or resolve it")
+        return redirect(url_for("challenges.show", challenge_id=challenge.id))
+
     def act(challenge, form):
         challenges.escalate(current_user, challenge, form.why.data, form.expected_stage())
         flash(f"Escalated to stage {challenge.stage}", "success")
