@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from tracker.challenges import demo as challenges_demo
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Person, Role
 from tracker.services import audit, cases, clock, people, two_factor
@@ -200,6 +201,7 @@ def load() -> list[Person]:
             other_agency_ids=[a.id for a in involved],
         )
     sharing_demo.load(rng)  # shares, concerns, notes and threshold views on these cases
+    challenges_demo.load(rng)  # named leads, and challenges at every stage
     return demo_logins()
 
 
