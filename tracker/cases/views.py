@@ -97,6 +97,7 @@ def show(case_id: int):
 
 
 def _show_with_form(case: Case, template: str, form, title: str):
+    cases.record_view(case, "case.form_view")  # the page names the child: a view of case data
     return render_template(template, case=case, form=form, title=title), _form_status(form)
 
 
@@ -131,6 +132,7 @@ def remove_agency(case_id: int, involvement_id: int):
         else:
             flash(f"{involvement.agency.name} is no longer involved", "success")
             return redirect(url_for("cases.show", case_id=case.id))
+    cases.record_view(case, "case.form_view")
     return render_template(
         "cases/remove_agency.html",
         case=case,

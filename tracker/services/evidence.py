@@ -110,7 +110,9 @@ def _local(moment: datetime | None) -> str:
 
 
 def _is_view(event: AuditEvent) -> bool:
-    return event.action.endswith((".view", ".list"))
+    """Looking (case.view, case.form_view, share.list, chronology.export...) creates nothing."""
+    last = event.action.rsplit(".", 1)[-1]
+    return last.endswith("view") or last in {"list", "export"}
 
 
 def _creating_events(case_id: int) -> dict[tuple[str, int], list[AuditEvent]]:
