@@ -50,7 +50,8 @@ def _nullable(schema: dict) -> dict:
 
 DATE_TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
-ID = {"type": "integer", "minimum": 1}
+MAX_ID = 2**31 - 1  # ids are 32-bit on both databases
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 THEMES = {"type": "array", "items": _enum(Theme), "uniqueItems": True}
 AGENCY = {
     "type": "object",

@@ -206,7 +206,7 @@ def query_int(name: str) -> int | None:
     value = request.args.get(name)
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**31:
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) <= openapi.MAX_ID:
         raise invalid(name, f"{name} must be a whole number from 1")
     return int(value)
 

@@ -64,6 +64,8 @@ def authenticate():
     request_ctx._session = current_app.session_interface.make_null_session(current_app)
     if request.endpoint == "api.openapi_document":
         return None
+    if any(isinstance(i, int) and i > openapi.MAX_ID for i in (request.view_args or {}).values()):
+        raise ApiError(404)  # no such id (and too large for the database to be asked)
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     token = api_tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
     if token is None:
