@@ -282,3 +282,31 @@ def test_check_your_answers_keeps_the_answers_and_raises_from_a_threshold_view(
     challenge = db.session.scalar(db.select(Challenge))
     assert challenge.threshold_view_id is not None and challenge.kind == "threshold"
     assert not challenge.urgent and challenge.stage_due_at == datetime(2026, 12, 21, 17, 0)
+
+
+def test_reminder_window_and_overdue_queries_for_the_sweep(client, world, named, frozen):
+    frozen(datetime(2026, 12, 17, 10, 0))
+    challenge = raise_one(world)  # stage 1 due Monday 21 Dec 17:00; reminder 4 working hours
+    resolved = raise_one(world)
+    challenges.resolve(
+        world.worker_b, resolved, agreed="Agreed", actions=[], themes=[], practice_issue=False
+    )
+
+    def reminded(moment):
+        return [c.id for c in challenges.due_for_reminder(moment)]
+
+    def late(moment):
+        return [c.id for c in db.session.scalars(challenges.overdue(moment))]
+
+    assert reminded(datetime(2026, 12, 18, 16, 0)) == []  # 9 working hours before
+    assert reminded(datetime(2026, 12, 21, 12, 59)) == []
+    assert reminded(datetime(2026, 12, 21, 13, 0)) == [challenge.id]
+    assert reminded(datetime(2026, 12, 21, 16, 59)) == [challenge.id]
+    assert late(datetime(2026, 12, 21, 17, 0)) == [challenge.id]
+    assert reminded(datetime(2026, 12, 21, 17, 1)) == []
+    assert late(datetime(2026, 12, 21, 16, 59)) == []
+
+    sign_in_as(client, world.lead_a)
+    listing = page_text(client.get("/challenges/"))
+    assert "Stage 1: Practitioner to practitioner 1 open" in listing
+    assert "Stage 2: Line managers / designated safeguarding leads 0 open" in listing

@@ -393,6 +393,7 @@ def index():
         "challenges/index.html",
         page=_page(challenges.open_by_stage(), "partnership list of open challenges"),
         stages=procedure.current().stages,
+        counts=challenges.open_counts_by_stage(),
         title="Open professional challenges",
     )
 

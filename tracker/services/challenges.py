@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from flask import current_app
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from tracker import access
@@ -717,6 +717,16 @@ def open_by_stage() -> Select[tuple[Challenge]]:
     )
 
 
+def open_counts_by_stage() -> dict[int, int]:
+    """How many open challenges sit at each stage (the partnership list's summary)."""
+    rows = db.session.execute(
+        select(Challenge.stage, func.count(Challenge.id))
+        .where(Challenge.status == ChallengeStatus.OPEN.value)
+        .group_by(Challenge.stage)
+    )
+    return {stage: count for stage, count in rows}
+
+
 def for_case(case: Case) -> list[Challenge]:
     return list(
         db.session.scalars(
@@ -758,7 +768,7 @@ def record_list_view(shown: list[Challenge], where: str) -> None:
             object_kind="challenge",
             changes={"page": [None, where], "shown": [None, [c.id for c in shown]]},
         )
-    db.session.commit()
+    audit.commit_view()
 
 
 @dataclass(frozen=True)
