@@ -113,6 +113,8 @@ class Challenge(db.Model):
         Index("ix_challenge_case", "case_id", "id"),
         Index("ix_challenge_raised_by_agency", "raised_by_agency_id", "status"),
         Index("ix_challenge_about_agency", "about_agency_id", "status"),
+        # The sweep: "does this concern already have a challenge?" once per overdue concern.
+        Index("ix_challenge_concern", "concern_id"),
     )
 
     @cached_property
