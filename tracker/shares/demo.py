@@ -297,12 +297,18 @@ def load(rng: random.Random) -> None:
                 created.append(("threshold_view", view))
     db.session.flush()
     _amend_one()
-    for kind, item in created:
+    records = [(kind, item.id, item.case_id) for kind, item in created]
+    for share in (item for kind, item in created if kind == "share"):
+        for recipient in share.recipients:
+            if recipient.acknowledged_at:
+                records.append(("share_recipient", recipient.id, share.case_id))
+            records.extend(("concern_response", r.id, share.case_id) for r in recipient.responses)
+    for kind, object_id, case_id in records:
         audit.record(
             f"{kind}.demo_load",
             object_kind=kind,
-            object_id=item.id,
-            case_id=item.case_id,
+            object_id=object_id,
+            case_id=case_id,
             actor_label="demo loader",
         )
     db.session.commit()
@@ -329,7 +335,7 @@ def _amend_one() -> None:
             consent_reason=first.consent_reason,
             themes=first.themes,
             recorded_by_id=share.recorded_by_id,
-            recorded_at=share.recorded_at + timedelta(hours=3),
+            recorded_at=min(share.recorded_at + timedelta(hours=3), clock.now()),
             reason="Added who confirmed the purpose of sharing",
         )
     )
