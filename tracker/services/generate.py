@@ -1011,13 +1011,13 @@ def generate(plan: Plan, progress: Callable[[int], None] = lambda n: None) -> di
 
 
 def analyse() -> None:
-    """Fresh planner statistics: after a bulk load the planner otherwise guesses."""
+    """PostgreSQL: fresh planner statistics (after a bulk load it otherwise guesses until
+    autovacuum runs). SQLite is left without them, as the app leaves it: this build keeps only
+    averages (no STAT4), which hide how rare open concerns are and steer the concern lists to
+    scan every share; without statistics it trusts the indexes, which is right here."""
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
 
 
 def open_set_summary(now: datetime) -> Iterator[str]:
