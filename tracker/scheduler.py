@@ -79,6 +79,7 @@ def scheduler_command() -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line a run is ours
     app = current_app._get_current_object()
     seconds = app.config["SWEEP_SECONDS"]
     scheduler = BlockingScheduler(timezone="UTC")

@@ -243,10 +243,37 @@ def _open_challenge_for(concern: ShareRecipient, now: datetime) -> Challenge | N
     return challenge
 
 
+def _alert_overdue(concern: ShareRecipient, event: str) -> int:
+    """The receiving agency's stage-1 lead and the sender hear that a concern went unanswered."""
+    share = concern.share
+    urgent = share.priority == Priority.URGENT.value
+    receiving = alerts.raise_alert(
+        event=event,
+        recipients=agency_leads(concern.agency_id),
+        kind=AlertKind.CONCERN_OVERDUE.value,
+        subject="Information shared with your agency is overdue for a response",
+        link=_concern_path(share),
+        case_id=share.case_id,
+        urgent=urgent,
+    )
+    sending = alerts.raise_alert(
+        event=event,
+        recipients=_senders(share),
+        kind=AlertKind.CONCERN_OVERDUE.value,
+        subject="Information you shared has not been answered in time",
+        link=_concern_path(share),
+        case_id=share.case_id,
+        urgent=urgent,
+    )
+    return len(receiving) + len(sending)
+
+
 def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
-    overdue = db.session.scalars(_open_concerns().where(ShareRecipient.due_at < now)).all()
+    overdue = db.session.scalars(
+        _open_concerns().where(ShareRecipient.due_at < now).with_only_columns(ShareRecipient.id)
+    ).all()
     auto_open = procedure.current().auto_open_challenge_for_unanswered_concern
-    for chunk in _chunks([c.id for c in overdue]):
+    for chunk in _chunks(list(overdue)):
         done = _raised([f"concern:{i}:overdue" for i in chunk])
         challenged = _challenged(chunk) if auto_open else set(chunk)
         for concern_id in chunk:
@@ -255,27 +282,8 @@ def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
                 continue
             if (concern := _still_open(concern_id)) is None:
                 continue
-            share = concern.share
-            urgent = share.priority == Priority.URGENT.value
-            receiving = alerts.raise_alert(
-                event=event,
-                recipients=agency_leads(concern.agency_id),
-                kind=AlertKind.CONCERN_OVERDUE.value,
-                subject="Information shared with your agency is overdue for a response",
-                link=_concern_path(share),
-                case_id=share.case_id,
-                urgent=urgent,
-            )
-            sending = alerts.raise_alert(
-                event=event,
-                recipients=_senders(share),
-                kind=AlertKind.CONCERN_OVERDUE.value,
-                subject="Information you shared has not been answered in time",
-                link=_concern_path(share),
-                case_id=share.case_id,
-                urgent=urgent,
-            )
-            counts["concern_overdue_alerts"] += len(receiving) + len(sending)
+            if event not in done:
+                counts["concern_overdue_alerts"] += _alert_overdue(concern, event)
             # Checked again inside this item's transaction: another sweep may have opened it.
             if auto_open and not _challenged([concern_id]):
                 # raise_challenge commits the alerts above with the challenge, atomically.

@@ -1,0 +1,323 @@
+"""Benchmark: the sweep's cost follows the open items, not the history; alerts a second over SMTP.
+
+    .venv/bin/python bench/sweep_bench.py                 # SQLite file in a temporary folder
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python \
+        bench/sweep_bench.py                              # also PostgreSQL (creates a scratch DB)
+
+For each history size (closed concerns on closed cases, each with a sent alert, as years of use
+leave behind) the same open set (on CASES open cases) is swept: OPEN_OVERDUE concerns past due (alerts + an auto-opened challenge each)
+and OPEN_DUE_SOON concerns due within the reminder window. It reports the first sweep (which does
+the work), a steady-state sweep (what every scheduled run costs: nothing new to do) and the SQL
+statements each issued. Then it raises ALERTS alerts and delivers them to a local aiosmtpd server.
+Not a test: numbers depend on the machine. Results: bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, insert, make_url, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+from tracker import create_app  # noqa: E402
+from tracker.extensions import db  # noqa: E402
+from tracker.models import (  # noqa: E402
+    Agency,
+    Alert,
+    Case,
+    CaseAgency,
+    Person,
+    Share,
+    ShareRecipient,
+    ShareVersion,
+)
+from tracker.services import alerts, clock, delivery  # noqa: E402
+from tracker.services.sweep import run_sweep  # noqa: E402
+
+HISTORY_SIZES = (1_000, 100_000)
+OPEN_OVERDUE = 100
+OPEN_DUE_SOON = 100
+CASES = 200
+HISTORY_PER_CASE = 5  # closed concerns per closed case
+ALERTS = 2_000
+SMTP_PORT = 8190
+NOW = datetime(2026, 12, 7, 10, 0)  # Monday, working hours (GMT)
+
+
+def _app(url: str, folder: Path):
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "INSTANCE_DIR": str(folder),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": SMTP_PORT,
+            "MAIL_QUIET_HOURS": False,
+            "MAIL_BATCH_SIZE": 200,
+        }
+    )
+    with app.app_context():
+        upgrade(revision="heads")
+    return app
+
+
+def _seed(history: int) -> None:
+    """A partnership of two agencies, CASES open cases, `history` closed concerns, the open set."""
+    a = Agency(name="Agency A", kind="childrens_social_care", secure_mailbox="a@example.org")
+    b = Agency(name="Agency B", kind="police", secure_mailbox="b@example.org")
+    db.session.add_all([a, b])
+    db.session.flush()
+    people = [
+        Person(
+            name=f"Person {n}",
+            email=f"person{n}@example.org",
+            agency_id=agency.id,
+            role=role,
+            session_token=f"t{n}",
+        )
+        for n, (agency, role) in enumerate([(a, "worker"), (a, "lead"), (b, "worker"), (b, "lead")])
+    ]
+    db.session.add_all(people)
+    db.session.flush()
+    worker_a = people[0]
+    # The open cases, then the closed cases the history belongs to (HISTORY_PER_CASE each).
+    closed_cases = history // HISTORY_PER_CASE
+    db.session.execute(
+        insert(Case),
+        [
+            {
+                "id": n + 1,
+                "reference": f"BENCH-{n:06d}",
+                "child_name": f"Child {n}",
+                "date_of_birth": date(2018, 1, 1),
+                "lead_agency_id": a.id,
+                "lead_professional_id": worker_a.id,
+                "status": "open" if n < CASES else "closed",
+                "created_at": NOW - timedelta(days=400),
+                "created_by_id": worker_a.id,
+            }
+            for n in range(CASES + closed_cases)
+        ],
+    )
+    db.session.execute(
+        insert(CaseAgency),
+        [
+            {
+                "case_id": n + 1,
+                "agency_id": agency.id,
+                "added_at": NOW - timedelta(days=400),
+                "added_by_id": worker_a.id,
+            }
+            for n in range(CASES + closed_cases)
+            for agency in (a, b)
+        ],
+    )
+    total = history + OPEN_OVERDUE + OPEN_DUE_SOON
+    for start in range(0, total, 20_000):
+        chunk = range(start, min(start + 20_000, total))
+        shares, versions, recipients, sent = [], [], [], []
+        for n in chunk:
+            closed = n < history
+            if closed:
+                shared_at = NOW - timedelta(days=30 + n % 700)
+                due_at, state = shared_at + timedelta(days=3), "responded"
+            elif n < history + OPEN_OVERDUE:
+                shared_at = NOW - timedelta(days=10)
+                due_at, state = shared_at + timedelta(days=3), "awaiting_response"
+            else:
+                shared_at = NOW - timedelta(days=2)
+                due_at, state = NOW + timedelta(hours=3), "awaiting_response"
+            shares.append(
+                {
+                    "id": n + 1,
+                    "case_id": CASES + n // HISTORY_PER_CASE + 1 if closed else n % CASES + 1,
+                    "from_agency_id": a.id,
+                    "recorded_as": "sent",
+                    "recorded_by_id": worker_a.id,
+                    "recorded_by_agency_id": a.id,
+                    "recorded_at": shared_at,
+                    "needs_response": True,
+                    "priority": "standard",
+                }
+            )
+            versions.append(
+                {
+                    "share_id": n + 1,
+                    "number": 1,
+                    "shared_at": shared_at,
+                    "method": "phone",
+                    "summary": "Benchmark share",
+                    "purpose": "Benchmark",
+                    "lawful_basis": "art6_1e_public_task",
+                    "special_category": False,
+                    "consent": "given",
+                    "themes": "",
+                    "recorded_by_id": worker_a.id,
+                    "recorded_at": shared_at,
+                }
+            )
+            recipients.append(
+                {
+                    "id": n + 1,
+                    "share_id": n + 1,
+                    "agency_id": b.id,
+                    "state": state,
+                    "due_at": due_at,
+                    "responded_at": due_at if closed else None,
+                }
+            )
+            if closed:
+                sent.append(
+                    {
+                        "recipient_id": people[3].id,
+                        "kind": "concern_overdue",
+                        "subject": "History",
+                        "link": "/",
+                        "event": f"concern:{n + 1}:overdue",
+                        "created_at": due_at,
+                        "urgent": False,
+                        "status": "sent",
+                        "attempts": 1,
+                        "next_attempt_at": due_at,
+                        "sent_at": due_at,
+                    }
+                )
+        for model, rows in (
+            (Share, shares),
+            (ShareVersion, versions),
+            (ShareRecipient, recipients),
+            (Alert, sent),
+        ):
+            if rows:
+                db.session.execute(insert(model), rows)
+        db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+
+class _Statements:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args) -> None:
+        self.count += 1
+
+
+def _timed_sweep() -> tuple[float, int, dict]:
+    counter = _Statements()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        started = time.perf_counter()
+        result = run_sweep(NOW)
+        elapsed = time.perf_counter() - started
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return elapsed, counter.count, result
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.count += 1
+        return "250 OK"
+
+
+def _smtp_rate() -> str:
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    try:
+        recipients = db.session.query(Person).all()
+        for n in range(ALERTS // len(recipients)):
+            alerts.raise_alert(
+                event=f"bench:{n}",
+                recipients=recipients,
+                kind="other",
+                subject="Benchmark alert",
+                link="/inbox/",
+            )
+            if n % 100 == 0:
+                db.session.commit()
+        db.session.commit()
+        pending = db.session.query(Alert).filter(Alert.status == "pending").count()
+        started = time.perf_counter()
+        result = delivery.deliver(NOW)
+        elapsed = time.perf_counter() - started
+    finally:
+        controller.stop()
+    assert sink.count == result.sent == pending, (sink.count, result.as_dict(), pending)
+    return f"delivered {result.sent} alerts in {elapsed:.2f}s: {result.sent / elapsed:.0f} alerts/s"
+
+
+def _backend(name: str, url_for_db) -> None:
+    print(f"## {name}")
+    print()
+    print("| closed concerns (history) | open set | first sweep | SQL | steady sweep | SQL |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for history in HISTORY_SIZES:
+        with tempfile.TemporaryDirectory() as folder:
+            url, drop = url_for_db(history, Path(folder))
+            app = _app(url, Path(folder))
+            with app.app_context():
+                clock.freeze(NOW)
+                _seed(history)
+                first, first_sql, result = _timed_sweep()
+                steady, steady_sql, again = _timed_sweep()
+                assert result["concern_overdue_alerts"] and not again["concern_overdue_alerts"]
+                print(
+                    f"| {history:,} | {OPEN_OVERDUE} overdue + {OPEN_DUE_SOON} due soon "
+                    f"| {first:.2f}s | {first_sql} | {steady * 1000:.0f} ms | {steady_sql} |"
+                )
+                if history == HISTORY_SIZES[-1]:
+                    rate = _smtp_rate()
+                clock.freeze(None)
+                db.session.remove()
+                db.engine.dispose()
+            drop()
+    print()
+    print(f"SMTP (aiosmtpd on 127.0.0.1:{SMTP_PORT}, one connection a run): {rate}")
+    print()
+
+
+def main() -> None:
+    def sqlite(history: int, folder: Path):
+        return f"sqlite:///{folder / 'bench.sqlite3'}", lambda: None
+
+    _backend("SQLite (file)", sqlite)
+    pg = os.environ.get("BENCH_DATABASE_URL")
+    if pg:
+        from sqlalchemy import create_engine
+
+        base = make_url(pg).set(drivername="postgresql+psycopg")
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+
+        def postgresql(history: int, folder: Path):
+            name = f"tracker_sweep_bench_{history}"
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+            def drop() -> None:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+            return base.set(database=name).render_as_string(hide_password=False), drop
+
+        _backend("PostgreSQL", postgresql)
+
+
+if __name__ == "__main__":
+    main()
