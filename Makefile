@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 STATIC := tracker/static/tracker.css
 
-.PHONY: run test lint format migrate demo assets clean
+.PHONY: run test lint format migrate demo assets clean audit
 
 run: $(VENV)/.installed $(STATIC)
 	$(FLASK) db upgrade heads
@@ -20,6 +20,19 @@ test: $(VENV)/.installed-test $(STATIC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Supply chain: bandit over the code, and known vulnerabilities in every pinned Python package
+# (pip-audit: PyPI's JSON API or OSV) and npm package (npm audit; the assets are devDependencies
+# but GOV.UK Frontend's script is served to browsers, so all of them count). Where a
+# vulnerability database cannot be reached it says so and fails: an unchecked audit never passes.
+audit: $(VENV)/.installed-test node_modules/.installed
+	$(BIN)/bandit -q -r tracker
+	@$(BIN)/pip-audit --strict --progress-spinner off || { \
+	  echo "make audit: pip-audit found vulnerabilities, or could NOT check every package (no"; \
+	  echo "  vulnerability data from PyPI's JSON API or OSV on this network): see above"; exit 1; }
+	@npm audit --audit-level=low || { \
+	  echo "make audit: npm audit found advisories, or the registry's advisory service could NOT"; \
+	  echo "  be reached (see above)"; exit 1; }
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

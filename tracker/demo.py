@@ -14,10 +14,10 @@ from tracker.models import Agency, AgencyKind, Person, Role
 from tracker.services import audit, cases, clock, people, two_factor
 from tracker.shares import demo as sharing_demo
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)  # nosec B105
 # Demo leads, auditors and admins are enrolled in two-factor sign-in with this published key, so
 # anyone trying the demo can add it to an authenticator app (or print a code with pyotp).
-DEMO_TOTP_SECRET = "DEMOSSCPTRACKERTWOFACTORKEY23456"  # noqa: S105 (demo only, printed)
+DEMO_TOTP_SECRET = "DEMOSSCPTRACKERTWOFACTORKEY23456"  # noqa: S105 (demo only, printed)  # nosec B105
 DEMO_DOMAIN = "example.org"
 
 AGENCIES = [
@@ -151,7 +151,7 @@ def load() -> list[Person]:
     if is_loaded():
         return demo_logins()
     password_hash = people.hash_password(DEMO_PASSWORD)
-    rng = random.Random(20261125)  # noqa: S311 (repeatable demo data, not security)
+    rng = random.Random(20261125)  # noqa: S311 (repeatable demo data, not security)  # nosec B311
     staff = iter(STAFF)
     by_key: dict[str, Agency] = {}
     everyone: list[Person] = []

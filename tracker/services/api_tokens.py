@@ -28,7 +28,7 @@ from tracker.extensions import db
 from tracker.models import ApiRateWindow, ApiToken, IdempotencyRecord, Person
 from tracker.services import audit, clock, workdays
 
-SECRET_PREFIX = "sct_"  # noqa: S105  (a marker that says what the string is, not a secret)
+SECRET_PREFIX = "sct_"  # noqa: S105  (a marker that says what the string is, not a secret)  # nosec B105
 NAME_MAX = 80
 KEY_MAX = 200
 

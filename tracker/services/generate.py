@@ -236,7 +236,7 @@ class _Writer:
             for model in ORDER:
                 name = model.__table__.name  # from the models, never from input
                 sequence = f"pg_get_serial_sequence('\"{name}\"', 'id')"
-                highest = f'COALESCE((SELECT max(id) FROM "{name}"), 0) + 1'  # noqa: S608
+                highest = f'COALESCE((SELECT max(id) FROM "{name}"), 0) + 1'  # noqa: S608  # nosec B608
                 db.session.execute(text(f"SELECT setval({sequence}, {highest}, false)"))
         db.session.commit()
 
@@ -369,11 +369,11 @@ class Generator:
                         "role": role.value,
                         "active": True,
                         "away": False,
-                        "password_hash": None,
-                        "invite_token_hash": None,
+                        "password_hash": None,  # nosec B105
+                        "invite_token_hash": None,  # nosec B105
                         "invite_expires_at": None,
                         "session_token": f"{rng.getrandbits(128):032x}",
-                        "totp_secret": None,
+                        "totp_secret": None,  # nosec B105
                         "totp_confirmed_at": None,
                         "totp_last_step": None,
                         "created_at": created,
@@ -992,14 +992,14 @@ def generate(plan: Plan, progress: Callable[[int], None] = lambda n: None) -> di
     )
     db.session.commit()
     streams = [
-        random.Random(f"{plan.seed}:{name}")  # noqa: S311 (test data, not secrets)
+        random.Random(f"{plan.seed}:{name}")  # noqa: S311 (test data, not secrets)  # nosec B311
         for name in ("people", "cases", "history")
     ]
     run.agencies_and_people(streams[0])
     run.cases_and_notes(streams[1])
     run.out.flush()
     run.history(streams[2])
-    run.open_set(random.Random(f"{plan.seed}:open"))  # noqa: S311
+    run.open_set(random.Random(f"{plan.seed}:open"))  # noqa: S311  # nosec B311
     progress(run.pending)
     run.out.finish()
     for model in ORDER:
