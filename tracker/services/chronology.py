@@ -75,10 +75,10 @@ def register_source(kind: str, label: str, source: EntrySource) -> None:
 
 def _consent_text(version: ShareVersion) -> str:
     if version.consent == Consent.GIVEN:
-        return "consent given"
+        return "Consent given"
     if version.consent == Consent.NOT_SOUGHT:
-        return f"consent not sought: {version.consent_reason}"
-    return f"consent refused, shared because: {version.consent_reason}"
+        return f"Consent not sought: {version.consent_reason}"
+    return f"Consent refused; shared because: {version.consent_reason}"
 
 
 def share_entries(case_id: int) -> list[Entry]:
@@ -98,10 +98,11 @@ def share_entries(case_id: int) -> list[Entry]:
             for r in share.recipients
         )
         what = f"Shared with {to} by {version.method.replace('_', ' ')}: {version.summary}"
-        significance = f"Purpose: {version.purpose}. {_consent_text(version).capitalize()}."
+        parts = [f"Purpose: {version.purpose}", _consent_text(version)]
         if share.needs_response:
             due = workdays.to_local(share.recipients[0].due_at).strftime("%-d %b %Y %H:%M")
-            significance += f" Response needed ({share.priority}) by {due}."
+            parts.append(f"Response needed ({share.priority}) by {due}")
+        significance = " ".join(p.rstrip(". ") + "." for p in parts)
         entries.append(
             Entry(
                 at=version.shared_at,

@@ -94,11 +94,12 @@ def is_loaded() -> bool:
 
 
 def _working_moment(rng: random.Random, days_ago: int) -> datetime:
-    """A time in office hours, `days_ago` days before now (naive UTC)."""
+    """Office hours on the working day `days_ago` days before now, or the one before (UTC)."""
     local_day = workdays.to_local(clock.now()).date() - timedelta(days=days_ago)
-    return workdays.to_utc(
-        datetime.combine(local_day, time(rng.randint(9, 16), rng.choice([0, 30])))
-    )
+    while not workdays.is_working_day(local_day):
+        local_day -= timedelta(days=1)
+    moment = time(rng.randint(9, 16), rng.choice([0, 30]))
+    return workdays.to_utc(datetime.combine(local_day, moment))
 
 
 def _share(
@@ -136,8 +137,7 @@ def _share(
             consent=consent,
             consent_reason={
                 "not_sought": "Seeking consent could place the child at increased risk",
-                "refused": "Refused by mother; shared because the child may be at risk of "
-                "significant harm",
+                "refused": "Mother refused; the child may be at risk of significant harm",
             }.get(consent),
             themes=",".join(sorted(rng.sample(THEMES, rng.randint(1, 2)))),
             recorded_by_id=sender.id,
@@ -170,7 +170,8 @@ def _answer(
     if due < now and roll < 0.55:
         answered_at = due - timedelta(hours=rng.randint(2, 40))  # on time
     elif due < now and roll < 0.8:
-        answered_at = due + timedelta(days=rng.randint(1, 4))  # late
+        # late: during a working day one to four working days after the deadline
+        answered_at = workdays.deadline(due, rng.randint(1, 4)) - timedelta(hours=rng.randint(1, 6))
     else:
         answered_at = None  # still open (overdue if past due)
     if answered_at is not None and answered_at >= now:
