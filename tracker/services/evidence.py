@@ -280,10 +280,10 @@ def _challenge_items(case_id: int, index) -> list[Item]:
 
 def _chronology_trace(case_id: int, entries, items: list[Item], index) -> list[list[AuditEvent]]:
     """The events behind each chronology line, found through the record the line shows."""
-    shares = defaultdict(list)
+    shares: dict[int, dict[int, AuditEvent]] = defaultdict(dict)
     for item in items:
         if item.kind == "share_version":
-            shares[item.row["Share"]].extend(item.events)
+            shares[item.row["Share"]].update((e.id, e) for e in item.events)
     views = {
         (agency_id, at): view_id
         for agency_id, at, view_id in db.session.execute(
@@ -298,7 +298,7 @@ def _chronology_trace(case_id: int, entries, items: list[Item], index) -> list[l
         if "note_id" in values:
             traces.append(index.get(("case_note", values["note_id"]), []))
         elif "share_id" in values:
-            traces.append(shares.get(values["share_id"], []))
+            traces.append(list(shares.get(values["share_id"], {}).values()))
         elif "challenge_id" in values:
             traces.append(index.get(("challenge", values["challenge_id"]), []))
         elif entry.kind == "threshold":
