@@ -121,6 +121,30 @@ class Journey:
     def fill(self, label: str, value: str) -> None:
         self.page.get_by_label(label, exact=True).fill(value)
 
+    def fill_form(self, data: dict) -> None:
+        """Fill fields by name, in order (so a radio's conditional reveal opens before its field
+        is filled): radios and checkboxes by value, a list of strings into repeated boxes."""
+        for name, value in data.items():
+            fields = self.page.locator(f'main [name="{name}"]')
+            kind = fields.first.evaluate("e => e.type")
+            values = value if isinstance(value, list) else [value]
+            if kind in ("radio", "checkbox"):
+                for one in values:
+                    self.page.locator(f'main [name="{name}"][value="{one}"]').check()
+            elif kind == "select-one":
+                fields.select_option(value)
+            else:
+                for index, one in enumerate(values):
+                    fields.nth(index).fill(one)
+
+    def submit_form(self, status: int | None = None):
+        """Press the main form's first button (its text varies by feature)."""
+        with self.page.expect_navigation() as navigation:
+            self.page.locator("main form[method=post] button[type=submit]").first.click()
+        if status is not None:
+            assert navigation.value.status == status, navigation.value.status
+        return self.check()
+
     def shot(self, name: str) -> Path:
         self.screenshots.mkdir(parents=True, exist_ok=True)
         path = (

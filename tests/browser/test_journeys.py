@@ -93,3 +93,111 @@ def test_the_checks_catch_an_inaccessible_page_and_a_csp_breach(journey, world):
     tab.page.wait_for_timeout(200)
     with pytest.raises(pytest.fail.Exception, match="Content Security Policy"):
         tab.check()
+
+
+def enrol_with_key(person) -> str:
+    key = pyotp.random_base32()
+    person.totp_secret, person.totp_confirmed_at = key, clock.now()
+    return key
+
+
+def sign_in_with_code(journey, email: str, key: str) -> None:
+    sign_in(journey, email)
+    journey.fill("Security code", pyotp.TOTP(key).now())
+    journey.submit("Continue")
+
+
+def test_share_respond_challenge_escalate_inbox_and_evidence(journey, world, password_hash):
+    from tests.challenges.support import name_leads
+    from tracker.models import Alert, Challenge, Share
+
+    name_leads(world, password_hash)
+    case_id, b = world.case.id, world.agency_b.id
+    worker_a, worker_b = world.worker_a.email, world.worker_b.email
+    lead_b, auditor = world.lead_b.email, world.auditor.email
+    lead_b_key, auditor_key = enrol_with_key(world.lead_b), enrol_with_key(world.auditor)
+    db.session.commit()
+    today = clock.now()
+
+    # Agency A records what it shared with B, asking for a response.
+    a = journey()
+    sign_in(a, worker_a)
+    a.visit(f"/cases/{case_id}")
+    a.visit(f"/cases/{case_id}/shares/new")
+    a.fill_form(
+        {
+            "from_person_name": "Worker A",
+            "recipient_agency_ids": str(b),
+            f"people_{b}": "DC Morgan",
+            "shared_on": [str(today.day), str(today.month), str(today.year)],
+            "shared_time": "09:00",
+            "method": "phone",
+            "summary": "Mother disclosed the father has returned to the home",
+            "purpose": "So police can check the father's bail conditions",
+            "lawful_basis": "art6_1e_public_task",
+            "consent": "not_sought",
+            "consent_reason": "Asking would put the child at risk",
+            "themes": "information_sharing",
+            "needs_response": "yes",
+            "priority": "standard",
+        }
+    )
+    a.submit("Record share")
+    share = db.session.scalar(db.select(Share))
+    share_id, recipient_id = share.id, share.recipients[0].id
+    db.session.commit()
+    assert a.page.url.endswith(f"/shares/{share_id}")
+
+    # Agency B answers it.
+    b_tab = journey()
+    sign_in(b_tab, worker_b)
+    b_tab.visit(f"/shares/{share_id}")
+    b_tab.visit(f"/shares/{share_id}/concerns/{recipient_id}/respond")
+    b_tab.fill_form({"action_taken": "Bail conditions checked; officers visited"})
+    b_tab.submit("Save response")
+    b_tab.visit("/concerns/unanswered", status=403)  # a worker has no partnership lists
+
+    # A raises a professional challenge about B, then escalates it.
+    start = f"/cases/{case_id}/challenges/new"
+    a.visit(start)
+    a.fill_form({"immediate_risk": "no"})
+    a.submit("Continue")
+    a.fill_form(
+        {
+            "about_agency_id": str(b),
+            "kind": "plan",
+            "what_happened": "The plan leaves out school.",
+            "outcome_wanted": "School joins the core group.",
+            "urgent": "no",
+        }
+    )
+    a.submit("Continue")
+    a.submit("Raise the challenge")
+    challenge_id = db.session.scalar(db.select(Challenge.id))
+    db.session.commit()
+    a.visit(f"/challenges/{challenge_id}")
+    a.visit(f"/challenges/{challenge_id}/escalate")
+    a.fill_form({"why": "No agreement at practitioner level."})
+    a.submit_form()
+    a.visit("/challenges/", status=403)  # the partnership list is for leads and auditors
+    a.visit("/inbox/")
+
+    # B's named lead is alerted at stage 2 and reads the alert in the inbox.
+    lead = journey()
+    sign_in_with_code(lead, lead_b, lead_b_key)
+    assert db.session.scalar(db.select(db.func.count(Alert.id))) > 0
+    db.session.commit()
+    lead.visit("/inbox/")
+    lead.page.locator("main button[name=read]").first.click()
+    lead.page.wait_for_load_state()
+    lead.check()
+    lead.visit("/challenges/awaiting")
+    lead.visit("/challenges/")
+    lead.visit("/concerns/unanswered")
+
+    # The auditor pulls the evidence pack for the case.
+    audit = journey()
+    sign_in_with_code(audit, auditor, auditor_key)
+    audit.visit(f"/audit/cases/{case_id}/evidence")
+    audit.visit(f"/audit/cases/{case_id}")
+    audit.visit("/reports/")
