@@ -19,7 +19,6 @@ from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from tracker import access
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -248,6 +247,7 @@ def raise_challenge(
         concern = db.session.get(ShareRecipient, concern_id)
         if concern is None or concern.share.case_id != case.id:
             raise ChallengeError("about_agency_id", "That concern is not on this case")
+        share_ids.add(concern.share_id)  # the unanswered share is always evidence
     if threshold_view_id is not None:
         view = db.session.get(ThresholdView, threshold_view_id)
         if view is None or view.case_id != case.id:
@@ -655,23 +655,6 @@ def escalate_overdue(
 
 
 # --- lists --------------------------------------------------------------------------------------
-
-
-def visible(person: Person) -> Select[tuple[Challenge]]:
-    """Challenges the person may read (see access.can_read_challenge)."""
-    query = select(Challenge).join(Case, Challenge.case_id == Case.id)
-    if access.reads_all_challenges(person):
-        return query
-    if not access.can_read_cases(person):
-        return query.where(False)
-    agency_id = person.agency_id
-    return query.where(
-        or_(
-            Challenge.raised_by_agency_id == agency_id,
-            Challenge.about_agency_id == agency_id,
-            access.agency_involved(agency_id),
-        )
-    )
 
 
 def awaiting(person: Person) -> Select[tuple[Challenge]]:
