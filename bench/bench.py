@@ -47,7 +47,6 @@ from tracker.models import AgencyKind, AuditEvent, Case, Person, Role  # noqa: E
 from tracker.services import clock  # noqa: E402
 
 OPEN = "('awaiting_response', 'acknowledged')"
-START, END = "<!-- scale-bench:start -->", "<!-- scale-bench:end -->"
 
 
 @dataclass
@@ -437,6 +436,13 @@ class Bench:
                 f"/cases/?q={term}",
                 self.floor_search(term),
             ),
+            # The fixed cost of any page (sign-in check, audit, layout) with no rows to show.
+            self.page(
+                "Case list search, no match (fixed cost of a page)",
+                "worker",
+                "/cases/?q=zzzz",
+                self.floor_search("zzzz"),
+            ),
         ]
         other = Bench(small, self.runs) if small else None
         sweep = self.sweeps(other, self.sweep_runs)
@@ -567,12 +573,13 @@ def machine() -> str:
     )
 
 
-def write(path: Path, body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (between markers), keeping the rest."""
+def write(path: Path, label: str, body: str) -> None:
+    """Replace this database's results in RESULTS.md (between its markers), keeping the rest."""
+    start, end = f"<!-- scale-bench:{label}:start -->", f"<!-- scale-bench:{label}:end -->"
     old = path.read_text() if path.exists() else ""
-    section = f"{START}\n{body}\n{END}"
-    if START in old:
-        new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
+    section = f"{start}\n{body}\n{end}"
+    if start in old:
+        new = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, old, flags=re.S)
     else:
         new = old.rstrip() + ("\n\n" if old else "") + section + "\n"
     path.write_text(new)
@@ -587,14 +594,12 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="update this RESULTS.md's section")
     args = parser.parse_args()
     small = _pairs(args.small)
-    parts = [machine(), ""]
     for label, url in _pairs(args.db).items():
         outcome = Bench(url, args.runs, args.sweep_runs).run(small.get(label))
-        text_ = table(label, outcome)
-        print(text_, flush=True)
-        parts.append(text_)
-    if args.write:
-        write(args.write, "\n".join(parts))
+        body = f"{table(label, outcome)}\n{machine()}\n"
+        print(body, flush=True)
+        if args.write:
+            write(args.write, label, body)
 
 
 if __name__ == "__main__":
