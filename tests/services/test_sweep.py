@@ -61,6 +61,7 @@ def test_concern_reminder_overdue_alert_and_auto_opened_challenge(
     assert (challenge.stage, challenge.kind, challenge.status) == (1, "no_response", "open")
     assert challenge.raised_by_id == world.worker_a.id
     assert challenge.about_agency_id == world.agency_b.id
+    assert [e.share_id for e in challenge.evidence] == [concern.share_id]
     assert set(_alerts(f"challenge:{challenge.id}:stage:1")) == {
         world.worker_a.id,
         world.worker_b.id,
