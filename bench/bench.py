@@ -436,9 +436,9 @@ class Bench:
                 f"/cases/?q={term}",
                 self.floor_search(term),
             ),
-            # The fixed cost of any page (sign-in check, audit, layout) with no rows to show.
+            # No rows to show, but every case the agency may see is checked for the term.
             self.page(
-                "Case list search, no match (fixed cost of a page)",
+                "Case list search, no match (every case checked)",
                 "worker",
                 "/cases/?q=zzzz",
                 self.floor_search("zzzz"),
