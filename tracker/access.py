@@ -117,6 +117,26 @@ def can_read_challenge(person: Person, challenge) -> bool:
     } or is_involved(person, challenge.case)
 
 
+def visible_challenges(person: Person):
+    """Every challenge the person may read (can_read_challenge, as a query): the API's list."""
+    from sqlalchemy import or_
+
+    from tracker.models import Challenge
+
+    query = select(Challenge).join(Case, Challenge.case_id == Case.id)
+    if reads_all_challenges(person):
+        return query
+    if not can_read_cases(person):
+        abort(403)
+    return query.where(
+        or_(
+            Challenge.raised_by_agency_id == person.agency_id,
+            Challenge.about_agency_id == person.agency_id,
+            agency_involved(person.agency_id),
+        )
+    )
+
+
 def challenge_for_reading(challenge_id: int, person: Person | None = None):
     """A challenge the person may read; 404 when they may not know it exists, 403 for admins."""
     from tracker.models import Challenge

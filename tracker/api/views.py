@@ -403,9 +403,7 @@ def concerns_awaiting_them():
 
 @blueprint.route("/challenges")
 def list_challenges():
-    person = _person()
-    access.require(access.can_read_cases(person))
-    query = challenges.visible(person).options(
+    query = access.visible_challenges(_person()).options(
         selectinload(Challenge.events).selectinload(ChallengeEvent.person)
     )
     status = v.query_choice("status", ["open", "resolved", "withdrawn"])
