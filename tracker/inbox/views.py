@@ -1,6 +1,6 @@
 """The in-app inbox: each person's alerts, unread first, and the weekly digest page."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import access
@@ -17,7 +17,10 @@ def unread_alerts() -> dict:
     """The header's unread count (no query for someone signed out)."""
     if not current_user.is_authenticated:
         return {}
-    return {"unread_alert_count": alerts.unread_count(current_user)}
+    # Once a request: every form widget's render runs the context processors again.
+    if "unread_alert_count" not in g:
+        g.unread_alert_count = alerts.unread_count(current_user)
+    return {"unread_alert_count": g.unread_alert_count}
 
 
 @blueprint.before_request

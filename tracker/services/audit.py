@@ -138,6 +138,20 @@ def record(
     return event
 
 
+def commit_view() -> None:
+    """Commit a view's audit event without expiring what the page has loaded to show.
+
+    The rows were read in this transaction and the event records them; expiring them would make
+    the template reload every row of a list with a query each (N+1, see bench/RESULTS.md).
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool

@@ -229,10 +229,10 @@ def record_list_view(shown: list[Case], where: str) -> None:
             object_kind="case",
             changes={"page": [None, where], "shown": [None, [c.id for c in shown]]},
         )
-    db.session.commit()
+    audit.commit_view()
 
 
 def record_view(case: Case, what: str = "case.view") -> None:
     """Every view of case data is audited (and committed with the page's reads)."""
     audit.record(what, object_kind="case", object_id=case.id, case_id=case.id)
-    db.session.commit()
+    audit.commit_view()

@@ -377,7 +377,7 @@ def share_for_reading(share_id: int, person: Person) -> Share:
 
 def record_share_view(share: Share) -> None:
     audit.record("share.view", object_kind="share", object_id=share.id, case_id=share.case_id)
-    db.session.commit()
+    audit.commit_view()
 
 
 def record_list_view(recipients: list[ShareRecipient], where: str) -> None:
@@ -388,7 +388,7 @@ def record_list_view(recipients: list[ShareRecipient], where: str) -> None:
             object_kind="share_recipient",
             changes={"page": [None, where], "shown": [None, [r.id for r in recipients]]},
         )
-    db.session.commit()
+    audit.commit_view()
 
 
 def _concerns() -> Select[tuple[ShareRecipient]]:
