@@ -119,6 +119,10 @@ def from_environment(**overrides) -> dict:
         "SIGNIN_MAX_PER_ACCOUNT": _int("TRACKER_SIGNIN_MAX_PER_ACCOUNT", 5),
         "SIGNIN_MAX_PER_ADDRESS": _int("TRACKER_SIGNIN_MAX_PER_ADDRESS", 20),
         "INVITE_HOURS": _int("TRACKER_INVITE_HOURS", 72),
+        # The API: calls per token per fixed window (counted in the database), token lifetime.
+        "API_RATE_LIMIT": _int("TRACKER_API_RATE_LIMIT", 300),
+        "API_RATE_WINDOW_SECONDS": _int("TRACKER_API_RATE_WINDOW_SECONDS", 60),
+        "API_TOKEN_MAX_DAYS": _int("TRACKER_API_TOKEN_MAX_DAYS", 365),
         # Two-factor sign-in: "leads" (named leads, auditors, admins), "everyone" or "nobody".
         "TWO_FACTOR_FOR": two_factor_for,
         # Signed out after this long without a request (a shared or unlocked computer).

@@ -44,7 +44,7 @@ def hash_secret(secret: str) -> str:
 
 
 def max_days() -> int:
-    return current_app.config.get("API_TOKEN_MAX_DAYS", 365)
+    return current_app.config["API_TOKEN_MAX_DAYS"]
 
 
 def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken, str]:
@@ -135,8 +135,8 @@ def authenticate(secret: str) -> ApiToken | None:
 def rate_limit() -> tuple[int, int]:
     """(requests, window seconds) per token."""
     return (
-        current_app.config.get("API_RATE_LIMIT", 300),
-        current_app.config.get("API_RATE_WINDOW_SECONDS", 60),
+        current_app.config["API_RATE_LIMIT"],
+        current_app.config["API_RATE_WINDOW_SECONDS"],
     )
 
 
