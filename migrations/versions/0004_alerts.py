@@ -1,7 +1,7 @@
 """alerts
 
 Revision ID: 0004_alerts
-Revises: 0002_sharing
+Revises: 0003_challenges
 Create Date: 2026-11-25 20:45:46.872959
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_alerts'
-down_revision = '0002_sharing'
+down_revision = '0003_challenges'
 branch_labels = None
 depends_on = None
 

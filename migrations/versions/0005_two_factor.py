@@ -1,7 +1,7 @@
 """two-factor sign-in
 
 Revision ID: 0005_two_factor
-Revises: 0002_sharing
+Revises: 0004_alerts
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_two_factor'
-down_revision = '0002_sharing'
+down_revision = '0004_alerts'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """API tokens, idempotency keys and rate-limit windows for the JSON API
 
 Revision ID: 0006_api
-Revises: 0002_sharing
+Revises: 0005_two_factor
 Create Date: 2026-11-25 21:00:00.709981
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_api'
-down_revision = '0002_sharing'
+down_revision = '0005_two_factor'
 branch_labels = None
 depends_on = None
 

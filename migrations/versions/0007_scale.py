@@ -1,7 +1,7 @@
 """partnership scale: indexes for the newest-first case lists and the sweep's challenge check
 
 Revision ID: 0007_scale
-Revises: 0002_sharing
+Revises: 0006_api
 Depends on: 0003_challenges (the challenge table)
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_scale'
-down_revision = '0002_sharing'
+down_revision = '0006_api'
 branch_labels = None
 depends_on = '0003_challenges'
 
