@@ -1,8 +1,8 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
 from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
-from tracker.models.api_token import ApiRateWindow, ApiToken, IdempotencyRecord
 from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
+from tracker.models.api_token import ApiRateWindow, ApiToken, IdempotencyRecord
 from tracker.models.audit import AuditEvent
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
 from tracker.models.challenge import (
