@@ -9,7 +9,7 @@ STATIC := tracker/static/tracker.css
 .PHONY: run test lint format migrate demo assets clean audit
 
 run: $(VENV)/.installed $(STATIC)
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 	$(FLASK) tracker demo --if-empty
 	@echo "Starting on http://127.0.0.1:$(PORT) (Ctrl-C stops the web app and the scheduler)"
 	@trap 'kill 0' INT TERM EXIT; \
@@ -39,7 +39,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 migrate: $(VENV)/.installed
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 
 demo: $(VENV)/.installed
 	$(FLASK) tracker demo

@@ -53,7 +53,7 @@ def _migrate(url: str, instance_dir) -> None:
         {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "INSTANCE_DIR": str(instance_dir)}
     )
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         db.engine.dispose()
 
 
