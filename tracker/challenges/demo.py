@@ -117,8 +117,8 @@ def load(rng: random.Random) -> None:
         (0, True, True, [], None),  # immediate risk, raised today
     ]
     now = clock.now()
-    was_frozen = clock._frozen  # noqa: SLF001 (put back exactly as found, frozen or running)
-    try:
+    # Each step happens at its own moment, so deadlines and the trail read as they would have.
+    with clock.restoring():
         for number, (case, plan) in enumerate(zip(candidates, plans, strict=False)):
             raised_days, urgent, risk, steps, end = plan
             raiser, about, kind, what, wanted = _story(case, people, rng, number)
@@ -165,5 +165,3 @@ def load(rng: random.Random) -> None:
                     themes=["professional_challenge", "significance_of_history"],
                     practice_issue=True,
                 )
-    finally:
-        clock.freeze(was_frozen)

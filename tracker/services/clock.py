@@ -5,6 +5,8 @@ Times are stored as naive UTC datetimes; local time is only for display and work
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _frozen: datetime | None = None
@@ -23,3 +25,13 @@ def freeze(moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     _frozen = moment
+
+
+@contextmanager
+def restoring() -> Iterator[None]:
+    """Put the clock back as it was (frozen or running) after a block that freezes it."""
+    previous = _frozen
+    try:
+        yield
+    finally:
+        freeze(previous)
