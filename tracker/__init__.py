@@ -56,9 +56,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from tracker.api.views import person_from_token
     from tracker.auth.views import load_person
 
-    login_manager.user_loader(load_person)
+    login_manager.user_loader(load_person)  # browser pages: the session cookie
+    login_manager.request_loader(person_from_token)  # the API: a bearer token
 
 
 def register_blueprints(app: Flask) -> None:

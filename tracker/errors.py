@@ -6,6 +6,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker.api import API_PREFIX
 from tracker.extensions import db
 
 MESSAGES = {
@@ -45,7 +46,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if request.path.startswith("/api/v1/"):  # no such API route or method: still JSON
+        if request.path.startswith(API_PREFIX):  # no such API route or method: still JSON
             from tracker.api.problems import from_http_exception
 
             return from_http_exception(error)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g, request
+from flask import Flask, Request, g, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from tracker.api import API_PREFIX
 
 
 def csp_nonce() -> str:
@@ -14,7 +17,19 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+class BrowserSessionInterface(SecureCookieSessionInterface):
+    """Only browser pages have a session. The API authenticates every request by bearer token, so
+    its requests neither read nor set the session cookie, and a signed-in browser cannot ride one
+    into the API (which is why the API may be exempt from CSRF)."""
+
+    def open_session(self, app: Flask, request: Request):
+        if request.path.startswith(API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = BrowserSessionInterface()
     proxies = int(app.config.get("PROXY_COUNT", 0) or 0)
     if proxies:
         # Behind gunicorn's reverse proxy, the client's address comes from X-Forwarded-For.

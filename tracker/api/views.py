@@ -14,13 +14,13 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
-from flask.globals import request_ctx
+from flask_login import current_user
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from tracker import access
-from tracker.api import openapi, serialise
+from tracker.api import API_PREFIX, openapi, serialise
 from tracker.api import validation as v
 from tracker.api.problems import (
     PROBLEM_TYPE,
@@ -44,6 +44,7 @@ from tracker.models import (
     Case,
     Challenge,
     ChallengeEvent,
+    Person,
     Share,
     ShareRecipient,
     Theme,
@@ -51,27 +52,32 @@ from tracker.models import (
 from tracker.services import api_tokens, cases, challenges, chronology, clock, sharing, workdays
 from tracker.shares.forms import ResponseForm, ShareForm, share_form
 
-blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX.rstrip("/"))
 csrf.exempt(blueprint)  # bearer tokens only, never cookies: nothing for a forged form to ride on
 
 
 # --- authentication, rate limit, errors --------------------------------------------------------
 
 
+def person_from_token(req) -> Person | None:
+    """Flask-Login's request loader: on the API the bearer token, and nothing else, names the
+    person (the API has no session: see tracker.security.BrowserSessionInterface)."""
+    if not req.path.startswith(API_PREFIX):
+        return None
+    scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
+    g.api_token = api_tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    return g.api_token.person if g.api_token else None
+
+
 @blueprint.before_request
 def authenticate():
-    # The API never uses the browser session: a null session is neither read nor saved.
-    request_ctx._session = current_app.session_interface.make_null_session(current_app)
     if request.endpoint == "api.openapi_document":
         return None
     if any(isinstance(i, int) and i > openapi.MAX_ID for i in (request.view_args or {}).values()):
         raise ApiError(404)  # no such id (and too large for the database to be asked)
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    token = api_tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
-    if token is None:
+    if not current_user.is_authenticated:
         raise ApiError(401, "Send a valid API token: Authorization: Bearer <token>")
-    g._login_user = token.person  # Flask-Login's current user, for the services' audit events
-    g.api_token = token
+    token = g.api_token
     retry_after = api_tokens.count_request(token)
     if retry_after is not None:
         raise ApiError(
