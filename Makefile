@@ -19,6 +19,7 @@ run: $(VENV)/.installed $(STATIC)
 test: $(VENV)/.installed-test $(STATIC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r tracker
 	$(BIN)/pytest
 
 # Supply chain: bandit over the code, and known vulnerabilities in every pinned Python package
