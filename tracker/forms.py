@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput
-from wtforms import DateField
-from wtforms.validators import ValidationError
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextArea
+from wtforms import DateField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 
 class GovDateField(DateField):
@@ -57,3 +57,17 @@ class BaseForm(FlaskForm):
             if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField"}:
                 filters = [*filters, lambda v: v.strip() if isinstance(v, str) else v]
             return unbound_field.bind(form=form, filters=filters, **options)
+
+
+def required_text(label: str, missing: str, max_length: int = 5000, **kwargs) -> TextAreaField:
+    """A required free-text answer: the GOV.UK textarea, a length limit, no control characters."""
+    return TextAreaField(
+        label,
+        widget=GovTextArea(),
+        validators=[
+            DataRequired(missing),
+            Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
+            no_control_characters,
+        ],
+        **kwargs,
+    )

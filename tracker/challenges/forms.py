@@ -13,27 +13,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, GovDateField, no_control_characters
+from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import CHALLENGE_KIND_LABELS, THEME_LABELS
-from tracker.services.challenges import TEXT_MAX
 
 YES_NO = choices([("yes", "Yes"), ("no", "No")])
-
-
-def _text(label: str, missing: str, limit: int = TEXT_MAX, **kwargs) -> TextAreaField:
-    return TextAreaField(
-        label,
-        widget=GovTextArea(),
-        validators=[
-            DataRequired(missing),
-            Length(max=limit, message=f"{label} must be {limit} characters or fewer"),
-            no_control_characters,
-        ],
-        **kwargs,
-    )
 
 
 class RiskForm(BaseForm):
@@ -62,12 +48,12 @@ class DetailsForm(BaseForm):
         invalid_choice_message="Select what the challenge is about",
         validators=[InputRequired("Select what the challenge is about")],
     )
-    what_happened = _text(
+    what_happened = required_text(
         "What happened",
         "Enter what happened",
         description="Facts, not opinion: the decision, action or silence you disagree with",
     )
-    outcome_wanted = _text("What outcome do you want?", "Enter the outcome you want")
+    outcome_wanted = required_text("What outcome do you want?", "Enter the outcome you want")
     share_ids = SelectMultipleField(
         "Shares on this case (optional)",
         widget=GovCheckboxesInput(),
@@ -103,25 +89,27 @@ class StageForm(BaseForm):
 
 
 class DiscussionForm(StageForm):
-    text = _text("What was discussed", "Enter what was discussed")
+    text = required_text("What was discussed", "Enter what was discussed")
 
 
 class EscalateForm(StageForm):
-    why = _text(
+    why = required_text(
         "Why does it need to go to the next stage?",
         "Enter why it needs to go to the next stage",
     )
 
 
 class WithdrawForm(BaseForm):
-    why = _text("Why are you withdrawing the challenge?", "Enter why you are withdrawing it")
+    why = required_text(
+        "Why are you withdrawing the challenge?", "Enter why you are withdrawing it"
+    )
 
 
 ACTION_SLOTS = 3
 
 
 class ResolveForm(StageForm):
-    agreed = _text("What was agreed", "Enter what was agreed")
+    agreed = required_text("What was agreed", "Enter what was agreed")
     themes = SelectMultipleField(
         "Learning themes (optional)",
         widget=GovCheckboxesInput(),

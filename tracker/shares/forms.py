@@ -20,10 +20,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, GovDateField, no_control_characters
+from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import THEME_LABELS, Consent, LawfulBasis, Priority, ShareMethod
 from tracker.services import workdays
 from tracker.services.notes import NOTE_KIND_LABELS
@@ -55,21 +55,8 @@ CONSENT_LABELS = {
 PRIORITY_LABELS = {Priority.STANDARD: "Standard", Priority.URGENT: "Urgent"}
 
 
-def _text(label: str, required: str, max_length: int = 5000, **kwargs):
-    return TextAreaField(
-        label,
-        widget=GovTextArea(),
-        validators=[
-            DataRequired(required),
-            Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
-            no_control_characters,
-        ],
-        **kwargs,
-    )
-
-
 def _reason(label: str, required: str):
-    return _text(label, required, 2000)
+    return required_text(label, required, 2000)
 
 
 def valid_time(form, field) -> None:
@@ -103,8 +90,8 @@ class ShareDetailsForm(BaseForm):
         invalid_choice_message="Select how it was shared",
         validators=[InputRequired("Select how it was shared")],
     )
-    summary = _text("What was shared", "Enter what was shared")
-    purpose = _text("Why was it shared?", "Enter why it was shared", 2000)
+    summary = required_text("What was shared", "Enter what was shared")
+    purpose = required_text("Why was it shared?", "Enter why it was shared", 2000)
     lawful_basis = RadioField(
         "Lawful basis",
         widget=GovRadioInput(),
@@ -255,7 +242,7 @@ class AcknowledgeForm(BaseForm):
 
 
 class ResponseForm(BaseForm):
-    action_taken = _text(
+    action_taken = required_text(
         "What did your agency do or decide?", "Enter what your agency did or decided"
     )
     next_steps = TextAreaField(
@@ -291,7 +278,7 @@ class NoteForm(BaseForm):
         description="When it happened or when the child said it, for example 27 3 2026",
         validators=[InputRequired("Enter the date")],
     )
-    text = _text(
+    text = required_text(
         "Note",
         "Enter the note",
         description="For the child's lived experience, use the child's own words where you can: "
