@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from html import unescape
 
 
@@ -24,3 +25,12 @@ def assert_form_error(response, message: str, status: int = 400) -> None:
     assert response.status_code == status, (response.status_code, error_summary(response))
     summary = error_summary(response)
     assert any(message in line for line in summary), summary
+
+
+def current_code(secret: str) -> str:
+    """The authenticator code for the app's "now" (its clock is moved in tests, not the real one)."""
+    import pyotp
+
+    from tracker.services import clock
+
+    return pyotp.TOTP(secret).at(int(clock.now().replace(tzinfo=UTC).timestamp()))
