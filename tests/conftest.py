@@ -10,7 +10,7 @@ database test on PostgreSQL as well as SQLite.
 Every test starts at the same moment, whatever the real time: the app's clock travels to
 TRACKER_TEST_NOW (an ISO moment; without an offset it is London time; default a Wednesday
 morning) and runs on from there, in this process, in the browser tests' server thread, and in
-any child process (through TRACKER_CLOCK_AT). `make test-clock` reruns the time-sensitive tests
+any child process (through TRACKER_CLOCK_OFFSET_SECONDS). `make test-clock` reruns the time-sensitive tests
 at the awkward moments: midnight, just before 09:00, just after 17:00, a Saturday, Christmas Day
 and the change from BST to GMT.
 """
@@ -56,7 +56,7 @@ TEST_NOW = _test_now()
 def test_clock(monkeypatch):
     """Start every test at TEST_NOW on a running clock (child processes too), and put it back."""
     clock.travel(TEST_NOW)
-    monkeypatch.setenv(clock.CLOCK_AT_VARIABLE, TEST_NOW.isoformat())
+    monkeypatch.setenv(clock.OFFSET_VARIABLE, str(clock.offset_seconds()))
     yield TEST_NOW
     clock.travel(None)
 
@@ -65,7 +65,7 @@ def test_clock(monkeypatch):
 def production_env(monkeypatch):
     """The environment of a production deployment: TRACKER_ENV=production, real time."""
     monkeypatch.setenv("TRACKER_ENV", "production")
-    monkeypatch.delenv(clock.CLOCK_AT_VARIABLE, raising=False)
+    monkeypatch.delenv(clock.OFFSET_VARIABLE, raising=False)
 
 
 def _pg_url(database: str) -> str:

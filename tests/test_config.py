@@ -54,6 +54,6 @@ def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):
 
 def test_production_refuses_a_moved_clock(monkeypatch, tmp_path, production_env):
     monkeypatch.setenv("SECRET_KEY", "s" * 64)
-    monkeypatch.setenv("TRACKER_CLOCK_AT", "2026-12-25T00:05:00+00:00")
-    with pytest.raises(config.ConfigError, match="TRACKER_CLOCK_AT must not be set"):
+    monkeypatch.setenv("TRACKER_CLOCK_OFFSET_SECONDS", "86400")
+    with pytest.raises(config.ConfigError, match="TRACKER_CLOCK_OFFSET_SECONDS must not be set"):
         config.from_environment(INSTANCE_DIR=str(tmp_path))

@@ -1,10 +1,10 @@
-"""The clock: frozen, travelled (running on from a moment, as faketime does), and inherited by
-child processes through TRACKER_CLOCK_AT."""
+"""The clock: frozen, travelled (running on from a moment, as faketime does), and shared with
+child processes through TRACKER_CLOCK_OFFSET_SECONDS."""
 
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tracker.services import clock
@@ -31,16 +31,15 @@ def test_freeze_wins_over_travel_and_travel_unfreezes():
 def test_aware_moments_are_stored_as_utc():
     clock.freeze(datetime.fromisoformat("2026-07-01T10:00:00+01:00"))
     assert clock.now() == datetime(2026, 7, 1, 9, 0)
-    assert clock.parse_moment("2026-10-25T01:30:00+01:00") == datetime(2026, 10, 25, 0, 30)
-    assert clock.parse_moment("2026-10-25T01:30:00") == datetime(2026, 10, 25, 1, 30)
 
 
-def test_a_child_process_inherits_the_travelled_clock():
-    env = dict(os.environ, TRACKER_CLOCK_AT="2031-12-25T00:05:00+00:00")
+def test_child_processes_share_the_travelled_clock():
+    clock.travel(datetime(2031, 12, 25, 0, 5))
+    env = dict(os.environ, **{clock.OFFSET_VARIABLE: str(clock.offset_seconds())})
     code = "from tracker.services import clock; print(clock.now().isoformat())"
+    before = clock.now()
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    seen = datetime.fromisoformat(result.stdout.strip()).replace(tzinfo=UTC)
-    assert datetime(2031, 12, 25, 0, 5, tzinfo=UTC) <= seen
-    assert seen < datetime(2031, 12, 25, 0, 10, tzinfo=UTC)
+    after = clock.now()
+    assert before <= datetime.fromisoformat(result.stdout.strip()) <= after

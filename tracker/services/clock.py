@@ -4,8 +4,9 @@ Times are stored as naive UTC datetimes; local time is only for display and work
 
 Besides freezing, the clock can *travel*: start at a given moment and run on from there, as
 `faketime` does. Tests run every process on a travelled clock so that nothing depends on the
-real time of day; a child process inherits it through TRACKER_CLOCK_AT (an ISO moment), which
-production refuses (config.py).
+real time of day. A child process inherits the same clock through TRACKER_CLOCK_OFFSET_SECONDS
+(the travel as an offset from real time, so that processes started at different times agree on
+"now"), which production refuses (config.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-CLOCK_AT_VARIABLE = "TRACKER_CLOCK_AT"
+OFFSET_VARIABLE = "TRACKER_CLOCK_OFFSET_SECONDS"
 
 _frozen: datetime | None = None
 _offset = timedelta(0)
@@ -51,9 +52,9 @@ def travel(moment: datetime | None) -> None:
     _offset = timedelta(0) if moment is None else _utc(moment) - _real_now()
 
 
-def parse_moment(text: str) -> datetime:
-    """An ISO 8601 moment with its UTC offset (naive means UTC), as naive UTC."""
-    return _utc(datetime.fromisoformat(text))
+def offset_seconds() -> float:
+    """How far the travelled clock is from real time, for a child process's environment."""
+    return _offset.total_seconds()
 
 
 @contextmanager
@@ -66,5 +67,5 @@ def restoring() -> Iterator[None]:
         freeze(previous)
 
 
-if os.environ.get(CLOCK_AT_VARIABLE):
-    travel(parse_moment(os.environ[CLOCK_AT_VARIABLE]))
+if os.environ.get(OFFSET_VARIABLE):
+    _offset = timedelta(seconds=float(os.environ[OFFSET_VARIABLE]))
