@@ -321,7 +321,7 @@ def raise_challenge(
         "stage:1",
         alert_recipients(challenge),
         AlertKind.CHALLENGE_RAISED,
-        f"Professional challenge {challenge.id} raised: stage 1 awaits you",
+        f"Professional challenge {challenge.id} raised: stage 1 awaits you, {_due_by(challenge)}",
     )
     if immediate_risk:
         _alert(
@@ -466,7 +466,8 @@ def _escalate(
         f"stage:{challenge.stage}",
         recipients,
         AlertKind.CHALLENGE_ESCALATED,
-        f"Professional challenge {challenge.id} escalated to stage {challenge.stage}",
+        f"Professional challenge {challenge.id} escalated to stage {challenge.stage}, "
+        f"{_due_by(challenge)}",
     )
     return event
 
@@ -618,7 +619,28 @@ def due_for_reminder(now: datetime) -> list[Challenge]:
         for c in candidates
         if workdays.working_hours_between(now, c.stage_due_at)
         <= c.current_stage.reminder_working_hours
+        and not began_due_soon(c)
     ]
+
+
+def began_due_soon(challenge: Challenge) -> bool:
+    """Did the current stage begin already inside its reminder window?
+
+    Then the alert that opened the stage (raised, or escalated) is its reminder: it gives the
+    deadline, and nobody gets a second alert minutes later saying the same. Urgent stages
+    escalated at the end of a working day are the usual case. Depending only on the stage's own
+    start and deadline (not on when the sweep runs) keeps one sweep pass complete: a second
+    pass at the same moment finds no reminder the first one left for it.
+    """
+    return (
+        workdays.working_hours_between(challenge.stage_started_at, challenge.stage_due_at)
+        <= challenge.current_stage.reminder_working_hours
+    )
+
+
+def _due_by(challenge: Challenge) -> str:
+    """The stage deadline for an alert's subject (a date says nothing about the child)."""
+    return f"due by {workdays.to_local(challenge.stage_due_at):%-d %b %Y %H:%M}"
 
 
 def _hours_per_working_day() -> float:
