@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.challenges.support import name_leads
+from tests.conftest import sign_in_as
+from tests.helpers import page_text
 from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern  # noqa: F401
 from tracker import demo
 from tracker.extensions import db
@@ -69,6 +71,18 @@ def test_concern_reminder_overdue_alert_and_auto_opened_challenge(
     }
     auto = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "challenge.auto_open"))
     assert auto.person_name == "scheduler" and auto.object_id == challenge.id
+    assert "unanswered" in auto.reason
+    # The scheduler did it, not the sender: no act of the sweep is under a person's name.
+    [raised] = challenge.events
+    assert (raised.person_id, raised.actor_label, raised.automatic) == (None, "scheduler", True)
+    assert challenge.raised_automatically
+    swept = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.at == datetime(2026, 12, 7, 9, 0))
+    ).all()
+    assert swept and {(e.person_id, e.person_name) for e in swept} == {(None, "scheduler")}
+    assert _count(AuditEvent, AuditEvent.action == "challenge.raise") == 0
+    raised_alert = _alerts(f"challenge:{challenge.id}:stage:1")[world.worker_b.id]
+    assert "opened automatically" in raised_alert.subject
 
     again = _sweep(frozen, datetime(2026, 12, 7, 9, 0))
     assert all(v == 0 for k, v in again.items() if k != "at")
@@ -259,3 +273,37 @@ def test_a_stage_that_begins_inside_its_reminder_window_is_reminded_by_its_escal
     # Nearer the deadline, still no second alert about the same deadline.
     assert _sweep(frozen, datetime(2026, 12, 4, 13, 0))["stage_reminders"] == 0
     assert not _alerts(f"challenge:{challenge.id}:stage:2:due_soon")
+
+
+def test_the_auto_opened_challenge_commits_with_its_audit_event_and_shows_the_scheduler(
+    world, password_hash, frozen, client, monkeypatch
+):
+    """A kill between any two commits of the sweep never leaves a challenge without its
+    challenge.auto_open event; the page says the scheduler raised it, for the sender."""
+    name_leads(world, password_hash)
+    frozen(SHARED)
+    share_concern(world, SHARED)
+    real_commit = db.session.commit
+    seen = []
+
+    def checked_commit():
+        real_commit()
+        opened = set(db.session.scalars(select(Challenge.id)))
+        audited = set(
+            db.session.scalars(
+                select(AuditEvent.object_id).where(AuditEvent.action == "challenge.auto_open")
+            )
+        )
+        seen.append((opened, audited))
+        assert opened == audited, "a challenge committed without its auto_open audit event"
+
+    monkeypatch.setattr(db.session, "commit", checked_commit)
+    result = _sweep(frozen, datetime(2026, 12, 7, 9, 0))
+    monkeypatch.undo()
+    assert result["challenges_opened"] == 1 and seen[-1][0]
+
+    challenge = db.session.scalar(select(Challenge))
+    sign_in_as(client, world.worker_b)
+    text = page_text(client.get(f"/challenges/{challenge.id}"))
+    assert "Raised by The scheduler, automatically, for Worker A, Agency A Social Care" in text
+    assert "Raised by Worker A" not in text
