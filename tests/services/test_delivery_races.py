@@ -5,7 +5,7 @@ send than MAIL_SENDING_TIMEOUT_SECONDS, with and without SIGKILLs.
 A claim's staleness counts from the claim itself, and only the claim's holder finishes it, so a
 deliverer starting late never takes back a message another is still sending (zero duplicates,
 no crash), a losing sender counts nothing, and a killed sender's one message in hand is the
-most that goes twice.
+most that goes twice. On PostgreSQL a live sender's claim is never taken back at all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.services.sweep_support import (  # noqa: F401
@@ -46,7 +47,7 @@ def _backlog(world, events: int) -> int:
     return events * len(people)
 
 
-def _deliverer(database_url: str, tmp_path: Path, mailbox, name: str):
+def _deliverer(database_url: str, tmp_path: Path, mailbox, name: str, timeout: int = TIMEOUT):
     log = tmp_path / f"{name}.log"
     process = tracker_process(
         ["deliver"],
@@ -54,7 +55,7 @@ def _deliverer(database_url: str, tmp_path: Path, mailbox, name: str):
         tmp_path,
         mailbox,
         log,
-        MAIL_SENDING_TIMEOUT_SECONDS=TIMEOUT,
+        MAIL_SENDING_TIMEOUT_SECONDS=timeout,
         MAIL_BATCH_SIZE=10,
     )
     return process, log
@@ -148,3 +149,28 @@ def test_each_sigkill_resends_at_most_the_one_message_in_hand(
     assert released <= kills  # only the killed senders' claims were ever taken back
     assert mailbox.duplicates() <= released
     assert audit.verify().ok
+
+
+def test_on_postgresql_a_live_sender_keeps_its_claim_however_slow_the_send(
+    app, world, mailbox, database_url, tmp_path
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no lock that outlives a transaction: there a claim's age decides")
+    mailbox.delay = 5.0  # every send outlasts the 1-second timeout below
+    total = _backlog(world, 1)
+    slow = _deliverer(database_url, tmp_path, mailbox, "slow", timeout=1)
+    wait_for(lambda: mailbox.received() >= 1, 60, "the first send to start")
+    time.sleep(1.5)  # the message in hand is claimed longer ago than the timeout
+    late = _deliverer(database_url, tmp_path, mailbox, "late", timeout=1)
+    try:
+        for process, log in (slow, late):
+            process.wait(timeout=120)
+            assert process.returncode == 0, log.read_text()
+    finally:
+        for process, _ in (slow, late):
+            kill(process)
+
+    assert mailbox.duplicates() == 0
+    assert _statuses() == {DeliveryStatus.SENT.value: total}
+    assert sum(_result(log)["sent"] for _, log in (slow, late)) == total
+    assert sum(_result(log)["released"] for _, log in (slow, late)) == 0

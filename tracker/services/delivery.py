@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -27,11 +29,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, text, update
 
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus
-from tracker.services import audit, clock, workdays
+from tracker.services import audit, clock, locks, workdays
 
 BACKOFF_CAP = timedelta(hours=6)
 log = logging.getLogger("tracker.delivery")
@@ -122,15 +124,74 @@ class _Outbox:
             self.smtp = None
 
 
-def release_stale() -> int:
+class _Liveness:
+    """Is the sender of a claim still alive? PostgreSQL knows: a sender holds a session advisory
+    lock on each message while it sends it (on a connection of its own, outside the session's
+    transactions), and the server drops the lock the moment the sender's connection dies. So a
+    live sender's claim is never taken back, however slow its send. Elsewhere (SQLite: one host,
+    one small office) the claim's age alone decides.
+    """
+
+    NAMESPACE = locks.lock_key("alert-claim") & 0x7FFFFFFF  # pg's two-key locks take int4s
+    HOLD = text("SELECT pg_advisory_lock(:namespace, :alert_id)")
+    LET_GO = text("SELECT pg_advisory_unlock(:namespace, :alert_id)")
+    TRY = text("SELECT pg_try_advisory_lock(:namespace, :alert_id)")
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+        if db.engine.dialect.name == "postgresql":
+            self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _run(self, statement, alert_id: int) -> bool:
+        """The statement's answer on PostgreSQL; elsewhere nobody holds anything: True."""
+        if self.connection is None:
+            return True
+        values = {"namespace": self.NAMESPACE, "alert_id": alert_id}
+        return bool(self.connection.execute(statement, values).scalar())
+
+    def sending(self, alert_id: int) -> None:
+        """This sender is now sending the message (held until `done`, or until it dies)."""
+        self._run(self.HOLD, alert_id)
+
+    def done(self, alert_id: int) -> None:
+        self._run(self.LET_GO, alert_id)
+
+    @contextmanager
+    def sender_gone(self, alert_id: int) -> Iterator[bool]:
+        """True if nobody is sending the message now (and nobody starts until the block ends)."""
+        gone = self._run(self.TRY, alert_id)
+        try:
+            yield gone
+        finally:
+            if gone:
+                self.done(alert_id)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()  # ends the session: any lock still held goes with it
+            self.connection = None
+
+
+def release_stale(liveness: _Liveness | None = None) -> int:
     """Put back "sending" rows whose sender died, so they are sent again.
 
     Staleness counts from each claim's own time, never from when some delivery run began: a
     claim taken a moment ago by a run that started long before is alive and is left alone. A
     live sender holds one claim only for one SMTP send, far shorter than the timeout (keep
-    MAIL_SENDING_TIMEOUT_SECONDS well above a few MAIL_TIMEOUT_SECONDS). Each release names
-    the claim it ends, so a claim renewed meanwhile is not taken by mistake.
+    MAIL_SENDING_TIMEOUT_SECONDS well above a few MAIL_TIMEOUT_SECONDS); on PostgreSQL a claim
+    whose sender is alive is never released at all (see _Liveness). Each release names the
+    claim it ends, so a claim taken again meanwhile is not ended by mistake.
     """
+    own = liveness is None
+    liveness = liveness or _Liveness()
+    try:
+        return _release_stale(liveness)
+    finally:
+        if own:
+            liveness.close()
+
+
+def _release_stale(liveness: _Liveness) -> int:
     now = clock.now()
     cutoff = now - timedelta(seconds=current_app.config["MAIL_SENDING_TIMEOUT_SECONDS"])
     # Rows left "sending" before claims carried their own time used next_attempt_at for it.
@@ -142,26 +203,35 @@ def release_stale() -> int:
     ).all()
     released = 0
     for alert_id, token, claimed_at in stale:
-        if not _move(
-            alert_id,
-            token,
-            {"status": DeliveryStatus.PENDING.value, "next_attempt_at": now},
-        ):
-            continue  # finished or released by someone else since we looked
-        audit.record(
-            "alert.claim_released",
-            object_kind="alert",
-            object_id=alert_id,
-            changes={"status": [DeliveryStatus.SENDING.value, DeliveryStatus.PENDING.value]},
-            reason=(
-                f"Its sender claimed it at {claimed_at:%Y-%m-%d %H:%M:%S} UTC and did not "
-                "finish in time (it stopped): it will be sent again"
-            ),
-            actor_label="scheduler",
-        )
-        released += 1
+        with liveness.sender_gone(alert_id) as gone:
+            if not gone:
+                continue  # its sender is alive, only slow: it finishes the message itself
+            if not _move(
+                alert_id,
+                token,
+                {"status": DeliveryStatus.PENDING.value, "next_attempt_at": now},
+            ):
+                db.session.commit()
+                continue  # finished or released by someone else since we looked
+            _audit_release(alert_id, claimed_at)
+            db.session.commit()
+            released += 1
     db.session.commit()
     return released
+
+
+def _audit_release(alert_id: int, claimed_at: datetime) -> None:
+    audit.record(
+        "alert.claim_released",
+        object_kind="alert",
+        object_id=alert_id,
+        changes={"status": [DeliveryStatus.SENDING.value, DeliveryStatus.PENDING.value]},
+        reason=(
+            f"Its sender claimed it at {claimed_at:%Y-%m-%d %H:%M:%S} UTC and did not "
+            "finish in time (it stopped): it will be sent again"
+        ),
+        actor_label="scheduler",
+    )
 
 
 def _due_ids(now: datetime, limit: int) -> list[int]:
@@ -299,27 +369,33 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
     """
     result = DeliveryResult()
     outbox = _Outbox()
+    liveness = _Liveness()
     batch_size = current_app.config["MAIL_BATCH_SIZE"]
     try:
         while True:
-            result.released += release_stale()
+            result.released += release_stale(liveness)
             ids = _due_ids(now or clock.now(), batch_size)
             if not ids:
                 break
             for alert_id in ids:
                 if (claim := _claim(alert_id)) is None:
                     continue
+                liveness.sending(alert_id)
                 try:
-                    outbox.send(alert_id, claim.message)
-                except (smtplib.SMTPException, OSError) as error:
-                    _record_failure(claim, error, result)
-                    outbox.close()
-                    if not isinstance(error, smtplib.SMTPRecipientsRefused):
-                        return result  # the server or network is down: try again next run
-                    continue
-                _record_sent(claim, result)
+                    try:
+                        outbox.send(alert_id, claim.message)
+                    except (smtplib.SMTPException, OSError) as error:
+                        _record_failure(claim, error, result)
+                        outbox.close()
+                        if not isinstance(error, smtplib.SMTPRecipientsRefused):
+                            return result  # the server or network is down: try again next run
+                        continue
+                    _record_sent(claim, result)
+                finally:
+                    liveness.done(alert_id)
     finally:
         outbox.close()
+        liveness.close()
     return result
 
 
