@@ -6,13 +6,18 @@ indexed query (never the whole history):
 
 1. concerns due within CONCERN_REMINDER_HOURS working hours: remind the receiving agency's people;
 2. concerns past due without a response: alert the receiving agency's stage-1 lead and the sender,
-   and (the procedure's auto_open_challenge_for_unanswered_concern) open a stage-1 challenge;
-3. challenge stages near their deadline: remind the stage's named leads;
+   and (the procedure's auto_open_challenge_for_unanswered_concern) open a stage-1 challenge, the
+   scheduler's act for the sender, audited with it in one transaction;
+3. challenge stages near their deadline: remind the stage's named leads (not a stage that began
+   inside its window: the alert that opened it gave the deadline; challenges.began_due_soon);
 4. stage deadlines passed without an outcome: escalate (challenges.escalate_overdue records why),
    alert the new stage's leads and the raiser; past the last stage, alert the partnership's leads
    at most once a local day until it is resolved;
 5. stale lived experience and threshold disagreements: a weekly digest to each lead professional's
    agency leads.
+
+One pass is complete: a second pass at the same moment finds nothing left to do (no step
+leaves work that only an earlier step of the next pass would see).
 
 Exactly once: every alert has an event key (e.g. "concern:12:overdue"); with the recipient it is
 the alert's unique key, so a repeated, restarted or concurrent sweep adds nothing. Safe to kill:
