@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -25,25 +26,28 @@ from tests.services.sweep_support import (  # noqa: F401
 )
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, DeliveryStatus
-from tracker.services import alerts, audit
+from tracker.services import alerts, audit, clock
 
 TIMEOUT = 2  # MAIL_SENDING_TIMEOUT_SECONDS for the deliverers: far shorter than the backlog
 SINK_DELAY = 0.05  # seconds the SMTP server takes to accept each message
+LONG_AGO = datetime(2026, 1, 5, 9, 0)
 
 
 def _backlog(world, events: int) -> int:
-    """Four alerts an event, all due now."""
+    """Four alerts an event, due long ago: due whatever clock the deliverers run on."""
     people = [world.worker_a, world.lead_a, world.worker_b, world.lead_b]
-    for n in range(events):
-        alerts.raise_alert(
-            event=f"backlog:{n}",
-            recipients=people,
-            kind="concern_overdue",
-            subject="Information shared with your agency is overdue for a response",
-            link=f"/cases/{world.case.id}",
-            case_id=world.case.id,
-        )
-    db.session.commit()
+    with clock.restoring():
+        clock.freeze(LONG_AGO)
+        for n in range(events):
+            alerts.raise_alert(
+                event=f"backlog:{n}",
+                recipients=people,
+                kind="concern_overdue",
+                subject="Information shared with your agency is overdue for a response",
+                link=f"/cases/{world.case.id}",
+                case_id=world.case.id,
+            )
+        db.session.commit()
     return events * len(people)
 
 
@@ -55,6 +59,7 @@ def _deliverer(database_url: str, tmp_path: Path, mailbox, name: str, timeout: i
         tmp_path,
         mailbox,
         log,
+        real_time=True,  # one "now" for every deliverer: claims' ages are compared across them
         MAIL_SENDING_TIMEOUT_SECONDS=timeout,
         MAIL_BATCH_SIZE=10,
     )
