@@ -125,16 +125,10 @@ def tracker_process(
     instance: Path,
     mailbox: Mailbox,
     log: Path,
-    *,
-    real_time: bool = False,
     **settings,
 ) -> subprocess.Popen:
-    """`flask tracker <command>` in its own process group, on the test's database and mailbox.
-
-    real_time: the process runs on the real clock, not one inherited from the test (which each
-    child would start afresh from one moment, so children started apart would disagree about
-    "now" by their start-up times). For processes that compare each other's timestamps.
-    """
+    """`flask tracker <command>` in its own process group, on the test's database and mailbox,
+    and on the test's clock (inherited from the environment, so every child agrees on "now")."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -146,8 +140,6 @@ def tracker_process(
         "FLASK_APP": "wsgi:app",
     }
     env.pop("TRACKER_SWEEP_TEST_PAUSE", None)
-    if real_time:
-        env.pop("TRACKER_CLOCK_AT", None)  # tracker.services.clock's inherited moment
     env.update({key: str(value) for key, value in settings.items()})
     flask = str(Path(sys.executable).parent / "flask")
     return subprocess.Popen(

@@ -101,7 +101,7 @@ def test_scheduler_killed_mid_sweep_and_restarted_loses_and_doubles_nothing(
 
     slow = _scheduler(database_url, tmp_path, mailbox, log, pause=0.4)
     try:
-        wait_for(lambda: _alert_count() >= 4, 60, "the sweep to start raising alerts")
+        wait_for(lambda: _alert_count() >= 4, 240, "the sweep to start raising alerts")
     finally:
         kill(slow)
     partial = _alert_count()
@@ -111,7 +111,7 @@ def test_scheduler_killed_mid_sweep_and_restarted_loses_and_doubles_nothing(
     try:
         wait_for(
             lambda: _alert_count() == EXPECTED_ALERTS and _sent_count() == EXPECTED_ALERTS,
-            60,
+            240,
             "the restarted scheduler to finish",
         )
         time.sleep(2.5)  # a few more runs: they must add nothing
@@ -131,7 +131,7 @@ def test_two_schedulers_on_one_database_double_nothing(
     try:
         wait_for(
             lambda: _alert_count() == EXPECTED_ALERTS and _sent_count() == EXPECTED_ALERTS,
-            90,
+            240,
             "both schedulers to finish",
         )
         time.sleep(2.5)

@@ -1,6 +1,6 @@
 """delivery claims: each "sending" row carries its own claim time and a claim token
 
-Revision ID: 0009_delivery_claims
+Revision ID: 0008_delivery_claims
 Revises: 0007_scale
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_delivery_claims'
+revision = '0008_delivery_claims'
 down_revision = '0007_scale'
 branch_labels = None
 depends_on = None
