@@ -71,10 +71,13 @@ def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
 
 
 def id_token_claims_options(provider: IdentityProvider) -> dict[str, Any]:
-    """The ID token's issuer must be the one the admin configured (not merely whatever the
-    discovery document says), and it must name the person."""
+    """What Authlib checks beyond the signature, nonce, exp and iat: the issuer the admin
+    configured (not merely whatever the discovery document says), this client among the
+    audiences (Authlib checks aud only when told to: by default it checks azp alone, which a
+    token for another client can carry), and a subject."""
     return {
         "iss": {"essential": True, "values": [provider.issuer]},
+        "aud": {"essential": True, "value": provider.client_id},
         "sub": {"essential": True},
     }
 
@@ -93,9 +96,11 @@ def check_discovery(provider: IdentityProvider) -> None:
 def refresh(provider: IdentityProvider, refresh_token: str) -> dict[str, Any]:
     """Ask the provider for fresh tokens; it refuses (OAuthError) when the account is switched
     off or the grant revoked."""
+    # scope=None: no scope parameter, so the grant stays what was consented (RFC 6749 section 6);
+    # Authlib would otherwise send the client's scope, which a provider may refuse as wider.
     return dict(
         client_for(provider).fetch_access_token(
-            grant_type="refresh_token", refresh_token=refresh_token
+            grant_type="refresh_token", refresh_token=refresh_token, scope=None
         )
     )
 

@@ -5,6 +5,7 @@
 // Clients are registered per test through Dynamic Client Registration (RFC 7591), so each test
 // registers its own redirect and back-channel logout URIs. Test-only controls under /test/:
 //   POST /test/accounts/<id>/disable   the agency switches the account off (refresh then fails)
+//   POST /test/reset                   every account back on, no tampering (between tests)
 //   POST /test/tamper?kind=<kind>      the next ID token is tampered with (signature, audience,
 //                                      nonce, expiry, issuer) after the provider signed it
 // It prints "listening <issuer>" once it accepts requests.
@@ -73,12 +74,19 @@ const configuration = {
       },
     };
   },
+  // Outgoing calls (the back-channel logout POST) go to the tracker on 127.0.0.1, which the
+  // provider's SSRF guard refuses as a special-use address: this loopback-only test server
+  // drops the guard, and allows a loaded test machine more than the default 2.5 seconds.
+  fetch: (url, { dispatcher, signal, ...options }) => globalThis.fetch(url, {
+    ...options,
+    signal: AbortSignal.timeout(30_000),
+  }),
   ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 86400, Session: 86400, Grant: 86400 },
 };
 
 const provider = new Provider(issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
-provider.on('backchannel.error', (ctx, err) => console.error('backchannel.error', err.message));
+provider.on('backchannel.error', (ctx, err) => console.error('backchannel.error', err.message, err.cause));
 
 const page = (body) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Test identity provider</title></head><body><main>${body}</main></body></html>`;
@@ -97,7 +105,9 @@ async function reSign(idToken, kind) {
   const now = Math.floor(Date.now() / 1000);
   let key = await importJWK(settings.jwks.keys[0], header.alg);
   if (kind === 'signature') key = (await generateKeyPair(header.alg)).privateKey; // same kid
-  if (kind === 'audience') claims.aud = 'some-other-client';
+  // Another client's token that names this client as its authorized party (azp): only an
+  // audience check catches it.
+  if (kind === 'audience') Object.assign(claims, { azp: claims.aud, aud: 'some-other-client' });
   if (kind === 'nonce') claims.nonce = 'a-nonce-this-sign-in-never-sent';
   if (kind === 'expiry') Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
   if (kind === 'issuer') claims.iss = 'http://127.0.0.1:1/another-issuer';
@@ -108,6 +118,12 @@ provider.use(async (ctx, next) => {
   const match = ctx.path.match(/^\/test\/accounts\/([^/]+)\/disable$/);
   if (ctx.method === 'POST' && match) {
     disabled.add(decodeURIComponent(match[1]));
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'POST' && ctx.path === '/test/reset') {
+    disabled.clear();
+    tamper = null;
     ctx.status = 204;
     return;
   }
