@@ -23,6 +23,8 @@ import requests
 from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 
+# The browser tests' fixtures, for the journey through the provider's login page.
+from tests.browser.conftest import browser, journey, live_server  # noqa: F401
 from tests.conftest import add_person, make_app
 from tracker.extensions import db
 from tracker.models import IdentityProvider, Role
@@ -209,21 +211,21 @@ def walk_provider(authorize_url: str, account: str, until: str, password: str = 
     """A person at the provider: its login page, then back to the tracker. Returns the URL the
     provider sends the browser back to (starting with `until`), and the browser's session at
     the provider (for a logout there later)."""
-    browser = requests.Session()
+    at_provider = requests.Session()
     url = authorize_url
     for _ in range(10):
         if url.startswith(until):
-            return url, browser
+            return url, at_provider
         if "/interaction/" in url and not url.endswith("/login"):
-            assert browser.get(url, timeout=10).status_code == 200  # the login page
-            response = browser.post(
+            assert at_provider.get(url, timeout=10).status_code == 200  # the login page
+            response = at_provider.post(
                 url,
                 data={"login": account, "password": password},
                 allow_redirects=False,
                 timeout=10,
             )
         else:
-            response = browser.get(url, allow_redirects=False, timeout=10)
+            response = at_provider.get(url, allow_redirects=False, timeout=10)
         assert response.status_code in (302, 303), (url, response.status_code, response.text[:500])
         url = urljoin(url, response.headers["Location"])
     raise AssertionError(f"the provider never sent the browser back: {url}")

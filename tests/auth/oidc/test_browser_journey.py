@@ -8,7 +8,6 @@ import re
 import pyotp
 
 from tests.auth.oidc.conftest import IDP_PASSWORD, add_people, set_up_provider
-from tests.browser.conftest import browser, journey, live_server  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
 from tracker.extensions import db
 from tracker.services import clock
@@ -25,7 +24,7 @@ def through_the_provider(tab, issuer: str, account: str) -> None:
     tab.check()
 
 
-def test_sign_in_through_the_providers_own_login_page(  # noqa: F811
+def test_sign_in_through_the_providers_own_login_page(
     journey, live_server, oidc, world, password_hash
 ):
     setup = set_up_provider(oidc, world.admin, world.agency_a, live_server)
