@@ -46,20 +46,20 @@ def start(provider_id: int):
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     provider = _provider_or_404(provider_id)
-    client = oidc.client_for(provider)
     try:
         oidc.check_discovery(provider)
+        session.clear()  # a fresh session for the sign-in (no fixation)
+        session["identity_next"] = safe_next(request.args.get("next"))
+        # Authlib keeps state, nonce and the PKCE verifier in the session until the callback.
+        return oidc.client_for(provider).authorize_redirect(
+            url_for("identity.callback", provider_id=provider.id, _external=True)
+        )
     except UNREACHABLE as error:
         return _unreachable(provider, error)
-    except oidc.ProviderError as error:
-        identity.refuse(provider, identity.INVALID, str(error))
+    except (oidc.ProviderError, ValueError, RuntimeError, KeyError) as error:
+        # A discovery document that is not the issuer's, not JSON, or lacks an endpoint.
+        identity.refuse(provider, identity.INVALID, f"discovery: {error}")
         return _refused(provider, identity.INVALID, 502)
-    session.clear()  # a fresh session for the sign-in (no fixation)
-    session["identity_next"] = safe_next(request.args.get("next"))
-    # Authlib keeps state, nonce and the PKCE verifier in the session until the callback.
-    return client.authorize_redirect(
-        url_for("identity.callback", provider_id=provider.id, _external=True)
-    )
 
 
 @blueprint.route("/sign-in/with/<int:provider_id>/callback")

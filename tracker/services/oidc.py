@@ -129,7 +129,8 @@ def validate_logout_token(provider: IdentityProvider, logout_token: str) -> dict
         raise LogoutTokenError("no logout token, or one too long")
     try:
         token = _decode(provider, logout_token)
-    except (JoseError, ValueError) as error:
+    except (JoseError, ValueError, TypeError, KeyError, RuntimeError) as error:
+        # A malformed token, a bad signature, or keys the provider does not publish properly.
         raise LogoutTokenError(f"signature or format: {error}") from None
     if token.header.get("typ") not in (None, "logout+jwt", "JWT"):
         raise LogoutTokenError("typ is not logout+jwt")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -392,3 +393,162 @@ def test_a_logout_token_is_validated_before_any_session_ends(client, setup, peop
     assert len(events("identity.backchannel_logout_refused")) == len(bad)
     good = client.post(url, data={"logout_token": _logout_token(oidc.key, setup)})
     assert good.status_code == 200 and client.get("/cases/").status_code == 302
+
+
+def test_two_requests_due_at_once_ask_the_provider_once(live_tracker, oidc, world, people, frozen):
+    """A concurrent twin: the provider rotates refresh tokens and revokes the grant when a used
+    one comes back, so two refreshes with the same token would sign a live person out."""
+    frozen(START)
+    setup = set_up_provider(oidc, world.admin, world.agency_a, live_tracker)
+    provider_id = setup.provider.id
+    db.session.commit()
+    tracker = requests.Session()
+    start = tracker.get(
+        f"{live_tracker}/sign-in/with/{provider_id}", allow_redirects=False, timeout=30
+    )
+    callback, _ = walk_provider(start.headers["Location"], "worker-a", until=live_tracker)
+    assert tracker.get(callback, allow_redirects=False, timeout=30).status_code == 302
+    cookie = {"session": tracker.cookies.get("session")}
+
+    frozen(START + timedelta(minutes=16))
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def request_cases() -> None:
+        barrier.wait()
+        statuses.append(
+            requests.get(
+                f"{live_tracker}/cases/", cookies=cookie, allow_redirects=False, timeout=60
+            ).status_code
+        )
+
+    twins = [threading.Thread(target=request_cases) for _ in range(2)]
+    for twin in twins:
+        twin.start()
+    for twin in twins:
+        twin.join(90)
+    assert statuses == [200, 200]
+    assert len(events("identity.refreshed")) == 1
+    db.session.commit()
+    frozen(START + timedelta(minutes=32))  # the kept (rotated) token still works
+    later = requests.get(
+        f"{live_tracker}/cases/", cookies=cookie, allow_redirects=False, timeout=60
+    )
+    assert later.status_code == 200 and len(events("identity.refreshed")) == 2
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(client, setup, people):
+    setup.provider.issuer += "/"  # the discovery URL is the same; the issuer it names is not
+    setup.provider.version += 1
+    db.session.commit()
+    response = client.get(f"/sign-in/with/{setup.provider.id}")
+    assert response.status_code == 502 and "did not complete" in page_text(response)
+    assert "discovery" in changed(events("signin.provider_refused")[0])["reason"][1]
+
+
+def test_an_unreachable_provider_gets_a_page_not_an_error(client, setup, people):
+    setup.provider.issuer = "http://127.0.0.1:9"  # the discard port: nothing listens
+    setup.provider.version += 1
+    db.session.commit()
+    response = client.get(f"/sign-in/with/{setup.provider.id}")
+    assert response.status_code == 502 and "is not answering" in page_text(response)
+
+
+# --- the admin's pages --------------------------------------------------------------------------
+
+
+def provider_form(world, **changes) -> dict:
+    data = {
+        "agency_id": str(world.agency_a.id),
+        "name": "Agency A account",
+        "issuer": "https://login.microsoftonline.com/3f5c-tenant/v2.0",
+        "client_id": "a1b2c3",
+        "client_secret": "very-secret-value-1",
+        "email_domains": f"{DOMAIN_A}\nschools.{DOMAIN_A}",
+        "mfa_satisfies": "y",
+        "mfa_acr_values": "AAL2 AAL3",
+        "active": "y",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_an_admin_adds_a_provider_and_its_secret_is_never_shown(client, world):
+    from tracker.models import IdentityProvider
+
+    sign_in_as(client, world.admin)
+    response = client.post("/admin/identity-providers/new", data=provider_form(world))
+    assert response.status_code == 302
+    provider = db.session.scalars(db.select(IdentityProvider)).one()
+    assert provider.domains == [DOMAIN_A, f"schools.{DOMAIN_A}"]
+    assert provider.acr_values == ["AAL2", "AAL3"] and provider.mfa_satisfies
+    page = client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "very-secret-value-1" not in html
+    assert f"/sign-in/with/{provider.id}/callback" in html
+    assert f"/identity-providers/{provider.id}/backchannel-logout" in html
+    # Saved again with the secret left blank: the stored one is kept.
+    again = client.post(
+        f"/admin/identity-providers/{provider.id}",
+        data=provider_form(world, client_secret="", name="Agency A work account"),
+    )
+    assert again.status_code == 302
+    db.session.refresh(provider)
+    assert provider.client_secret == "very-secret-value-1" and provider.version == 2
+    client.post(
+        f"/admin/identity-providers/{provider.id}",
+        data=provider_form(world, client_secret="new-secret-value-2", name="Agency A work account"),
+    )
+    db.session.refresh(provider)
+    assert provider.client_secret == "new-secret-value-2"
+    trail = " ".join(e.changes or "" for e in db.session.scalars(db.select(AuditEvent)).all())
+    assert "very-secret-value-1" not in trail and "new-secret-value-2" not in trail
+    assert [e.action for e in events("identity_provider.update")] == [
+        "identity_provider.update",
+        "identity_provider.update",
+    ]
+
+
+def test_bad_provider_settings_get_every_problem_in_one_round(client, world):
+    sign_in_as(client, world.admin)
+    response = client.post(
+        "/admin/identity-providers/new",
+        data=provider_form(
+            world,
+            issuer="http://idp.example.org",
+            client_secret="",
+            email_domains="not a domain!, @ok.example.org",
+        ),
+    )
+    from tests.helpers import error_summary
+
+    assert response.status_code == 400
+    summary = error_summary(response)
+    assert any("https://" in line for line in summary), summary
+    assert any("client secret" in line for line in summary), summary
+    assert any("Enter domains like" in line for line in summary), summary
+    empty = client.post("/admin/identity-providers/new", data={})
+    assert empty.status_code == 400 and len(error_summary(empty)) >= 5
+    huge = client.post(
+        "/admin/identity-providers/new",
+        data=provider_form(world, email_domains="a" * 6000, issuer="https://" + "x" * 600),
+    )
+    assert huge.status_code == 400
+
+
+def test_a_provider_with_linked_people_stays_with_its_agency(client, setup, people, world):
+    assert sign_in_at_provider(client, setup, "worker-a").status_code == 302
+    client.post("/sign-out")
+    sign_in_as(client, world.admin)
+    response = client.post(
+        f"/admin/identity-providers/{setup.provider.id}",
+        data=provider_form(
+            world,
+            agency_id=str(world.agency_b.id),
+            issuer=setup.provider.issuer,
+            client_secret="",
+        ),
+    )
+    from tests.helpers import assert_form_error
+
+    assert_form_error(response, "it stays with its agency")
