@@ -552,3 +552,17 @@ def test_a_provider_with_linked_people_stays_with_its_agency(client, setup, peop
     from tests.helpers import assert_form_error
 
     assert_form_error(response, "it stays with its agency")
+
+
+def test_the_provider_forms_survive_hostile_input(client, world):
+    from tests.test_fuzz_forms import fuzz_page
+
+    sign_in_as(client, world.admin)
+    assert (
+        client.post("/admin/identity-providers/new", data=provider_form(world)).status_code == 302
+    )
+    from tracker.models import IdentityProvider
+
+    provider_id = db.session.scalar(db.select(IdentityProvider.id))
+    assert fuzz_page(client, f"/admin/identity-providers/{provider_id}")
+    assert fuzz_page(client, "/admin/identity-providers/new")
