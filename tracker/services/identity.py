@@ -24,6 +24,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
 from tracker.models import Agency, IdentityLink, IdentityProvider, Person, ProviderSession
@@ -347,34 +348,35 @@ def sign_in(
             return refuse(provider, reason, "no person to link", claims)
         if not person.active:
             return refuse(provider, INACTIVE, "person deactivated", claims)
-        taken = db.session.scalar(
-            select(IdentityLink).where(
-                IdentityLink.person_id == person.id, IdentityLink.provider_id == provider.id
-            )
-        )
-        if taken is not None:
-            # The person is linked to another subject here: a new account at the agency for
-            # the same email must not take over the old one silently.
-            return refuse(provider, UNKNOWN, "person already linked to another subject", claims)
         link = IdentityLink(
             person_id=person.id,
             provider_id=provider.id,
             issuer=claims["iss"],
             subject=claims["sub"],
         )
-        db.session.add(link)
-        db.session.flush()
-        audit.record(
-            "identity.linked",
-            object_kind="person",
-            object_id=person.id,
-            changes={
-                "provider": [None, provider.name],
-                "issuer": [None, claims["iss"]],
-                "subject": [None, claims["sub"]],
-            },
-            actor=person,
-        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(link)
+        except IntegrityError:
+            # The unique keys decide, so a concurrent twin cannot slip past a check: either a
+            # twin sign-in of this subject linked it a moment ago (go by what it stored), or the
+            # person is linked to another subject here, and a new account at the agency with
+            # the same email must not take over the old one silently.
+            link = _link_for(claims)
+            if link is None or link.person_id != person.id:
+                return refuse(provider, UNKNOWN, "person linked to another subject", claims)
+        else:
+            audit.record(
+                "identity.linked",
+                object_kind="person",
+                object_id=person.id,
+                changes={
+                    "provider": [None, provider.name],
+                    "issuer": [None, claims["iss"]],
+                    "subject": [None, claims["sub"]],
+                },
+                actor=person,
+            )
     person = link.person
     if not person.active:
         return refuse(provider, INACTIVE, "person deactivated", claims)

@@ -566,3 +566,28 @@ def test_the_provider_forms_survive_hostile_input(client, world):
     provider_id = db.session.scalar(db.select(IdentityProvider.id))
     assert fuzz_page(client, f"/admin/identity-providers/{provider_id}")
     assert fuzz_page(client, "/admin/identity-providers/new")
+
+
+def test_a_twin_first_sign_in_does_not_crash_or_link_twice(setup, people, oidc, monkeypatch):
+    """Two first sign-ins of one subject at once: both find no link; the unique key decides."""
+    from tracker.services import identity
+
+    claims = {
+        "iss": oidc.issuer,
+        "sub": "worker-a",
+        "email": ACCOUNTS["worker-a"]["email"],
+        "email_verified": True,
+    }
+    assert identity.sign_in(setup.provider, claims, {}).person is not None
+    real = identity._link_for
+    seen = []
+    monkeypatch.setattr(
+        identity, "_link_for", lambda c: None if not seen.append(1) and len(seen) == 1 else real(c)
+    )
+    twin = identity.sign_in(setup.provider, claims, {})
+    assert twin.person is not None and twin.person.id == people["worker-a"].id
+    assert db.session.scalar(db.select(db.func.count(IdentityLink.id))) == 1
+    assert len(events("identity.linked")) == 1
+    # Another subject with the person's email (a new account at the agency) is refused.
+    other = identity.sign_in(setup.provider, {**claims, "sub": "worker-a-new-account"}, {})
+    assert other.person is None and other.refusal == identity.UNKNOWN
