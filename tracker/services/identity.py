@@ -339,6 +339,10 @@ def sign_in(
 ) -> ProviderSignIn:
     """A validated ID token's claims (and the token response, for the refresh token): link on
     first sign-in, then sign in, or refuse. Audited either way; nothing else is created."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not 0 < len(sub) <= 255 or len(claims.get("iss", "")) > 500:
+        # OpenID Connect Core 2: sub is at most 255 ASCII characters; the columns hold that.
+        return refuse(provider, INVALID, "sub missing or longer than 255 characters", claims)
     link = _link_for(claims)
     if link is not None and link.person.agency_id != provider.agency_id:
         return refuse(provider, UNKNOWN, "subject linked in another agency", claims)
@@ -386,7 +390,7 @@ def sign_in(
     provider_session = ProviderSession(
         person_id=person.id,
         provider_id=provider.id,
-        sid=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+        sid=sid if isinstance(sid := claims.get("sid"), str) and len(sid) <= 255 else None,
         refresh_token=token.get("refresh_token"),
     )
     db.session.add(provider_session)

@@ -591,3 +591,22 @@ def test_a_twin_first_sign_in_does_not_crash_or_link_twice(setup, people, oidc, 
     # Another subject with the person's email (a new account at the agency) is refused.
     other = identity.sign_in(setup.provider, {**claims, "sub": "worker-a-new-account"}, {})
     assert other.person is None and other.refusal == identity.UNKNOWN
+
+
+def test_strange_claims_are_refused_not_crashed_on(setup, people, oidc):
+    from tracker.services import identity
+
+    base = {"iss": oidc.issuer, "email": ACCOUNTS["worker-a"]["email"], "email_verified": True}
+    for claims in (
+        {**base, "sub": "x" * 256},
+        {**base, "sub": ""},
+        {**base, "sub": 12345},
+        {**base, "sub": "ok", "email": ["a@b"]},
+        {**base, "sub": "ok2", "email": "x" * 300 + "@" + DOMAIN_A},
+        {**base, "sub": "ok3", "email_verified": "true"},  # a string is not a yes
+    ):
+        assert identity.sign_in(setup.provider, claims, {}).person is None, claims
+    long_sid = identity.sign_in(setup.provider, {**base, "sub": "worker-a", "sid": "s" * 300}, {})
+    assert long_sid.person is not None
+    assert db.session.get(ProviderSession, long_sid.provider_session_id).sid is None
+    assert db.session.scalar(db.select(db.func.count(IdentityLink.id))) == 1
