@@ -114,7 +114,7 @@ def check_with_provider():
         return None
     if not current_user.is_authenticated:
         return None
-    if identity.session_is_live(provider_session_id):
+    if identity.session_is_live(provider_session_id, current_user.id):
         return None
     logout_user()
     session.clear()

@@ -432,7 +432,7 @@ def _sign_out_everywhere(person: Person, action: str, changes: dict) -> None:
     audit.record(action, object_kind="person", object_id=person.id, changes=changes, actor=person)
 
 
-def session_is_live(provider_session_id: int) -> bool:
+def session_is_live(provider_session_id: int, person_id: int) -> bool:
     """Whether a session begun through a provider may go on. Every IDENTITY_REFRESH_MINUTES one
     request asks the provider (refresh); a refusal ends the person's sessions everywhere.
 
@@ -440,7 +440,11 @@ def session_is_live(provider_session_id: int) -> bool:
     goes on (a rotated refresh token used twice would make the provider revoke the grant).
     """
     provider_session = db.session.get(ProviderSession, provider_session_id)
-    if provider_session is None or provider_session.ended_at is not None:
+    if (
+        provider_session is None
+        or provider_session.ended_at is not None
+        or provider_session.person_id != person_id
+    ):
         return False
     provider = provider_session.provider
     if not provider.active:
