@@ -63,7 +63,7 @@ class TestProvider:
     log: list[str]  # what the provider printed (errors, back-channel failures)
 
     def metadata(self) -> dict:
-        return requests.get(f"{self.issuer}/.well-known/openid-configuration", timeout=10).json()
+        return requests.get(f"{self.issuer}/.well-known/openid-configuration", timeout=60).json()
 
     def register_client(self, redirect_uri: str, backchannel_logout_uri: str) -> dict:
         """A client of the provider, as an agency's administrator would register the tracker."""
@@ -77,13 +77,13 @@ class TestProvider:
                 "backchannel_logout_uri": backchannel_logout_uri,
                 "backchannel_logout_session_required": True,
             },
-            timeout=10,
+            timeout=60,
         )
         assert response.status_code == 201, response.text
         return response.json()
 
     def control(self, path: str) -> None:
-        response = requests.post(f"{self.issuer}/test/{path}", timeout=10)
+        response = requests.post(f"{self.issuer}/test/{path}", timeout=60)
         assert response.status_code == 204, response.text
 
     def disable(self, account: str) -> None:
@@ -138,9 +138,14 @@ def oidc_server(tmp_path_factory):
         process.kill()
 
 
+# A loaded test machine may answer slowly; the tests must not depend on a quiet one.
+PROVIDER_TIMEOUT_SECONDS = 60
+
+
 @pytest.fixture
-def oidc(oidc_server):
+def oidc(oidc_server, app):
     oidc_server.control("reset")
+    app.config["IDENTITY_TIMEOUT_SECONDS"] = PROVIDER_TIMEOUT_SECONDS
     return oidc_server
 
 
@@ -217,15 +222,15 @@ def walk_provider(authorize_url: str, account: str, until: str, password: str = 
         if url.startswith(until):
             return url, at_provider
         if "/interaction/" in url and not url.endswith("/login"):
-            assert at_provider.get(url, timeout=10).status_code == 200  # the login page
+            assert at_provider.get(url, timeout=60).status_code == 200  # the login page
             response = at_provider.post(
                 url,
                 data={"login": account, "password": password},
                 allow_redirects=False,
-                timeout=10,
+                timeout=60,
             )
         else:
-            response = at_provider.get(url, allow_redirects=False, timeout=10)
+            response = at_provider.get(url, allow_redirects=False, timeout=60)
         assert response.status_code in (302, 303), (url, response.status_code, response.text[:500])
         url = urljoin(url, response.headers["Location"])
     raise AssertionError(f"the provider never sent the browser back: {url}")
@@ -234,13 +239,18 @@ def walk_provider(authorize_url: str, account: str, until: str, password: str = 
 @pytest.fixture
 def live_tracker(database_url, tmp_path, app):
     """The tracker on a real HTTP server (the provider calls its back-channel logout URI)."""
-    live = make_app(database_url, tmp_path / "live", TESTING=False)
+    live = make_app(
+        database_url,
+        tmp_path / "live",
+        TESTING=False,
+        IDENTITY_TIMEOUT_SECONDS=PROVIDER_TIMEOUT_SECONDS,
+    )
     server = make_server("127.0.0.1", _free_port(), live, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    thread.join(timeout=10)
+    thread.join(timeout=60)
     with live.app_context():
         db.engine.dispose()
 

@@ -301,14 +301,14 @@ def test_a_session_whose_provider_is_switched_off_ends(client, setup, people, wo
 
 def _logout_at_provider(browser: requests.Session, oidc) -> None:
     """The person signs out at the provider (RP-independent logout on its end-session page)."""
-    page = browser.get(oidc.metadata()["end_session_endpoint"], timeout=10)
+    page = browser.get(oidc.metadata()["end_session_endpoint"], timeout=60)
     assert page.status_code == 200, page.text
     xsrf = re.search(r'name="xsrf" value="([^"]+)"', page.text).group(1)
     done = browser.post(
         f"{oidc.issuer}/session/end/confirm",
         data={"xsrf": xsrf, "logout": "yes"},
         allow_redirects=False,
-        timeout=30,
+        timeout=60,
     )
     assert done.status_code in (200, 302, 303), done.text
 
@@ -321,14 +321,14 @@ def test_back_channel_logout_ends_an_active_session_checked_with_the_old_cookie(
     db.session.commit()  # SQLite: the test holds no lock while the server works
     tracker = requests.Session()
     start = tracker.get(
-        f"{live_tracker}/sign-in/with/{provider_id}", allow_redirects=False, timeout=30
+        f"{live_tracker}/sign-in/with/{provider_id}", allow_redirects=False, timeout=60
     )
     callback, at_provider = walk_provider(start.headers["Location"], "worker-a", until=live_tracker)
-    signed_in = tracker.get(callback, allow_redirects=False, timeout=10)
+    signed_in = tracker.get(callback, allow_redirects=False, timeout=60)
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
     old_cookie = tracker.cookies.get("session")
     assert (
-        tracker.get(f"{live_tracker}/cases/", allow_redirects=False, timeout=10).status_code == 200
+        tracker.get(f"{live_tracker}/cases/", allow_redirects=False, timeout=60).status_code == 200
     )
 
     _logout_at_provider(at_provider, oidc)  # the provider calls the back-channel logout URI
@@ -338,7 +338,7 @@ def test_back_channel_logout_ends_an_active_session_checked_with_the_old_cookie(
             f"{live_tracker}/cases/",
             cookies={"session": old_cookie},
             allow_redirects=False,
-            timeout=10,
+            timeout=60,
         )
         return response.status_code == 302
 
@@ -404,10 +404,10 @@ def test_two_requests_due_at_once_ask_the_provider_once(live_tracker, oidc, worl
     db.session.commit()
     tracker = requests.Session()
     start = tracker.get(
-        f"{live_tracker}/sign-in/with/{provider_id}", allow_redirects=False, timeout=30
+        f"{live_tracker}/sign-in/with/{provider_id}", allow_redirects=False, timeout=60
     )
     callback, _ = walk_provider(start.headers["Location"], "worker-a", until=live_tracker)
-    assert tracker.get(callback, allow_redirects=False, timeout=30).status_code == 302
+    assert tracker.get(callback, allow_redirects=False, timeout=60).status_code == 302
     cookie = {"session": tracker.cookies.get("session")}
 
     frozen(START + timedelta(minutes=16))
