@@ -216,7 +216,10 @@ def _provider_form(provider: IdentityProvider | None):
     form = IdentityProviderForm(obj=provider)
     if provider is None and not form.is_submitted():
         form.active.data = True
-    form.agency_id.choices = choices((a.id, a.name) for a in agencies.active_agencies())
+    options = agencies.active_agencies()
+    if provider is not None and provider.agency not in options:
+        options = [provider.agency, *options]  # an agency since made inactive: still editable
+    form.agency_id.choices = choices((a.id, a.name) for a in options)
     if form.validate_on_submit():
         try:
             if provider is None:

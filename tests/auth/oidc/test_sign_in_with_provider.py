@@ -610,3 +610,24 @@ def test_strange_claims_are_refused_not_crashed_on(setup, people, oidc):
     assert long_sid.person is not None
     assert db.session.get(ProviderSession, long_sid.provider_session_id).sid is None
     assert db.session.scalar(db.select(db.func.count(IdentityLink.id))) == 1
+
+
+def test_a_provider_of_an_agency_made_inactive_can_still_be_switched_off(client, world):
+    from tracker.models import IdentityProvider
+
+    sign_in_as(client, world.admin)
+    assert (
+        client.post("/admin/identity-providers/new", data=provider_form(world)).status_code == 302
+    )
+    provider = db.session.scalars(db.select(IdentityProvider)).one()
+    world.agency_a.active = False
+    db.session.commit()
+    from tracker.services import identity
+
+    assert provider not in identity.providers_for_sign_in()  # not offered to sign in with
+    response = client.post(
+        f"/admin/identity-providers/{provider.id}", data=provider_form(world, active=None)
+    )
+    assert response.status_code == 302
+    db.session.refresh(provider)
+    assert provider.active is False
