@@ -132,6 +132,11 @@ def from_environment(**overrides) -> dict:
         "TWO_FACTOR_FOR": two_factor_for,
         # Signed out after this long without a request (a shared or unlocked computer).
         "IDLE_MINUTES": _int("TRACKER_IDLE_MINUTES", 30),
+        # Sign-in through agencies' identity providers (OpenID Connect): how often a session begun
+        # there is checked with the provider (a refused refresh signs the person out), and how
+        # long the tracker waits for a provider.
+        "IDENTITY_REFRESH_MINUTES": _int("TRACKER_IDENTITY_REFRESH_MINUTES", 15),
+        "IDENTITY_TIMEOUT_SECONDS": _int("TRACKER_IDENTITY_TIMEOUT_SECONDS", 10),
         # Scheduler and alerts
         "SWEEP_SECONDS": _int("TRACKER_SWEEP_SECONDS", 60),
         "MAIL_SERVER": os.environ.get(

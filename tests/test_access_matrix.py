@@ -49,6 +49,13 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("auth.set_up_two_factor", "GET"): (302, 302, 302, 302, 302, 302),
     ("auth.set_up_two_factor", "POST"): (302, 302, 302, 302, 302, 302),
     ("auth.signed_out_inactive", "GET"): ANYONE,
+    # Identity providers (agency B's, whose server is not running): signed in, home; signed out,
+    # the provider cannot be reached (502), or the callback has no sign-in under way (400).
+    ("identity.start", "GET"): (302, 302, 302, 302, 302, 502),
+    ("identity.callback", "GET"): (302, 302, 302, 302, 302, 400),
+    # Server to server: no session counts, an empty logout token is refused.
+    ("identity.backchannel_logout", "POST"): (400, 400, 400, 400, 400, 400),
+    ("identity.signed_out", "GET"): ANYONE,
     ("main.home", "GET"): (200, 200, 200, 200, 302, 302),  # admin: to administration
     # Cases
     ("cases.index", "GET"): CASE_LIST,
@@ -77,6 +84,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.renew_link", "POST"): (403, 403, 403, 403, 200, 302),  # shows the new link once
     ("admin.reset_two_factor", "POST"): ADMIN_POST,  # worker B never set it up: 400
     ("admin.mail", "GET"): ADMIN_GET,
+    ("admin.identity_providers", "GET"): ADMIN_GET,
+    ("admin.new_identity_provider", "GET"): ADMIN_GET,
+    ("admin.new_identity_provider", "POST"): ADMIN_POST,
+    ("admin.edit_identity_provider", "GET"): ADMIN_GET,
+    ("admin.edit_identity_provider", "POST"): ADMIN_POST,
     ("admin.mail_message", "GET"): (403, 403, 403, 403, 404, 302),  # no such message
     # Sharing, notes, threshold views: B's share asks A for a response, so A may answer it.
     ("shares.record_sent", "GET"): CASE_CHANGE_GET,
@@ -168,7 +180,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tracker.models import ShareRecipient
-    from tracker.services import alerts, api_tokens, challenges, notes, sharing
+    from tracker.services import alerts, api_tokens, challenges, identity, notes, sharing
 
     name_leads(world, password_hash)
     share = sharing.record_share(
@@ -215,6 +227,19 @@ def url_args(world, password_hash) -> dict[str, object]:
         link="/",
     )[0]
     token, _ = api_tokens.create(world.worker_b, "B token", date(2027, 1, 31))
+    provider = identity.create_provider(
+        world.admin,
+        identity.ProviderSettings(
+            agency_id=world.agency_b.id,
+            name="Agency B account",
+            issuer="http://127.0.0.1:9",  # the discard port: refused at once, no network
+            client_id="tracker",
+            client_secret="not-a-real-secret",
+            email_domains="agency-b.example.org",
+            mfa_satisfies=False,
+            mfa_acr_values="",
+        ),
+    )
     db.session.commit()
     involvement = next(
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
@@ -234,6 +259,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "alert_id": alert.id,
         "token_id": token.id,
         "stage": 2,
+        "provider_id": provider.id,
     }
 
 

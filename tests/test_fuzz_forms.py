@@ -39,6 +39,7 @@ NOT_CRAWLED = {
     "auth.second_factor": "needs a half-done sign-in: test_second_factor_forms",
     "auth.set_up_two_factor": "needs a half-done sign-in: test_second_factor_forms",
     "auth.sign_out": "signing out would end the crawl; covered in tests/auth",
+    "identity.backchannel_logout": "server to server, no form: tests/auth/oidc (logout tokens)",
 }
 # Forms the crawl does not reach, each fuzzed by a test below instead.
 FUZZED_DIRECTLY = {
@@ -47,6 +48,7 @@ FUZZED_DIRECTLY = {
     "shares.amend": "only the recording agency sees it: test_multi_step_forms",
     "shares.amend_note": "only the recording agency sees it: test_multi_step_forms",
     "api_tokens.revoke": "needs a token: test_multi_step_forms",
+    "admin.edit_identity_provider": "the demo has none (local accounts only): tests/auth/oidc",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)

@@ -9,10 +9,11 @@ from flask import Flask
 from tracker import cli, errors, security, templating
 from tracker.database import configure_sqlite
 from tracker.extensions import csrf, db, login_manager, migrate
-from tracker.services import procedure
+from tracker.services import oidc, procedure
 
 BLUEPRINTS = (
     "tracker.auth.views",
+    "tracker.identity.views",
     "tracker.main.views",
     "tracker.cases.views",
     "tracker.admin.views",
@@ -55,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Sign in to continue"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    oidc.init_app(app)  # agencies' identity providers (Authlib), registered lazily per provider
 
     from tracker.api.views import person_from_token
     from tracker.auth.views import load_person

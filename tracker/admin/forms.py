@@ -1,10 +1,20 @@
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
+    GovPasswordInput,
     GovRadioInput,
     GovSelect,
+    GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 
 from tracker.cases.forms import choices
@@ -92,3 +102,85 @@ class PersonForm(BaseForm):
     away = BooleanField(
         "Away: alerts for this person go to their deputy", widget=GovCheckboxInput()
     )
+
+
+class IdentityProviderForm(BaseForm):
+    """An agency's OpenID Connect provider. The secret is write-only: never shown again."""
+
+    agency_id = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        coerce=int,
+        description="Its people sign in with this provider; it never signs in anyone else's.",
+        invalid_choice_message="Select an agency from the list",
+        invalid_value_message="Select an agency from the list",
+        validators=[InputRequired("Select the agency")],
+    )
+    name = StringField(
+        "Name on the sign-in button",
+        widget=GovTextInput(),
+        description='People see "Sign in with" and this name, like "Northshire Council account".',
+        validators=[
+            DataRequired("Enter the name for the sign-in button"),
+            Length(max=120, message="Name must be 120 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    issuer = StringField(
+        "Issuer URL",
+        widget=GovTextInput(),
+        description="As the provider's discovery document names it, like "
+        "https://login.microsoftonline.com/<tenant id>/v2.0",
+        validators=[
+            DataRequired("Enter the issuer URL"),
+            Length(max=500, message="Issuer URL must be 500 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    client_id = StringField(
+        "Client ID",
+        widget=GovTextInput(),
+        description="The application (client) ID the provider gave the tracker.",
+        validators=[
+            DataRequired("Enter the client ID"),
+            Length(max=255, message="Client ID must be 255 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    client_secret = PasswordField(
+        "Client secret",
+        widget=GovPasswordInput(),
+        description="Stored and never shown again.",
+        validators=[
+            Length(max=500, message="Client secret must be 500 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    email_domains = TextAreaField(
+        "Email domains",
+        widget=GovTextArea(),
+        description="One a line, like northshire.gov.uk. Only people whose work email is in one "
+        "of these domains sign in with this provider.",
+        validators=[
+            DataRequired("Enter at least one email domain"),
+            Length(max=5000, message="Email domains must be 5000 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    mfa_satisfies = BooleanField(
+        "The provider's multi-factor sign-in counts as the tracker's two-factor sign-in",
+        widget=GovCheckboxInput(),
+        description="When ticked, a sign-in whose ID token says multi-factor was used (amr "
+        'contains "mfa", or acr is one of the levels below) does not ask for the tracker\'s '
+        "security code.",
+    )
+    mfa_acr_values = StringField(
+        "acr levels that mean multi-factor (optional)",
+        widget=GovTextInput(),
+        description="Separated by spaces, as the provider sends them in acr, like AAL2 AAL3.",
+        validators=[
+            Length(max=500, message="acr levels must be 500 characters or fewer"),
+            no_control_characters,
+        ],
+    )
+    active = BooleanField("People can sign in with this provider", widget=GovCheckboxInput())

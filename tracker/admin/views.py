@@ -3,11 +3,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker import access
-from tracker.admin.forms import AgencyForm, InviteForm, PersonForm
+from tracker.admin.forms import AgencyForm, IdentityProviderForm, InviteForm, PersonForm
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import Agency, Person
-from tracker.services import agencies, people, two_factor
+from tracker.models import Agency, IdentityProvider, Person
+from tracker.services import agencies, identity, people, two_factor
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -131,7 +131,11 @@ def person(person_id: int):
             flash(f"{person.name} saved", "success")
             return redirect(url_for("admin.people_list"))
     return render_template(
-        "admin/person.html", form=form, person=person, title=person.name
+        "admin/person.html",
+        form=form,
+        person=person,
+        links=identity.links_for_person(person),
+        title=person.name,
     ), _status(form)
 
 
@@ -183,3 +187,65 @@ def mail_message(name: str):
     if text is None:
         abort(404)
     return render_template("admin/mail_message.html", name=name, text=text, title=name)
+
+
+@blueprint.route("/identity-providers")
+def identity_providers():
+    return render_template(
+        "admin/identity_providers.html",
+        providers=identity.provider_summaries(),
+        title="Identity providers",
+    )
+
+
+def _provider_settings(form: IdentityProviderForm) -> identity.ProviderSettings:
+    return identity.ProviderSettings(
+        agency_id=form.agency_id.data,
+        name=form.name.data,
+        issuer=form.issuer.data,
+        client_id=form.client_id.data,
+        client_secret=form.client_secret.data or "",
+        email_domains=form.email_domains.data,
+        mfa_satisfies=form.mfa_satisfies.data,
+        mfa_acr_values=form.mfa_acr_values.data or "",
+        active=form.active.data,
+    )
+
+
+def _provider_form(provider: IdentityProvider | None):
+    form = IdentityProviderForm(obj=provider)
+    if provider is None and not form.is_submitted():
+        form.active.data = True
+    options = agencies.active_agencies()
+    if provider is not None and provider.agency not in options:
+        options = [provider.agency, *options]  # an agency since made inactive: still editable
+    form.agency_id.choices = choices((a.id, a.name) for a in options)
+    if form.validate_on_submit():
+        try:
+            if provider is None:
+                provider = identity.create_provider(current_user, _provider_settings(form))
+            else:
+                identity.update_provider(current_user, provider, _provider_settings(form))
+        except ExceptionGroup as problems:
+            for problem in problems.exceptions:
+                getattr(form, problem.field).errors.append(str(problem))
+        else:
+            flash(f"{provider.name} saved", "success")
+            return redirect(url_for("admin.edit_identity_provider", provider_id=provider.id))
+    return render_template(
+        "admin/identity_provider.html",
+        form=form,
+        provider=provider,
+        links=identity.links_for_provider(provider) if provider else [],
+        title=f"Edit {provider.name}" if provider else "Add an identity provider",
+    ), _status(form)
+
+
+@blueprint.route("/identity-providers/new", methods=["GET", "POST"])
+def new_identity_provider():
+    return _provider_form(None)
+
+
+@blueprint.route("/identity-providers/<int:provider_id>", methods=["GET", "POST"])
+def edit_identity_provider(provider_id: int):
+    return _provider_form(db.get_or_404(IdentityProvider, provider_id))

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from tracker.auth.forms import EnrolmentForm, SecurityCodeForm, SetPasswordForm, SignInForm
 from tracker.extensions import db
 from tracker.models import Person
-from tracker.services import people, two_factor
+from tracker.services import identity, people, two_factor
 
 # Between the password and the second factor: how long the half-done sign-in stays usable.
 PENDING_SECONDS = 600
@@ -39,7 +39,7 @@ def load_person(user_id: str) -> Person | None:
     return person
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -63,36 +63,57 @@ def sign_in():
         else:
             session.clear()  # a fresh session at sign-in (no fixation)
             person = result.person
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             if not two_factor.asked_for(person):
-                _complete_sign_in(person)
+                complete_sign_in(person)
                 return redirect(next_url)
-            # Not signed in yet: the password is only the first of two steps.
-            session["pending_sign_in"] = {
-                "id": person.get_id(),
-                "at": time.time(),
-                "next": next_url,
-            }
-            step = "auth.second_factor" if person.has_two_factor else "auth.set_up_two_factor"
-            return redirect(url_for(step))
+            return begin_second_factor(person, next_url)
     elif form.errors:
         status = 400
-    return render_template("auth/sign_in.html", form=form, title="Sign in"), status
+    return render_template(
+        "auth/sign_in.html",
+        form=form,
+        providers=identity.providers_for_sign_in(),
+        next_url=request.args.get("next"),
+        title="Sign in",
+    ), status
 
 
-def _complete_sign_in(person: Person) -> None:
+def begin_second_factor(person: Person, next_url: str, provider_session_id: int | None = None):
+    """The first factor (password, or an identity provider without multi-factor) is done; the
+    person is not signed in until the second is."""
+    session.clear()
+    session["pending_sign_in"] = {
+        "id": person.get_id(),
+        "at": time.time(),
+        "next": next_url,
+        "provider_session": provider_session_id,
+    }
+    step = "auth.second_factor" if person.has_two_factor else "auth.set_up_two_factor"
+    return redirect(url_for(step))
+
+
+def complete_sign_in(person: Person, provider_session_id: int | None = None) -> None:
     """Every factor checked: the person is signed in, in a fresh session."""
     session.clear()
     login_user(person)
     session["last_seen"] = time.time()
+    if provider_session_id is not None:
+        # Checked with the provider now and then (tracker.identity.views).
+        session["provider_session"] = provider_session_id
 
 
 def _pending_person() -> tuple[Person | None, str]:
-    """The person who gave the right password in this session moments ago, if any."""
+    """The person who gave the first factor in this session moments ago, if any."""
     pending = session.get("pending_sign_in") or {}
     if time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None, ""
     return load_person(str(pending.get("id", ""))), pending.get("next") or url_for("main.home")
+
+
+def _finish_pending(person: Person) -> None:
+    pending = session.get("pending_sign_in") or {}
+    complete_sign_in(person, pending.get("provider_session"))
 
 
 def _start_again():
@@ -120,7 +141,7 @@ def second_factor():
             )
             status = 401
         else:
-            _complete_sign_in(result.person)
+            _finish_pending(result.person)
             return redirect(next_url)
     elif form.errors:
         status = 400
@@ -144,7 +165,7 @@ def set_up_two_factor():
         except two_factor.TwoFactorError as error:
             getattr(form, error.field).errors.append(str(error))
         else:
-            _complete_sign_in(person)
+            _finish_pending(person)
             # Shown in this response only: the codes are stored hashed and cannot be shown again.
             return render_template(
                 "auth/recovery_codes.html",
@@ -173,6 +194,7 @@ def end_idle_sessions():
     if last_seen is None or now - last_seen > current_app.config["IDLE_MINUTES"] * 60:
         if current_user.is_authenticated:
             people.record_sign_out(current_user, inactive=True)
+        identity.session_ended(session.get("provider_session"), "inactive")
         logout_user()
         session.clear()
         return redirect(url_for("auth.signed_out_inactive"))
@@ -193,6 +215,7 @@ def signed_out_inactive():
 @login_required
 def sign_out():
     people.record_sign_out(current_user)
+    identity.session_ended(session.get("provider_session"), "signed_out")
     logout_user()
     session.clear()
     flash("You have signed out", "success")

@@ -16,6 +16,7 @@ from tracker.models.challenge import (
     EventKind,
     NamedLead,
 )
+from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSession
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, SignInAttempt
 from tracker.models.share import (
@@ -56,6 +57,8 @@ __all__ = [
     "ChallengeStatus",
     "EventKind",
     "IdempotencyRecord",
+    "IdentityLink",
+    "IdentityProvider",
     "NamedLead",
     "CaseAgency",
     "CaseLink",
@@ -70,6 +73,7 @@ __all__ = [
     "NoteKind",
     "Person",
     "Priority",
+    "ProviderSession",
     "RecoveryCode",
     "Role",
     "Share",

@@ -217,6 +217,12 @@ def record_sign_out(person: Person, *, inactive: bool = False) -> None:
     db.session.commit()
 
 
+def end_all_sessions(person: Person) -> None:
+    """Sign the person out everywhere, server-side: every session carries the session token,
+    so a new one ends them all at their next request. The caller audits and commits."""
+    person.session_token = secrets.token_hex(16)
+
+
 def update(actor: Person, person: Person, *, role: str, active: bool, away: bool) -> None:
     """Change role, active or away. A change of role or deactivation signs them out everywhere."""
     before = _snapshot(person)
