@@ -1,7 +1,7 @@
 """identity providers: sign-in through each agency's OpenID Connect provider
 
-Revision ID: 0012_identity_providers
-Revises: 0007_scale
+Revision ID: 0009_identity_providers
+Revises: 0008_delivery_claims
 Create Date: 2026-12-02 07:38:04.440575
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_identity_providers'
-down_revision = '0007_scale'
+revision = '0009_identity_providers'
+down_revision = '0008_delivery_claims'
 branch_labels = None
 depends_on = None
 
