@@ -38,6 +38,17 @@ IDP_PASSWORD = "idp password for tests"
 DOMAIN_A = "agency-a.example.org"
 DOMAIN_B = "agency-b.example.org"
 
+
+def provider_time() -> int:
+    """The real time, as a Unix timestamp, for tokens signed as the provider would sign them.
+
+    The one place these tests read the wall clock for data, and rightly: the provider is another
+    system (here a node process) and stamps its tokens with the real time, so the tracker checks
+    their iat and exp against the real time, not against its own (travelled) clock.
+    """
+    return int(time.time())
+
+
 # Accounts at the agencies' provider: id -> claims. amr says how they signed in there.
 ACCOUNTS = {
     "worker-a": {"email": f"worker.one@{DOMAIN_A}", "email_verified": True, "amr": ["pwd"]},

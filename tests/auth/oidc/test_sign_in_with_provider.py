@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from tests.auth.oidc.conftest import (
     ACCOUNTS,
     DOMAIN_A,
     add_people,
+    provider_time,
     set_up_provider,
     wait_for,
     walk_provider,
@@ -348,7 +348,7 @@ def test_back_channel_logout_ends_an_active_session_checked_with_the_old_cookie(
 
 
 def _logout_token(key, setup, **changes) -> str:
-    now = int(time.time())
+    now = provider_time()
     claims = {
         "iss": setup.provider.issuer,
         "aud": setup.provider.client_id,
@@ -378,9 +378,9 @@ def test_a_logout_token_is_validated_before_any_session_ends(client, setup, peop
         "no sub nor sid": _logout_token(oidc.key, setup, sub=None),
         "no iat": _logout_token(oidc.key, setup, iat=None),
         "expired": _logout_token(
-            oidc.key, setup, iat=int(time.time()) - 4000, exp=int(time.time()) - 3600
+            oidc.key, setup, iat=provider_time() - 4000, exp=provider_time() - 3600
         ),
-        "issued long ago": _logout_token(oidc.key, setup, iat=int(time.time()) - 3600, exp=None),
+        "issued long ago": _logout_token(oidc.key, setup, iat=provider_time() - 3600, exp=None),
         "not a token": "not.a.token",
         "empty": "",
         "huge": "a" * 20_000,
