@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from tracker import security
 from tracker.auth.forms import EnrolmentForm, SecurityCodeForm, SetPasswordForm, SignInForm
 from tracker.extensions import db
 from tracker.models import Person
@@ -41,9 +42,7 @@ def load_person(user_id: str) -> Person | None:
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.home")
+    return security.safe_next(target) or url_for("main.home")
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -92,7 +91,7 @@ def _pending_person() -> tuple[Person | None, str]:
     pending = session.get("pending_sign_in") or {}
     if time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None, ""
-    return load_person(str(pending.get("id", ""))), pending.get("next") or url_for("main.home")
+    return load_person(str(pending.get("id", ""))), _safe_next(pending.get("next"))
 
 
 def _start_again():

@@ -131,7 +131,7 @@ def set_password(person: Person, password: str) -> None:
     person.password_hash = hash_password(password)
     person.invite_token_hash = None
     person.invite_expires_at = None
-    person.session_token = secrets.token_hex(16)
+    end_sessions(person)
     audit.record("person.password_set", object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
 
@@ -211,8 +211,19 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def end_sessions(person: Person) -> None:
+    """Every session the person holds stops working at its next request (the session cookie
+    carries this token; tracker.auth.views.load_person compares it), server-side, whoever holds
+    a copy of the cookie. The caller commits."""
+    person.session_token = secrets.token_hex(16)
+
+
 def record_sign_out(person: Person, *, inactive: bool = False) -> None:
+    """Signing out ends every session of the person, so a copied cookie is useless afterwards.
+    An idle time-out ends only the idle session (the cookie's own time stamp does that)."""
     action = "signout.inactive" if inactive else "signout"
+    if not inactive:
+        end_sessions(person)
     audit.record(action, object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
 
@@ -230,7 +241,7 @@ def update(actor: Person, person: Person, *, role: str, active: bool, away: bool
     if not changes:
         return
     if "role" in changes or "active" in changes:
-        person.session_token = secrets.token_hex(16)
+        end_sessions(person)
     audit.record(
         "person.permission_change" if "role" in changes or "active" in changes else "person.update",
         object_kind="person",

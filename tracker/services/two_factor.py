@@ -198,6 +198,6 @@ def reset(actor: Person, person: Person) -> None:
         )
     ):
         code.used_at = clock.now()
-    person.session_token = secrets.token_hex(16)
+    people.end_sessions(person)
     audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=actor)
     db.session.commit()
