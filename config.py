@@ -78,9 +78,11 @@ def from_environment(**overrides) -> dict:
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Cookies: never readable from script, never sent cross-site on POST, HTTPS-only in production.
+        # Cookies: never readable from script, never sent with any cross-site request (Strict:
+        # a link from elsewhere, even a top-level GET, arrives signed out and cannot make a view
+        # event under the reader's name), HTTPS-only in production.
         "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SAMESITE": "Strict",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,

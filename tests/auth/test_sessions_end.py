@@ -86,3 +86,50 @@ def test_account_changes_end_every_session(app, world, frozen, ending):
         two_factor.reset(world.admin, person)
     response = replay(app, cookie)
     assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+
+
+# --- Cross-site requests carry no session -------------------------------------------------------
+
+
+def view_events(case_id: int) -> int:
+    from tracker.models import AuditEvent
+
+    return db.session.scalar(
+        db.select(db.func.count(AuditEvent.id)).where(
+            AuditEvent.case_id == case_id, AuditEvent.action.like("%view%")
+        )
+    )
+
+
+def test_the_session_cookie_is_samesite_strict(client, world):
+    response = sign_in(client, world.worker_a.email)
+    assert "SameSite=Strict" in response.headers["Set-Cookie"]
+
+
+def test_a_cross_site_get_neither_reads_nor_writes_a_view_event(app, world, frozen):
+    frozen(START)
+    cookie = signed_in_cookie(app, world.worker_a)
+    before = view_events(world.case.id)
+    # An older browser that ignores SameSite still says where the request came from.
+    victim = app.test_client()
+    victim.set_cookie("session", cookie)
+    response = victim.get(f"/cases/{world.case.id}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+    assert "Set-Cookie" not in response.headers  # nor is the reader signed out by it
+    assert view_events(world.case.id) == before
+    # The same person's own navigation (same-origin, or typed: none) reads and is audited.
+    for fetch_site in ("same-origin", "none"):
+        own = victim.get(f"/cases/{world.case.id}", headers={"Sec-Fetch-Site": fetch_site})
+        assert own.status_code == 200
+    assert view_events(world.case.id) == before + 2
+
+
+def test_signing_in_again_from_a_link_goes_on_to_the_page(app, world, frozen):
+    """With Strict cookies a link from an email arrives signed out; the sign-in page then sends
+    a person already signed in (in this browser) on to where the link pointed."""
+    frozen(START)
+    cookie = signed_in_cookie(app, world.worker_a)
+    browser = app.test_client()
+    browser.set_cookie("session", cookie)
+    response = browser.post(f"/sign-in?next=/cases/{world.case.id}", data={})
+    assert response.headers["Location"] == f"/cases/{world.case.id}"

@@ -2,7 +2,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker import access
+from tracker import access, inputs
 from tracker.admin.forms import AgencyForm, InviteForm, PersonForm
 from tracker.cases.forms import choices
 from tracker.extensions import db
@@ -76,11 +76,7 @@ def edit_agency(agency_id: int):
 
 @blueprint.route("/people")
 def people_list():
-    page = db.paginate(
-        select(Person).order_by(Person.name),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = inputs.paginate(select(Person).order_by(Person.name))
     return render_template("admin/people.html", page=page, title="People")
 
 
@@ -162,9 +158,7 @@ def mail():
     """Alert emails written to instance/mail/ (no SMTP server set), and alerts that failed."""
     from tracker.services import delivery
 
-    failed = db.paginate(
-        delivery.failed_alerts(), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    failed = inputs.paginate(delivery.failed_alerts())
     return render_template(
         "admin/mail.html",
         files=delivery.mail_files(),

@@ -47,8 +47,8 @@ def _safe_next(target: str | None) -> str:
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+    if current_user.is_authenticated:  # e.g. a link from an email, opened signed out (Strict)
+        return redirect(_safe_next(request.args.get("next")))
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
