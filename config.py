@@ -121,10 +121,16 @@ def from_environment(**overrides) -> dict:
         "SIGNIN_MAX_PER_ACCOUNT": _int("TRACKER_SIGNIN_MAX_PER_ACCOUNT", 5),
         "SIGNIN_MAX_PER_ADDRESS": _int("TRACKER_SIGNIN_MAX_PER_ADDRESS", 20),
         "INVITE_HOURS": _int("TRACKER_INVITE_HOURS", 72),
+        # A reset link for someone who already has a password (forgotten, or lost authenticator).
+        "RESET_LINK_MINUTES": _int("TRACKER_RESET_LINK_MINUTES", 60),
         # The API: calls per token per fixed window (counted in the database), token lifetime.
         "API_RATE_LIMIT": _int("TRACKER_API_RATE_LIMIT", 300),
         "API_RATE_WINDOW_SECONDS": _int("TRACKER_API_RATE_WINDOW_SECONDS", 60),
         "API_TOKEN_MAX_DAYS": _int("TRACKER_API_TOKEN_MAX_DAYS", 365),
+        "API_TOKEN_MAX_LIVE": _int("TRACKER_API_TOKEN_MAX_LIVE", 5),
+        # Calls with a wrong bearer token from one address, per sign-in window, before refusing
+        # every bearer token from it until the window passes.
+        "API_AUTH_MAX_FAILURES": _int("TRACKER_API_AUTH_MAX_FAILURES", 20),
         # Two-factor sign-in: "leads" (named leads, auditors, admins), "everyone" or "nobody".
         "TWO_FACTOR_FOR": two_factor_for,
         # Signed out after this long without a request (a shared or unlocked computer).

@@ -24,3 +24,18 @@ def assert_form_error(response, message: str, status: int = 400) -> None:
     assert response.status_code == status, (response.status_code, error_summary(response))
     summary = error_summary(response)
     assert any(message in line for line in summary), summary
+
+
+def emailed_link_token(person) -> str:
+    """The token of the newest set-password link emailed to the person (their alert's link)."""
+    from tracker.extensions import db
+    from tracker.models import Alert, AlertKind
+
+    link = db.session.scalar(
+        db.select(Alert.link)
+        .where(Alert.recipient_id == person.id, Alert.kind == AlertKind.ACCOUNT_LINK.value)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    assert link and link.startswith("/set-password/"), link
+    return link.removeprefix("/set-password/")

@@ -74,8 +74,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.invite", "POST"): ADMIN_POST,
     ("admin.person", "GET"): ADMIN_GET,
     ("admin.person", "POST"): ADMIN_POST,
-    ("admin.renew_link", "POST"): (403, 403, 403, 403, 200, 302),  # shows the new link once
+    ("admin.renew_link", "POST"): (403, 403, 403, 403, 302, 302),  # emailed to the person
     ("admin.reset_two_factor", "POST"): ADMIN_POST,  # worker B never set it up: 400
+    ("admin.approvals", "GET"): ADMIN_GET,
+    ("admin.decide", "POST"): ADMIN_POST,  # no decision given: 400
     ("admin.mail", "GET"): ADMIN_GET,
     ("admin.mail_message", "GET"): (403, 403, 403, 403, 404, 302),  # no such message
     # Sharing, notes, threshold views: B's share asks A for a response, so A may answer it.
@@ -168,7 +170,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tracker.models import ShareRecipient
-    from tracker.services import alerts, api_tokens, challenges, notes, sharing
+    from tracker.services import alerts, api_tokens, challenges, notes, people, sharing
 
     name_leads(world, password_hash)
     share = sharing.record_share(
@@ -215,6 +217,14 @@ def url_args(world, password_hash) -> dict[str, object]:
         link="/",
     )[0]
     token, _ = api_tokens.create(world.worker_b, "B token", date(2027, 1, 31))
+    people.invite(
+        world.admin,
+        name="New Auditor",
+        email="new.auditor@example.org",
+        agency_id=world.partnership.id,
+        role="auditor",
+    )
+    approval = people.pending_approvals()[0]
     db.session.commit()
     involvement = next(
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
@@ -234,6 +244,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "alert_id": alert.id,
         "token_id": token.id,
         "stage": 2,
+        "approval_id": approval.id,
     }
 
 

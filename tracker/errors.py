@@ -21,6 +21,7 @@ MESSAGES = {
         "If you typed the web address, check it is correct. The record may not exist, or you may not have access to it.",
     ),
     405: ("This action is not allowed here", "Go back and try again."),
+    409: ("This has already been done", "Go back and reload the page to see where things stand."),
     413: ("What you sent is too large", "Shorten the text and try again."),
     429: ("Too many attempts", "Wait a few minutes and try again."),
     500: (

@@ -67,8 +67,13 @@ class IdConverter(IntegerConverter):
 
 def id_arg(name: str) -> int | None:
     """A query-string id, or None when it is missing or not an id this app could hold."""
+    return id_arg_of(request.args.get(name, ""))
+
+
+def id_arg_of(text: str) -> int | None:
+    """The id written in `text`, or None when it is not an id this app could hold."""
     try:
-        number = whole_number(request.args.get(name, ""))
+        number = whole_number(text)
     except ValueError:
         return None
     return number or None

@@ -8,7 +8,7 @@ import pyotp
 
 from tests.auth.test_sign_in import sign_in
 from tests.conftest import PASSWORD, make_app, sign_in_as
-from tests.helpers import assert_form_error, page_text
+from tests.helpers import assert_form_error, emailed_link_token, page_text
 from tracker.extensions import db
 from tracker.models import AuditEvent, RecoveryCode, Role
 from tracker.services import people, two_factor
@@ -153,18 +153,31 @@ def test_who_must_use_two_factors(database_url, tmp_path, world):
     assert sign_in(nobody, world.lead_a.email).headers["Location"] == "/"
 
 
-def test_admin_resets_a_lost_authenticator(client, world, frozen):
+def test_a_lost_authenticator_is_reset_through_the_persons_own_email(client, world, frozen):
     frozen(START)
     enrol(client, world.lead_a, START)
     client.post("/sign-out")
     sign_in_as(client, world.admin)
     page = client.get(f"/admin/people/{world.lead_a.id}")
-    assert "Reset two-factor sign-in" in page_text(page)
-    assert client.post(f"/admin/people/{world.lead_a.id}/reset-two-factor").status_code == 302
+    assert "reset two-factor sign-in" in page_text(page)
+    response = client.post(f"/admin/people/{world.lead_a.id}/reset-two-factor")
+    assert response.status_code == 302
+    # Nothing changes until the person uses the link emailed to them.
+    db.session.refresh(world.lead_a)
+    assert world.lead_a.has_two_factor
+    token = emailed_link_token(world.lead_a)
+    assert token not in client.get(response.headers["Location"]).get_data(as_text=True)
+    client.post("/sign-out")
+    new_password = "a new and long passphrase"
+    done = client.post(
+        f"/set-password/{token}", data={"password": new_password, "confirm": new_password}
+    )
+    assert done.status_code == 302
     db.session.refresh(world.lead_a)
     assert not world.lead_a.has_two_factor and two_factor.recovery_codes_left(world.lead_a) == 0
-    client.post("/sign-out")
-    assert sign_in(client, world.lead_a.email).headers["Location"].startswith("/sign-in/set-up")
+    assert client.get(f"/set-password/{token}").status_code == 404  # once only
+    first = sign_in(client, world.lead_a.email, new_password)
+    assert first.headers["Location"].startswith("/sign-in/set-up")
     # Only admins may reset.
     sign_in_as(client, world.lead_b)
     assert client.post(f"/admin/people/{world.lead_a.id}/reset-two-factor").status_code == 403
@@ -205,8 +218,14 @@ def test_passwords_need_length_and_must_not_be_common(world):
 
 
 def test_set_password_refuses_a_common_password(client, world):
-    _, token = people.invite(
-        world.admin, name="New", email="new@example.org", agency_id=world.agency_a.id, role="lead"
+    token = emailed_link_token(
+        people.invite(
+            world.admin,
+            name="New",
+            email="new@example.org",
+            agency_id=world.agency_a.id,
+            role="lead",
+        )
     )
     response = client.post(
         f"/set-password/{token}", data={"password": "q1w2e3r4t5y6", "confirm": "q1w2e3r4t5y6"}

@@ -92,3 +92,11 @@ class PersonForm(BaseForm):
     away = BooleanField(
         "Away: alerts for this person go to their deputy", widget=GovCheckboxInput()
     )
+
+
+class ApprovalForm(BaseForm):
+    decision = RadioField(
+        "Decision",
+        choices=choices([("approve", "Approve"), ("refuse", "Refuse")]),
+        validators=[InputRequired("Choose approve or refuse")],
+    )

@@ -186,9 +186,10 @@ def recovery_codes_left(person: Person) -> int:
     )
 
 
-def reset(actor: Person, person: Person) -> None:
-    """An administrator clears a lost authenticator: the person enrols again at next sign-in,
-    and is signed out everywhere now."""
+def clear(person: Person) -> None:
+    """A lost authenticator, cleared through the person's own emailed link (an administrator
+    can only send the link: tracker.services.people.send_reset_link): they enrol again at their
+    next sign-in, and are signed out everywhere now. The caller commits."""
     person.totp_secret = None
     person.totp_confirmed_at = None
     person.totp_last_step = None
@@ -199,5 +200,4 @@ def reset(actor: Person, person: Person) -> None:
     ):
         code.used_at = clock.now()
     people.end_sessions(person)
-    audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=actor)
-    db.session.commit()
+    audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=person)
