@@ -170,6 +170,7 @@ def test_a_lone_surrogate_in_json_is_refused(client, world, api_token, text):
         headers={"Authorization": f"Bearer {api_token}"},
     )
     assert 400 <= response.status_code < 500
+    assert "no lone surrogates" in response.get_data(as_text=True)
     assert json.loads(body)  # Python's own parser takes it...
     with pytest.raises(ValueError):  # ...the app's does not
         inputs.BoundedJSONProvider(client.application).loads(body)
@@ -195,3 +196,20 @@ def test_a_lone_surrogate_in_a_form_field_gets_the_error_summary(app, world):
         search = CaseSearchForm(formdata=MultiDict({"q": "\udfff"}))
         search.validate()
         assert search.data  # processed without touching the bad text
+
+
+@pytest.mark.parametrize(
+    "method,path,kwargs,status",
+    [
+        ("GET", "/no-such-page", {}, 404),
+        ("DELETE", "/sign-in", {}, 405),
+        ("POST", "/sign-in", {"data": "x" * (3 * 1024 * 1024)}, 413),
+        ("GET", "/cases/" + "9" * 30, {}, 404),
+    ],
+)
+def test_werkzeugs_own_errors_get_the_apps_page_and_headers(client, method, path, kwargs, status):
+    response = client.open(path, method=method, **kwargs)
+    assert response.status_code == status
+    assert "govuk-template" in response.get_data(as_text=True)
+    for header in SECURITY_HEADERS:
+        assert header in response.headers

@@ -293,3 +293,22 @@ def test_the_account_limit_still_holds_for_an_address_that_has_failed(client, wo
     )
     # This address has now failed too: the account's limit applies to it.
     assert sign_in(client, world.worker_a.email, environ_base=other).status_code == 429
+
+
+def test_the_server_makes_two_administrators_and_no_more(world):
+    # The world has one administrator: the server may add a second, so four eyes can work...
+    second = people.create_first_admin(
+        name="Server Admin",
+        email="server@example.org",
+        agency_name="Partnership Unit",
+        password=PASSWORD,
+    )
+    assert second.role == "admin"
+    # ...but a third must be invited in the app, and approved.
+    with pytest.raises(people.PeopleError, match="already 2 administrators"):
+        people.create_first_admin(
+            name="Third",
+            email="third@example.org",
+            agency_name="Partnership Unit",
+            password=PASSWORD,
+        )

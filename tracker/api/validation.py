@@ -92,7 +92,13 @@ def json_body(schema_name: str, form_class=None, aliases: dict[str, str] | None 
     """The request's JSON object, valid against its schema, or a 422 naming each bad field."""
     if not request.is_json:
         raise ApiError(415, "Send the request body as application/json")
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True)  # None for text that is not JSON (tracker.inputs)
+    if body is None and request.get_data():
+        raise invalid(
+            "body",
+            "Send valid JSON: UTF-8 text with no lone surrogates, nested at most "
+            f"{inputs.MAX_JSON_DEPTH} levels deep",
+        )
     if not isinstance(body, dict):
         raise invalid("body", "Send a JSON object")
     messages = _field_messages(form_class) if form_class else {}

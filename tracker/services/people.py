@@ -531,8 +531,23 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
     return approval
 
 
+# On the server, `create-user` makes this many administrators; more need four eyes in the app.
+SERVER_MADE_ADMINS = 2
+
+
 def create_first_admin(*, name: str, email: str, agency_name: str, password: str) -> Person:
-    """For `flask tracker create-user` on a real install: an admin with a password."""
+    """For `flask tracker create-user` on a real install: an admin with a password. Only the
+    first two (so that one can approve what the other asks); after that a new administrator is
+    invited in the app and needs a second administrator's approval."""
+    admins = db.session.scalar(
+        select(func.count(Person.id)).where(Person.role == Role.ADMIN.value, Person.active)
+    )
+    if admins >= SERVER_MADE_ADMINS:
+        raise PeopleError(
+            "email",
+            f"There are already {admins} administrators: invite a new one in the app, "
+            "where a second administrator approves it",
+        )
     problem = password_problem(password)
     if problem:
         raise PeopleError("password", problem)
