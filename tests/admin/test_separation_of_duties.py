@@ -312,3 +312,62 @@ def test_the_server_makes_two_administrators_and_no_more(world):
             agency_name="Partnership Unit",
             password=PASSWORD,
         )
+
+
+# --- Concurrent twins ---------------------------------------------------------------------------
+
+
+def test_twin_approvals_decide_once(app, world, second_admin, frozen):
+    from tests.api.test_concurrency import WORKERS, at_once
+
+    frozen(START)
+    approval_id = people.update(
+        world.admin, world.worker_c, role="auditor", active=True, away=False
+    ).id
+    approver_id = second_admin.id
+
+    def decide():
+        try:
+            people.decide(db.session.get(Person, approver_id), approval_id, approve=True)
+        except people.ApprovalError:
+            return "already decided"
+        return "decided"
+
+    outcomes = at_once(app, decide)
+    assert sorted(outcomes) == ["already decided"] * (WORKERS - 1) + ["decided"]
+    approved = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "person.role_approved")
+    ).all()
+    assert len(approved) == 1
+
+
+def test_twin_token_creations_stop_at_the_cap(app, world, frozen):
+    from tests.api.test_concurrency import at_once
+
+    frozen(START)
+    person_id = world.worker_b.id
+
+    def create():
+        try:
+            api_tokens.create(
+                db.session.get(Person, person_id), "twin", datetime(2027, 1, 1).date()
+            )
+        except api_tokens.TokenError:
+            db.session.rollback()
+            return "refused"
+        return "created"
+
+    outcomes = at_once(app, create)
+    assert outcomes.count("created") == app.config["API_TOKEN_MAX_LIVE"]
+
+
+def test_the_person_is_emailed_when_a_token_is_made_or_two_factor_set_up(client, world, frozen):
+    frozen(START)
+    api_tokens.create(world.worker_b, "system", datetime(2027, 1, 1).date())
+    enrol(client, world.lead_a, START)
+    assert [a.subject for a in alerts_to(world.worker_b, AlertKind.ACCOUNT_CHANGED)] == [
+        "Your account: an API token was created (see API tokens)"
+    ]
+    assert [a.subject for a in alerts_to(world.lead_a, AlertKind.ACCOUNT_CHANGED)] == [
+        "Your account: two-factor sign-in was set up"
+    ]

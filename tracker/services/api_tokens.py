@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
 from tracker.models import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord, Person
-from tracker.services import audit, clock, locks, workdays
+from tracker.services import audit, clock, locks, people, workdays
 
 SECRET_PREFIX = "sct_"  # noqa: S105  (a marker that says what the string is, not a secret)  # nosec B105
 NAME_MAX = 80
@@ -82,7 +82,7 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
     )
     db.session.add(token)
     db.session.flush()
-    audit.record(
+    created = audit.record(
         "api_token.create",
         object_kind="api_token",
         object_id=token.id,
@@ -91,6 +91,8 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
         ),
         actor=person,
     )
+    # A token made by someone else in a stolen session is then noticed by its owner.
+    people.tell(person, "an API token was created (see API tokens)", created)
     db.session.commit()
     return token, secret
 

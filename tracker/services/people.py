@@ -122,7 +122,7 @@ def _send_link(person: Person, *, clears_two_factor: bool = False) -> None:
     )
 
 
-def _tell(person: Person, what: str, event: AuditEvent) -> None:
+def tell(person: Person, what: str, event: AuditEvent) -> None:
     """Email the person about a change to their account (who did it is in the audit trail),
     so a change they did not expect is noticed. Runs in the caller's transaction."""
     from tracker.services import alerts
@@ -219,7 +219,7 @@ def set_password(person: Person, password: str) -> None:
     if clears_two_factor and person.has_two_factor:
         two_factor.clear(person)
         what += ", and two-factor sign-in was cleared (set it up again when you sign in)"
-    _tell(person, what, event)
+    tell(person, what, event)
     db.session.commit()
 
 
@@ -448,7 +448,7 @@ def update(
             changes=changes,
             actor=actor,
         )
-        _tell(person, _describe(changes), event)
+        tell(person, _describe(changes), event)
     db.session.commit()
     return approval
 
@@ -518,7 +518,7 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
         if person.password_hash is None:
             _send_link(person)  # a new person: now they may set a password
         else:
-            _tell(person, f"your role is now {approval.role_label}", event)
+            tell(person, f"your role is now {approval.role_label}", event)
     else:
         audit.record(
             "person.role_refused",

@@ -135,7 +135,10 @@ def confirm_enrolment(person: Person, code: str) -> list[str]:
     person.totp_confirmed_at = clock.now()
     person.totp_last_step = step
     codes = _new_recovery_codes(person)
-    audit.record("two_factor.enrolled", object_kind="person", object_id=person.id, actor=person)
+    enrolled = audit.record(
+        "two_factor.enrolled", object_kind="person", object_id=person.id, actor=person
+    )
+    people.tell(person, "two-factor sign-in was set up", enrolled)
     audit.record("signin", object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
     return codes
