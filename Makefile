@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 STATIC := tracker/static/tracker.css
 
-.PHONY: run test lint format migrate demo assets clean audit
+.PHONY: run test test-clock lint format migrate demo assets clean audit
 
 run: $(VENV)/.installed $(STATIC)
 	$(FLASK) db upgrade
@@ -21,6 +21,22 @@ test: $(VENV)/.installed-test $(STATIC)
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r tracker
 	$(BIN)/pytest
+
+# The time-sensitive tests again at the awkward moments (London time): just after midnight, just
+# before 09:00, just after 17:00, just before midnight, a Saturday, Christmas Day, and two seconds
+# before the clocks go back from BST to GMT. Every process in a test runs on a clock that starts at
+# TRACKER_TEST_NOW (tests/conftest.py). The clock is the same on both databases: SQLite only.
+CLOCK_MOMENTS := 2026-11-18T00:05 2026-11-18T08:59 2026-11-18T17:01 2026-11-18T23:59 \
+  2026-11-21T10:30 2026-12-25T10:30 2026-10-25T01:59:58+01:00
+TIME_SENSITIVE := tests/services tests/shares tests/challenges tests/inbox tests/reports \
+  tests/auth tests/cases tests/audit tests/api/test_calls.py tests/api/test_tokens.py \
+  tests/test_demo.py tests/browser
+
+test-clock: $(VENV)/.installed-test $(STATIC)
+	@set -e; for moment in $(CLOCK_MOMENTS); do \
+	  echo "== the time-sensitive tests at $$moment (London) =="; \
+	  TRACKER_TEST_NOW=$$moment TRACKER_TEST_DATABASE_URL= $(BIN)/pytest $(TIME_SENSITIVE); \
+	done
 
 # Supply chain: bandit over the code, and known vulnerabilities in every pinned Python package
 # (pip-audit: PyPI's JSON API or OSV) and npm package (npm audit; the assets are devDependencies

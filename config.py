@@ -58,6 +58,11 @@ def from_environment(**overrides) -> dict:
         if production:
             raise ConfigError("SECRET_KEY must be set when TRACKER_ENV=production")
         secret_key = _development_secret_key(instance_dir)
+    if production and os.environ.get("TRACKER_CLOCK_OFFSET_SECONDS"):
+        # A moved clock is for tests only: in production it would misdate every record.
+        raise ConfigError(
+            "TRACKER_CLOCK_OFFSET_SECONDS must not be set when TRACKER_ENV=production"
+        )
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'tracker.sqlite3'}"
     if database_url.startswith("postgres://"):

@@ -6,6 +6,13 @@ exactly what `flask db upgrade` produces, triggers included, and can commit for 
 
 Set TRACKER_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run every
 database test on PostgreSQL as well as SQLite.
+
+Every test starts at the same moment, whatever the real time: the app's clock travels to
+TRACKER_TEST_NOW (an ISO moment; without an offset it is London time; default a Wednesday
+morning) and runs on from there, in this process, in the browser tests' server thread, and in
+any child process (through TRACKER_CLOCK_OFFSET_SECONDS). `make test-clock` reruns the time-sensitive tests
+at the awkward moments: midnight, just before 09:00, just after 17:00, a Saturday, Christmas Day
+and the change from BST to GMT.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.globals import _cv_app
@@ -33,6 +41,31 @@ PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
+LONDON = ZoneInfo("Europe/London")
+
+
+def _test_now() -> datetime:
+    moment = datetime.fromisoformat(os.environ.get("TRACKER_TEST_NOW") or "2026-11-18T10:30:00")
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+TEST_NOW = _test_now()
+
+
+@pytest.fixture(autouse=True)
+def test_clock(monkeypatch):
+    """Start every test at TEST_NOW on a running clock (child processes too), and put it back."""
+    clock.travel(TEST_NOW)
+    monkeypatch.setenv(clock.OFFSET_VARIABLE, str(clock.offset_seconds()))
+    yield TEST_NOW
+    clock.travel(None)
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    """The environment of a production deployment: TRACKER_ENV=production, real time."""
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.delenv(clock.OFFSET_VARIABLE, raising=False)
 
 
 def _pg_url(database: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from html import unescape
 
 
@@ -39,3 +40,12 @@ def emailed_link_token(person) -> str:
     )
     assert link and link.startswith("/set-password/"), link
     return link.removeprefix("/set-password/")
+
+
+def current_code(secret: str) -> str:
+    """The authenticator code for the app's "now" (its clock is moved in tests, not the real one)."""
+    import pyotp
+
+    from tracker.services import clock
+
+    return pyotp.TOTP(secret).at(int(clock.now().replace(tzinfo=UTC).timestamp()))

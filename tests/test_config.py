@@ -9,8 +9,7 @@ import config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
-    monkeypatch.setenv("TRACKER_ENV", "production")
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path, production_env):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(config.ConfigError, match="SECRET_KEY must be set"):
         config.from_environment(INSTANCE_DIR=str(tmp_path))
@@ -41,8 +40,7 @@ def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
-def test_production_cookies_are_secure(monkeypatch, tmp_path):
-    monkeypatch.setenv("TRACKER_ENV", "production")
+def test_production_cookies_are_secure(monkeypatch, tmp_path, production_env):
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"
@@ -52,3 +50,10 @@ def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("TRACKER_CONCERN_DAYS_STANDARD", "three")
     with pytest.raises(config.ConfigError, match="TRACKER_CONCERN_DAYS_STANDARD"):
         config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x")
+
+
+def test_production_refuses_a_moved_clock(monkeypatch, tmp_path, production_env):
+    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("TRACKER_CLOCK_OFFSET_SECONDS", "86400")
+    with pytest.raises(config.ConfigError, match="TRACKER_CLOCK_OFFSET_SECONDS must not be set"):
+        config.from_environment(INSTANCE_DIR=str(tmp_path))

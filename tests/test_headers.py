@@ -25,8 +25,7 @@ def test_case_pages_are_never_cached_but_assets_may_be(client, world):
     asset.close()
 
 
-def test_production_cookies_are_secure_httponly_and_strict(monkeypatch, tmp_path):
-    monkeypatch.setenv("TRACKER_ENV", "production")
+def test_production_cookies_are_secure_httponly_and_strict(monkeypatch, tmp_path, production_env):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]

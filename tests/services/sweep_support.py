@@ -1,13 +1,22 @@
-"""Shared pieces of the sweep and delivery tests: a real SMTP server and concerns to chase."""
+"""Shared pieces of the sweep and delivery tests: a real SMTP server, concerns to chase, and
+`flask tracker ...` as real processes."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -17,6 +26,7 @@ from tracker.models import Priority, ShareRecipient
 from tracker.services import sharing
 
 PORTS = range(8125, 8200)  # this feature's port range
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -39,10 +49,15 @@ class Mailbox:
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
+    # A slow server: seconds between receiving a message and saying so (other connections
+    # go on meanwhile). A sender killed in this gap has delivered a message it never saw accepted.
+    delay: float = 0.0
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         with self.lock:
             self.messages.append(message_from_bytes(envelope.original_content))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
@@ -57,6 +72,14 @@ class Mailbox:
     def alert_ids(self) -> list[int]:
         with self.lock:
             return [int(m["X-Tracker-Alert"]) for m in self.messages]
+
+    def received(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def duplicates(self) -> int:
+        """Messages received more than once: each extra copy counts."""
+        return sum(n - 1 for n in Counter(self.alert_ids()).values())
 
 
 @pytest.fixture(name="mailbox")
@@ -94,3 +117,52 @@ def share_concern(world, shared_at: datetime, *, priority: str = Priority.STANDA
     )
     db.session.commit()
     return db.session.get(ShareRecipient, share.recipients[0].id)
+
+
+def tracker_process(
+    command: list[str],
+    database_url: str,
+    instance: Path,
+    mailbox: Mailbox,
+    log: Path,
+    **settings,
+) -> subprocess.Popen:
+    """`flask tracker <command>` in its own process group, on the test's database and mailbox,
+    and on the test's clock (inherited from the environment, so every child agrees on "now")."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_INSTANCE_DIR": str(instance),
+        "SECRET_KEY": "fault-test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mailbox.port),
+        "MAIL_QUIET_HOURS": "0",
+        "FLASK_APP": "wsgi:app",
+    }
+    env.pop("TRACKER_SWEEP_TEST_PAUSE", None)
+    env.update({key: str(value) for key, value in settings.items()})
+    flask = str(Path(sys.executable).parent / "flask")
+    return subprocess.Popen(
+        [flask, "tracker", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL the process and its group: no clean-up of any kind runs."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
@@ -196,3 +196,67 @@ def test_audit_chain_stays_whole(world, mailbox, frozen):
     _raise(world, "chain:1")
     delivery.deliver()
     assert audit.verify().ok
+
+
+def test_a_long_run_never_ages_its_own_claims(app, world, mailbox, frozen, monkeypatch):
+    """A twin starting during each send of a long run finds no stale claim: each claim counts
+    from its own time, not from when the run began."""
+    timeout = app.config["MAIL_SENDING_TIMEOUT_SECONDS"]
+    moment = frozen(TUESDAY_10)
+    created = _raise(world, "long:1")
+    real_send = delivery._Outbox.send
+    twins = []
+
+    def slow_send(self, alert_id, message):
+        nonlocal moment
+        twins.append(delivery.release_stale())  # another deliverer starts now
+        moment = frozen(moment + timedelta(seconds=timeout + 1))  # this send takes long
+        return real_send(self, alert_id, message)
+
+    monkeypatch.setattr(delivery._Outbox, "send", slow_send)
+    result = delivery.deliver()
+    assert twins == [0, 0, 0]
+    assert (result.sent, result.released) == (3, 0)
+    assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created)
+
+
+def test_a_sender_that_lost_its_claim_neither_finishes_nor_counts_the_message(
+    app, world, mailbox, frozen, monkeypatch
+):
+    frozen(TUESDAY_10)
+    [alert] = _raise(world, "lost:1", people=[world.lead_b])
+    real_send = delivery._Outbox.send
+
+    def taken_over(self, alert_id, message):
+        # Meanwhile the claim was released and another sender claimed the message.
+        db.session.execute(
+            update(Alert).where(Alert.id == alert_id).values(claim_token="another sender")
+        )
+        db.session.commit()
+        return real_send(self, alert_id, message)
+
+    monkeypatch.setattr(delivery._Outbox, "send", taken_over)
+    result = delivery.deliver()
+    assert (result.sent, result.retrying, result.failed) == (0, 0, 0)
+    db.session.refresh(alert)
+    assert (alert.status, alert.claim_token, alert.sent_at) == ("sending", "another sender", None)
+
+
+def test_a_message_left_sending_before_claims_had_tokens_is_released_once_stale(
+    app, world, mailbox, frozen
+):
+    now = frozen(TUESDAY_10)
+    [alert] = _raise(world, "legacy:1", people=[world.lead_b])
+    db.session.execute(  # as the old code left it: "sending", claimed at next_attempt_at
+        update(Alert).where(Alert.id == alert.id).values(status="sending", next_attempt_at=now)
+    )
+    db.session.commit()
+    assert delivery.deliver().sent == 0  # not yet stale
+    frozen(now + timedelta(seconds=app.config["MAIL_SENDING_TIMEOUT_SECONDS"] + 1))
+    result = delivery.deliver()
+    assert (result.released, result.sent) == (1, 1)
+    assert mailbox.alert_ids() == [alert.id]
+    released = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "alert.claim_released")
+    )
+    assert released.object_id == alert.id and released.person_name == "scheduler"

@@ -9,11 +9,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.challenges.support import name_leads
+from tests.conftest import sign_in_as
+from tests.helpers import page_text
 from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern  # noqa: F401
+from tracker import demo
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, Challenge, ChallengeEvent, Priority
 from tracker.services import audit, delivery, leads, sharing
-from tracker.services.sweep import run_sweep
+from tracker.services.sweep import COUNTS, run_sweep
 
 SHARED = datetime(2026, 12, 1, 9, 0)  # Tuesday; standard concern due Friday 4 Dec 17:00 (GMT)
 
@@ -68,6 +71,18 @@ def test_concern_reminder_overdue_alert_and_auto_opened_challenge(
     }
     auto = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "challenge.auto_open"))
     assert auto.person_name == "scheduler" and auto.object_id == challenge.id
+    assert "unanswered" in auto.reason
+    # The scheduler did it, not the sender: no act of the sweep is under a person's name.
+    [raised] = challenge.events
+    assert (raised.person_id, raised.actor_label, raised.automatic) == (None, "scheduler", True)
+    assert challenge.raised_automatically
+    swept = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.at == datetime(2026, 12, 7, 9, 0))
+    ).all()
+    assert swept and {(e.person_id, e.person_name) for e in swept} == {(None, "scheduler")}
+    assert _count(AuditEvent, AuditEvent.action == "challenge.raise") == 0
+    raised_alert = _alerts(f"challenge:{challenge.id}:stage:1")[world.worker_b.id]
+    assert "opened automatically" in raised_alert.subject
 
     again = _sweep(frozen, datetime(2026, 12, 7, 9, 0))
     assert all(v == 0 for k, v in again.items() if k != "at")
@@ -203,3 +218,92 @@ def test_sweep_command_twice_at_the_same_moment_creates_nothing_the_second_time(
     assert all(v == 0 for k, v in json.loads(second.output).items() if k != "at")
     assert (_count(Alert), _count(AuditEvent)) == (alerts_before, audit_before)
     assert _count(Challenge) == 1
+
+
+def _rows() -> tuple[int, int, int, int]:
+    return (_count(Alert), _count(AuditEvent), _count(Challenge), _count(ChallengeEvent))
+
+
+def test_one_pass_is_complete_on_the_demo_three_weeks_ahead(app, frozen):
+    """`flask tracker sweep --at T` twice at one T: the second run finds nothing to do."""
+    frozen(datetime(2026, 12, 1, 9, 0))
+    demo.load()
+    frozen(None)
+    runner = app.test_cli_runner()
+    at = "2026-12-22T09:00"  # three weeks on: concerns overdue, stages escalated, challenges open
+
+    first = runner.invoke(args=["tracker", "sweep", "--at", at])
+    assert first.exit_code == 0, first.output
+    done = json.loads(first.output)
+    assert done["challenges_escalated"] and done["challenges_opened"]
+    assert done["concern_overdue_alerts"]
+    before = _rows()
+
+    second = runner.invoke(args=["tracker", "sweep", "--at", at])
+    assert second.exit_code == 0, second.output
+    again = json.loads(second.output)
+    assert {k: v for k, v in again.items() if k != "at"} == dict.fromkeys(COUNTS, 0)
+    db.session.expire_all()
+    assert _rows() == before
+    assert audit.verify().ok
+
+
+def test_a_stage_that_begins_inside_its_reminder_window_is_reminded_by_its_escalation(
+    world, password_hash, frozen
+):
+    name_leads(world, password_hash)
+    frozen(SHARED)
+    share_concern(world, SHARED, priority=Priority.URGENT.value)  # due Wed 2 Dec 17:00
+    _sweep(frozen, datetime(2026, 12, 2, 17, 30))  # the sweep opens an urgent challenge
+    challenge = db.session.scalar(select(Challenge))
+    assert challenge.urgent and challenge.stage_due_at == datetime(2026, 12, 3, 17, 0)
+
+    # Escalated just after 17:00: stage 2 is due the next working day at 17:00, 8 working
+    # hours away, already inside stage 2's 8-hour reminder window.
+    late = datetime(2026, 12, 3, 17, 1)
+    first = _sweep(frozen, late)
+    assert (first["challenges_escalated"], first["stage_reminders"]) == (1, 0)
+    escalated = _alerts(f"challenge:{challenge.id}:stage:2")
+    assert escalated and all(
+        a.subject.endswith("escalated to stage 2, due by 4 Dec 2026 17:00")
+        for a in escalated.values()
+    )
+    again = _sweep(frozen, late)
+    assert all(v == 0 for k, v in again.items() if k != "at")
+    # Nearer the deadline, still no second alert about the same deadline.
+    assert _sweep(frozen, datetime(2026, 12, 4, 13, 0))["stage_reminders"] == 0
+    assert not _alerts(f"challenge:{challenge.id}:stage:2:due_soon")
+
+
+def test_the_auto_opened_challenge_commits_with_its_audit_event_and_shows_the_scheduler(
+    world, password_hash, frozen, client, monkeypatch
+):
+    """A kill between any two commits of the sweep never leaves a challenge without its
+    challenge.auto_open event; the page says the scheduler raised it, for the sender."""
+    name_leads(world, password_hash)
+    frozen(SHARED)
+    share_concern(world, SHARED)
+    real_commit = db.session.commit
+    seen = []
+
+    def checked_commit():
+        real_commit()
+        opened = set(db.session.scalars(select(Challenge.id)))
+        audited = set(
+            db.session.scalars(
+                select(AuditEvent.object_id).where(AuditEvent.action == "challenge.auto_open")
+            )
+        )
+        seen.append((opened, audited))
+        assert opened == audited, "a challenge committed without its auto_open audit event"
+
+    monkeypatch.setattr(db.session, "commit", checked_commit)
+    result = _sweep(frozen, datetime(2026, 12, 7, 9, 0))
+    monkeypatch.undo()
+    assert result["challenges_opened"] == 1 and seen[-1][0]
+
+    challenge = db.session.scalar(select(Challenge))
+    sign_in_as(client, world.worker_b)
+    text = page_text(client.get(f"/challenges/{challenge.id}"))
+    assert "Raised by The scheduler, automatically, for Worker A, Agency A Social Care" in text
+    assert "Raised by Worker A" not in text

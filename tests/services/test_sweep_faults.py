@@ -1,5 +1,7 @@
 """Fault tests against real processes: the scheduler SIGKILLed in the middle of a sweep and
-restarted, and two schedulers on one database. Nothing lost, nothing doubled.
+restarted, and two schedulers on one database (on PostgreSQL too when TRACKER_TEST_DATABASE_URL
+is set: there the sweep's advisory lock must turn the second one away). Nothing lost, nothing
+doubled.
 
 The sweep is slowed with its test-only hook, TRACKER_SWEEP_TEST_PAUSE=<seconds> (a sleep after
 each item it commits; see tracker/services/sweep.py), so the kill lands mid-sweep.
@@ -10,23 +12,25 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.challenges.support import name_leads
-from tests.conftest import PG_URL
-from tests.services.sweep_support import mailbox_fixture, share_concern  # noqa: F401
+from tests.services.sweep_support import (  # noqa: F401
+    kill,
+    mailbox_fixture,
+    share_concern,
+    tracker_process,
+    wait_for,
+)
 from tracker.extensions import db
 from tracker.models import Alert, Challenge, DeliveryStatus
 from tracker.services import audit, clock
 
-ROOT = Path(__file__).resolve().parents[2]
 CONCERNS = 6
 # Each overdue concern: its receiving stage-1 lead and its sender, then the auto-opened
 # challenge's stage-1 leads on both sides; plus the weekly digest to agency A's two leads.
@@ -41,29 +45,10 @@ def _overdue_concerns(world, password_hash) -> None:
 
 
 def _scheduler(database_url: str, instance: Path, mailbox, log: Path, pause: float | None):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TRACKER_INSTANCE_DIR": str(instance),
-        "SECRET_KEY": "fault-test",
-        "TRACKER_SWEEP_SECONDS": "1",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(mailbox.port),
-        "MAIL_QUIET_HOURS": "0",
-        "FLASK_APP": "wsgi:app",
-    }
-    env.pop("TRACKER_SWEEP_TEST_PAUSE", None)
+    settings = {"TRACKER_SWEEP_SECONDS": 1}
     if pause:
-        env["TRACKER_SWEEP_TEST_PAUSE"] = str(pause)
-    flask = str(Path(sys.executable).parent / "flask")
-    return subprocess.Popen(
-        [flask, "tracker", "scheduler"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+        settings["TRACKER_SWEEP_TEST_PAUSE"] = pause
+    return tracker_process(["scheduler"], database_url, instance, mailbox, log, **settings)
 
 
 def _alert_count() -> int:
@@ -80,15 +65,6 @@ def _sent_count() -> int:
         )
     finally:
         db.session.commit()
-
-
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -125,20 +101,17 @@ def test_scheduler_killed_mid_sweep_and_restarted_loses_and_doubles_nothing(
 
     slow = _scheduler(database_url, tmp_path, mailbox, log, pause=0.4)
     try:
-        _wait_for(lambda: _alert_count() >= 4, 60, "the sweep to start raising alerts")
-        os.killpg(slow.pid, signal.SIGKILL)
-        slow.wait(timeout=10)
+        wait_for(lambda: _alert_count() >= 4, 240, "the sweep to start raising alerts")
     finally:
-        if slow.poll() is None:
-            os.killpg(slow.pid, signal.SIGKILL)
+        kill(slow)
     partial = _alert_count()
     assert 4 <= partial < EXPECTED_ALERTS, (partial, log.read_text())  # killed mid-sweep
 
     restarted = _scheduler(database_url, tmp_path, mailbox, log, pause=None)
     try:
-        _wait_for(
+        wait_for(
             lambda: _alert_count() == EXPECTED_ALERTS and _sent_count() == EXPECTED_ALERTS,
-            60,
+            240,
             "the restarted scheduler to finish",
         )
         time.sleep(2.5)  # a few more runs: they must add nothing
@@ -156,9 +129,9 @@ def test_two_schedulers_on_one_database_double_nothing(
     logs = [tmp_path / "one.log", tmp_path / "two.log"]
     processes = [_scheduler(database_url, tmp_path, mailbox, log, pause=0.2) for log in logs]
     try:
-        _wait_for(
+        wait_for(
             lambda: _alert_count() == EXPECTED_ALERTS and _sent_count() == EXPECTED_ALERTS,
-            90,
+            240,
             "both schedulers to finish",
         )
         time.sleep(2.5)
@@ -169,11 +142,3 @@ def test_two_schedulers_on_one_database_double_nothing(
     if database_url.startswith("postgresql"):
         assert "another sweep is running" in output  # the advisory lock turned one away
     _assert_nothing_lost_or_doubled(mailbox)
-
-
-@pytest.mark.skipif(bool(PG_URL), reason="runs as the postgresql case of the test above")
-def test_two_schedulers_against_postgresql():
-    pytest.skip(
-        "Two schedulers against one PostgreSQL need TRACKER_TEST_DATABASE_URL "
-        "(e.g. postgresql://postgres@127.0.0.1:5432/test); without it only SQLite ran above"
-    )

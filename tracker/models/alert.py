@@ -80,6 +80,10 @@ class Alert(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # While "sending": when this claim was taken (staleness counts from here, not from when the
+    # delivery run began) and the claimer's token (only the claimer may finish or lose it).
+    claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
     recipient: Mapped[Person] = relationship(lazy="joined")
 
@@ -87,7 +91,7 @@ class Alert(db.Model):
         UniqueConstraint("event", "recipient_id", name="uq_alert_event_recipient"),
         # The inbox: a person's unread first, newest first; and the header's unread count.
         Index("ix_alert_recipient_read", "recipient_id", "read_at", "id"),
-        # Delivery: due pending rows, and stale "sending" rows, without scanning the sent ones.
+        # Delivery: due pending rows, and "sending" rows, without scanning the sent ones.
         Index("ix_alert_status_next_attempt", "status", "next_attempt_at"),
     )
 

@@ -136,6 +136,12 @@ class Challenge(db.Model):
     def kind_label(self) -> str:
         return ChallengeKind(self.kind).label
 
+    @property
+    def raised_automatically(self) -> bool:
+        """Opened by the sweep for raised_by (who owns it on the raising side but did not
+        raise it): its raised event is the scheduler's."""
+        return bool(self.events) and self.events[0].automatic
+
     def __repr__(self) -> str:
         return f"<Challenge {self.id} stage {self.stage} {self.status}>"
 

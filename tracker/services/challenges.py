@@ -42,6 +42,7 @@ from tracker.models.alert import AlertKind
 from tracker.services import alerts, audit, chronology, clock, leads, locks, procedure, workdays
 
 TEXT_MAX = 5000
+SCHEDULER = "scheduler"  # who the sweep's own acts are attributed to
 
 
 class ChallengeError(ValueError):
@@ -227,8 +228,15 @@ def raise_challenge(
     note_ids: Iterable[int] = (),
     concern_id: int | None = None,
     threshold_view_id: int | None = None,
+    scheduler_reason: str | None = None,
 ) -> Challenge:
-    """Open a challenge at stage 1 under the current procedure; alert the stage's leads."""
+    """Open a challenge at stage 1 under the current procedure; alert the stage's leads.
+
+    With `scheduler_reason`, the sweep opens it for `actor` (who then owns it on the raising
+    side, hears of its moves and may withdraw it, but did not raise it): the raised event, the
+    audit event (challenge.auto_open, with that reason) and the alert are the scheduler's, all
+    in the one transaction with the challenge.
+    """
     if about_agency_id == actor.agency_id:
         raise ChallengeError("about_agency_id", "A challenge is about another agency, not your own")
     if about_agency_id not in case.involved_agency_ids:
@@ -289,18 +297,29 @@ def raise_challenge(
             "; the raiser said the child may be at immediate risk of harm and was told to "
             "contact the front door or emergency services now"
         )
+    if scheduler_reason:
+        text += f" by the scheduler for {actor.name}, {actor.agency.name}: {scheduler_reason}"
     warning = unnamed_warning(challenge)
     _add_event(
-        challenge, actor, None, EventKind.RAISED, text, from_stage=None, warning=warning, at=now
+        challenge,
+        None if scheduler_reason else actor,
+        SCHEDULER if scheduler_reason else None,
+        EventKind.RAISED,
+        text,
+        from_stage=None,
+        warning=warning,
+        at=now,
+        automatic=bool(scheduler_reason),
     )
     audit.record(
-        "challenge.raise",
+        "challenge.auto_open" if scheduler_reason else "challenge.raise",
         object_kind="challenge",
         object_id=challenge.id,
         case_id=case.id,
         changes=audit.changes_between(
             {},
             {
+                "raised_for_id": actor.id if scheduler_reason else None,
                 "about_agency_id": about_agency_id,
                 "kind": kind,
                 "urgent": urgent,
@@ -314,14 +333,17 @@ def raise_challenge(
                 "threshold_view_id": threshold_view_id,
             },
         ),
-        actor=actor,
+        reason=scheduler_reason,
+        actor=None if scheduler_reason else actor,
+        actor_label=SCHEDULER if scheduler_reason else None,
     )
+    how = "opened automatically" if scheduler_reason else "raised"
     _alert(
         challenge,
         "stage:1",
         alert_recipients(challenge),
         AlertKind.CHALLENGE_RAISED,
-        f"Professional challenge {challenge.id} raised: stage 1 awaits you",
+        f"Professional challenge {challenge.id} {how}: stage 1 awaits you, {_due_by(challenge)}",
     )
     if immediate_risk:
         _alert(
@@ -466,7 +488,8 @@ def _escalate(
         f"stage:{challenge.stage}",
         recipients,
         AlertKind.CHALLENGE_ESCALATED,
-        f"Professional challenge {challenge.id} escalated to stage {challenge.stage}",
+        f"Professional challenge {challenge.id} escalated to stage {challenge.stage}, "
+        f"{_due_by(challenge)}",
     )
     return event
 
@@ -618,7 +641,28 @@ def due_for_reminder(now: datetime) -> list[Challenge]:
         for c in candidates
         if workdays.working_hours_between(now, c.stage_due_at)
         <= c.current_stage.reminder_working_hours
+        and not began_due_soon(c)
     ]
+
+
+def began_due_soon(challenge: Challenge) -> bool:
+    """Did the current stage begin already inside its reminder window?
+
+    Then the alert that opened the stage (raised, or escalated) is its reminder: it gives the
+    deadline, and nobody gets a second alert minutes later saying the same. Urgent stages
+    escalated at the end of a working day are the usual case. Depending only on the stage's own
+    start and deadline (not on when the sweep runs) keeps one sweep pass complete: a second
+    pass at the same moment finds no reminder the first one left for it.
+    """
+    return (
+        workdays.working_hours_between(challenge.stage_started_at, challenge.stage_due_at)
+        <= challenge.current_stage.reminder_working_hours
+    )
+
+
+def _due_by(challenge: Challenge) -> str:
+    """The stage deadline for an alert's subject (a date says nothing about the child)."""
+    return f"due by {workdays.to_local(challenge.stage_due_at):%-d %b %Y %H:%M}"
 
 
 def _hours_per_working_day() -> float:
@@ -628,7 +672,7 @@ def _hours_per_working_day() -> float:
 
 
 def escalate_overdue(
-    challenge: Challenge, now: datetime, actor_label: str = "scheduler"
+    challenge: Challenge, now: datetime, actor_label: str = SCHEDULER
 ) -> ChallengeEvent | None:
     """Move a challenge whose stage deadline passed without an outcome to the next stage.
 

@@ -6,13 +6,18 @@ indexed query (never the whole history):
 
 1. concerns due within CONCERN_REMINDER_HOURS working hours: remind the receiving agency's people;
 2. concerns past due without a response: alert the receiving agency's stage-1 lead and the sender,
-   and (the procedure's auto_open_challenge_for_unanswered_concern) open a stage-1 challenge;
-3. challenge stages near their deadline: remind the stage's named leads;
+   and (the procedure's auto_open_challenge_for_unanswered_concern) open a stage-1 challenge, the
+   scheduler's act for the sender, audited with it in one transaction;
+3. challenge stages near their deadline: remind the stage's named leads (not a stage that began
+   inside its window: the alert that opened it gave the deadline; challenges.began_due_soon);
 4. stage deadlines passed without an outcome: escalate (challenges.escalate_overdue records why),
    alert the new stage's leads and the raiser; past the last stage, alert the partnership's leads
    at most once a local day until it is resolved;
 5. stale lived experience and threshold disagreements: a weekly digest to each lead professional's
    agency leads.
+
+One pass is complete: a second pass at the same moment finds nothing left to do (no step
+leaves work that only an earlier step of the next pass would see).
 
 Exactly once: every alert has an event key (e.g. "concern:12:overdue"); with the recipient it is
 the alert's unique key, so a repeated, restarted or concurrent sweep adds nothing. Safe to kill:
@@ -54,7 +59,7 @@ from tracker.models import (
     ShareRecipient,
     ThresholdView,
 )
-from tracker.services import alerts, audit, challenges, leads, locks, notes, procedure, workdays
+from tracker.services import alerts, challenges, leads, locks, notes, procedure, workdays
 
 CHUNK = 500
 # A reminder window is in working hours; in wall-clock time it cannot span more than this (the
@@ -203,8 +208,9 @@ def _challenged(concern_ids: list[int]) -> set[int]:
     )
 
 
-def _open_challenge_for(concern: ShareRecipient, now: datetime) -> Challenge | None:
-    """Stage 1 for an unanswered concern, raised in the sender's name by the sweep (commits)."""
+def _open_challenge_for(concern: ShareRecipient) -> Challenge | None:
+    """Stage 1 for an unanswered concern, opened by the scheduler for the sender (commits the
+    challenge, its alerts and its challenge.auto_open audit event together)."""
     share = concern.share
     raiser = next(iter(_senders(share)), None)
     if raiser is None or not raiser.active:
@@ -212,7 +218,7 @@ def _open_challenge_for(concern: ShareRecipient, now: datetime) -> Challenge | N
     shared_at = workdays.to_local(share.current.shared_at)
     due_at = workdays.to_local(concern.due_at)
     try:
-        challenge = challenges.raise_challenge(
+        return challenges.raise_challenge(
             raiser,
             db.session.get(Case, share.case_id),
             about_agency_id=concern.agency_id,
@@ -225,22 +231,15 @@ def _open_challenge_for(concern: ShareRecipient, now: datetime) -> Challenge | N
             outcome_wanted="A response to the information shared, recorded in the tracker.",
             urgent=share.priority == Priority.URGENT.value,
             concern_id=concern.id,  # links the share; it is the evidence
+            scheduler_reason=(
+                "concern unanswered past its due time (procedure: open a stage-1 challenge)"
+            ),
         )
     except challenges.ChallengeError as error:
         # e.g. an agency no longer involved: the overdue alerts still go; nothing to open.
         db.session.commit()
         current_app.logger.warning("No challenge for concern %s: %s", concern.id, error)
         return None
-    audit.record(
-        "challenge.auto_open",
-        object_kind="challenge",
-        object_id=challenge.id,
-        case_id=challenge.case_id,
-        changes={"concern_id": [None, concern.id]},
-        reason="Concern unanswered past its due time (procedure: open a stage-1 challenge)",
-        actor_label="scheduler",
-    )
-    return challenge
 
 
 def _alert_overdue(concern: ShareRecipient, event: str) -> int:
@@ -287,7 +286,7 @@ def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
             # Checked again inside this item's transaction: another sweep may have opened it.
             if auto_open and not _challenged([concern_id]):
                 # raise_challenge commits the alerts above with the challenge, atomically.
-                if _open_challenge_for(concern, now) is not None:
+                if _open_challenge_for(concern) is not None:
                     counts["challenges_opened"] += 1
             db.session.commit()
             _pause()

@@ -1,7 +1,7 @@
 """account security: four-eyes role approvals, two-factor reset links, failed bearer tokens
 
-Revision ID: 0008_account_security
-Revises: 0007_scale
+Revision ID: 0009_account_security
+Revises: 0008_delivery_claims
 
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_account_security'
-down_revision = '0007_scale'
+revision = '0009_account_security'
+down_revision = '0008_delivery_claims'
 branch_labels = None
 depends_on = None
 
