@@ -100,7 +100,10 @@ def invite():
             getattr(form, error.field).errors.append(str(error))
         else:
             if person.active:
-                flash(f"{person.name} invited: a set-password link has gone to {person.email}")
+                flash(
+                    f"{person.name} invited: a set-password link has gone to {person.email}",
+                    "success",
+                )
             else:
                 flash(_WAITING.format(name=person.name, role=person.role_label), "success")
             return redirect(url_for("admin.person", person_id=person.id))
