@@ -188,11 +188,13 @@ def test_the_person_is_emailed_about_every_change(client, world, frozen):
     client.post(
         f"/set-password/{token}", data={"password": "a long new pass", "confirm": "a long new pass"}
     )
+    people.update(world.admin, worker, role="lead", active=False, away=True)
     subjects = [a.subject for a in alerts_to(worker, AlertKind.ACCOUNT_CHANGED)]
     assert subjects == [
         "Your account: your role is now Named lead",
         "Your account: marked away",
         "Your account: your password was set",
+        "Your account: you can no longer sign in",
     ]
     # Account emails are sent at once, even in quiet hours (a link expires in an hour).
     assert all(a.urgent for a in alerts_to(worker, AlertKind.ACCOUNT_LINK))

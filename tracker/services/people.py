@@ -134,6 +134,7 @@ def tell(person: Person, what: str, event: AuditEvent) -> None:
         subject=f"Your account: {what}",
         link=alerts.app_path("main.home"),
         urgent=True,
+        even_if_inactive=True,  # "you can no longer sign in" is news to a deactivated person
     )
 
 
