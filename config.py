@@ -83,9 +83,11 @@ def from_environment(**overrides) -> dict:
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Cookies: never readable from script, never sent cross-site on POST, HTTPS-only in production.
+        # Cookies: never readable from script, never sent with any cross-site request (Strict:
+        # a link from elsewhere, even a top-level GET, arrives signed out and cannot make a view
+        # event under the reader's name), HTTPS-only in production.
         "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SAMESITE": "Strict",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
@@ -124,10 +126,16 @@ def from_environment(**overrides) -> dict:
         "SIGNIN_MAX_PER_ACCOUNT": _int("TRACKER_SIGNIN_MAX_PER_ACCOUNT", 5),
         "SIGNIN_MAX_PER_ADDRESS": _int("TRACKER_SIGNIN_MAX_PER_ADDRESS", 20),
         "INVITE_HOURS": _int("TRACKER_INVITE_HOURS", 72),
+        # A reset link for someone who already has a password (forgotten, or lost authenticator).
+        "RESET_LINK_MINUTES": _int("TRACKER_RESET_LINK_MINUTES", 60),
         # The API: calls per token per fixed window (counted in the database), token lifetime.
         "API_RATE_LIMIT": _int("TRACKER_API_RATE_LIMIT", 300),
         "API_RATE_WINDOW_SECONDS": _int("TRACKER_API_RATE_WINDOW_SECONDS", 60),
         "API_TOKEN_MAX_DAYS": _int("TRACKER_API_TOKEN_MAX_DAYS", 365),
+        "API_TOKEN_MAX_LIVE": _int("TRACKER_API_TOKEN_MAX_LIVE", 5),
+        # Calls with a wrong bearer token from one address, per sign-in window, before refusing
+        # every bearer token from it until the window passes.
+        "API_AUTH_MAX_FAILURES": _int("TRACKER_API_AUTH_MAX_FAILURES", 20),
         # Two-factor sign-in: "leads" (named leads, auditors, admins), "everyone" or "nobody".
         "TWO_FACTOR_FOR": two_factor_for,
         # Signed out after this long without a request (a shared or unlocked computer).

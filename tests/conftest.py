@@ -22,7 +22,6 @@ import os
 import re
 import secrets
 import shutil
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -265,7 +264,7 @@ def sign_in_as(client, person: Person) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = person.get_id()
         session["_fresh"] = True
-        session["last_seen"] = time.time()
+        session["last_seen"] = clock.timestamp()
 
 
 @pytest.fixture

@@ -27,6 +27,21 @@ def assert_form_error(response, message: str, status: int = 400) -> None:
     assert any(message in line for line in summary), summary
 
 
+def emailed_link_token(person) -> str:
+    """The token of the newest set-password link emailed to the person (their alert's link)."""
+    from tracker.extensions import db
+    from tracker.models import Alert, AlertKind
+
+    link = db.session.scalar(
+        db.select(Alert.link)
+        .where(Alert.recipient_id == person.id, Alert.kind == AlertKind.ACCOUNT_LINK.value)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    assert link and link.startswith("/set-password/"), link
+    return link.removeprefix("/set-password/")
+
+
 def current_code(secret: str) -> str:
     """The authenticator code for the app's "now" (its clock is moved in tests, not the real one)."""
     import pyotp

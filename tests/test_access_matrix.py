@@ -81,8 +81,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.invite", "POST"): ADMIN_POST,
     ("admin.person", "GET"): ADMIN_GET,
     ("admin.person", "POST"): ADMIN_POST,
-    ("admin.renew_link", "POST"): (403, 403, 403, 403, 200, 302),  # shows the new link once
+    ("admin.renew_link", "POST"): (403, 403, 403, 403, 302, 302),  # emailed to the person
     ("admin.reset_two_factor", "POST"): ADMIN_POST,  # worker B never set it up: 400
+    ("admin.approvals", "GET"): ADMIN_GET,
+    ("admin.decide", "POST"): ADMIN_POST,  # no decision given: 400
     ("admin.mail", "GET"): ADMIN_GET,
     ("admin.identity_providers", "GET"): ADMIN_GET,
     ("admin.new_identity_provider", "GET"): ADMIN_GET,
@@ -180,7 +182,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tracker.models import ShareRecipient
-    from tracker.services import alerts, api_tokens, challenges, identity, notes, sharing
+    from tracker.services import alerts, api_tokens, challenges, identity, notes, people, sharing
 
     name_leads(world, password_hash)
     share = sharing.record_share(
@@ -240,6 +242,14 @@ def url_args(world, password_hash) -> dict[str, object]:
             mfa_acr_values="",
         ),
     )
+    people.invite(
+        world.admin,
+        name="New Auditor",
+        email="new.auditor@example.org",
+        agency_id=world.partnership.id,
+        role="auditor",
+    )
+    approval = people.pending_approvals()[0]
     db.session.commit()
     involvement = next(
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
@@ -260,6 +270,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "token_id": token.id,
         "stage": 2,
         "provider_id": provider.id,
+        "approval_id": approval.id,
     }
 
 

@@ -43,7 +43,7 @@ def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
 def test_production_cookies_are_secure(monkeypatch, tmp_path, production_env):
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
-    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"
 
 
 def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):

@@ -6,6 +6,11 @@ partnership, so every feature's records exist), collects each <form> with its fi
 it. Every POST route in the URL map must be reached this way, or be named in NOT_CRAWLED with the
 reason and the test that fuzzes it instead: a new form that nothing reaches fails this test.
 TRACKER_FUZZ_EXAMPLES sets the examples per form (a quick 5 by default; try 200 before a release).
+
+GET forms (searches and filters) are fuzzed too, through their query strings. The hostile values
+include the classes that once gave a 500 (issue 13): whole numbers past 2**31 and 2**63, far
+years, lone surrogates (sent percent-encoded, as a browser could), and control characters and
+look-alike slashes in a ?next= redirect.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from tests.conftest import sign_in_as
+from tests.helpers import emailed_link_token
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Person, Role
@@ -49,6 +55,7 @@ FUZZED_DIRECTLY = {
     "shares.amend_note": "only the recording agency sees it: test_multi_step_forms",
     "api_tokens.revoke": "needs a token: test_multi_step_forms",
     "admin.edit_identity_provider": "the demo has none (local accounts only): tests/auth/oidc",
+    "admin.decide": "needs a pending approval: test_approval_form",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)
@@ -76,6 +83,16 @@ HOSTILE = st.sampled_from(
         "31",
         "02",
         "1899",
+        "9999",
+        "2147483648",
+        "9223372036854775808",
+        "18446744073709551616",
+        "9" * 400,
+        "31/12/9999",
+        "\ud800",
+        "a\udfffb",
+        "/\t/evil.example",
+        "//evil.example",
         "2026-02-30",
         "NaN",
         "None",
@@ -98,6 +115,7 @@ class Form:
     page: str
     action: str
     fields: dict[str, Field] = field(default_factory=dict)
+    method: str = "post"
 
 
 class Page(HTMLParser):
@@ -115,8 +133,11 @@ class Page(HTMLParser):
         a = dict(attrs)
         if tag == "a" and a.get("href"):
             self.links.append(urljoin(self.url, a["href"]))
-        elif tag == "form" and (a.get("method") or "get").lower() == "post":
-            self._form = Form(self.url, urljoin(self.url, a.get("action") or self.url))
+        elif tag == "form":
+            method = (a.get("method") or "get").lower()
+            self._form = Form(
+                self.url, urljoin(self.url, a.get("action") or self.url), method=method
+            )
             self.forms.append(self._form)
         elif self._form is not None and tag in ("input", "textarea", "select") and a.get("name"):
             kind = {"textarea": "textarea", "select": "select"}.get(tag) or a.get("type") or "text"
@@ -189,7 +210,8 @@ def crawl(app, client, start: str = "/") -> tuple[list[Form], list[str]]:
 DATE_PARTS = {
     "day": st.integers(1, 28),
     "month": st.integers(1, 12),
-    "year": st.integers(2015, 2025),
+    # Mostly plausible years; sometimes one past the calendar's arithmetic (9999 + 1 day).
+    "year": st.integers(2015, 2025) | st.sampled_from([1, 1899, 2201, 9999]),
 }
 
 
@@ -242,6 +264,11 @@ def assert_no_raw_echo(response, where: str) -> None:
         assert marker not in html, f"unescaped input on {where}"
 
 
+def encoded(data: MultiDict) -> str:
+    """The form as a browser would send it; a lone surrogate goes as its (invalid) UTF-8 bytes."""
+    return urlencode(list(data.items(multi=True)), errors="surrogatepass")
+
+
 def fuzz(client, form: Form) -> None:
     @settings(
         max_examples=EXAMPLES,
@@ -251,7 +278,15 @@ def fuzz(client, form: Form) -> None:
     )
     @given(data=submissions(form))
     def run(data):
-        response = client.post(path_of(form.action), data=data)
+        if form.method == "get":
+            base = path_of(form.action).split("?")[0]
+            response = client.get(f"{base}?{encoded(data)}")
+        else:
+            response = client.post(
+                path_of(form.action),
+                data=encoded(data),
+                content_type="application/x-www-form-urlencoded",
+            )
         assert response.status_code < 500, (form.action, dict(data.lists()), response.status_code)
         assert_no_raw_echo(response, form.action)
         # What was stored shows where the post led (a refused post re-renders the form itself).
@@ -263,9 +298,9 @@ def fuzz(client, form: Form) -> None:
     run()
 
 
-def endpoint_of(app, url: str) -> str:
+def endpoint_of(app, url: str, method: str = "post") -> str:
     adapter = app.url_map.bind("localhost")
-    return adapter.match(urlsplit(url).path, method="POST")[0]
+    return adapter.match(urlsplit(url).path, method=method.upper())[0]
 
 
 def test_every_form_survives_hostile_input(app, client):
@@ -274,19 +309,22 @@ def test_every_form_survives_hostile_input(app, client):
     reached: set[str] = set()
     fuzzed: set[tuple] = set()
     pages_of: dict[Role, list[str]] = {}
+    get_forms: set[str] = set()
     for role in Role:
         sign_in_as(client, logins[role.value])
         forms, pages = crawl(app, client)
         assert len(pages) > 3, (role, pages)
         pages_of[role] = pages
         for form in forms:
-            endpoint = endpoint_of(app, form.action)
+            endpoint = endpoint_of(app, form.action, form.method)
             # One form per route and set of fields is enough (a lead's forms are a worker's).
-            key = (endpoint, tuple(sorted(form.fields)))
+            key = (endpoint, form.method, tuple(sorted(form.fields)))
             if endpoint in NOT_CRAWLED or key in fuzzed:
                 continue
             fuzzed.add(key)
             reached.add(endpoint)
+            if form.method == "get":
+                get_forms.add(endpoint)
             sign_in_as(client, logins[role.value])  # a role change by the fuzz signs out
             fuzz(client, form)
     # Everything stored by the fuzzing, wherever it shows (lists, summaries, home pages): escaped.
@@ -301,6 +339,8 @@ def test_every_form_survives_hostile_input(app, client):
         for r in app.url_map.iter_rules()
         if "POST" in (r.methods or ()) and not r.endpoint.startswith(NOT_FORMS)
     }
+    # The searches and filters, fuzzed through their query strings.
+    assert {"cases.index", "audit.index", "reports.index", "shares.unanswered"} <= get_forms
     missing = posts - reached - set(NOT_CRAWLED) - set(FUZZED_DIRECTLY)
     assert not missing, (
         f"POST routes no crawl reached: {sorted(missing)}. Give the demo partnership the "
@@ -317,8 +357,14 @@ def test_sign_in_and_set_password_forms(app, client, world):
             {"email": Field("hidden", options=[world.worker_a.email]), "password": Field("text")},
         ),
     )
-    _, token = people.invite(
-        world.admin, name="Fuzz", email="fuzz@example.org", agency_id=world.agency_a.id, role="lead"
+    token = emailed_link_token(
+        people.invite(
+            world.admin,
+            name="Fuzz",
+            email="fuzz@example.org",
+            agency_id=world.agency_a.id,
+            role="lead",
+        )
     )
     fuzz(
         client,
@@ -381,3 +427,64 @@ def test_multi_step_forms(app, client, world, frozen):
     assert fuzz_page(client, f"{start}/check")
     client.post("/account/api-tokens", data={"name": "Fuzz"})
     assert fuzz_page(client, "/account/api-tokens")
+
+
+def test_approval_form(app, client, world, password_hash):
+    from tests.conftest import add_person
+
+    second = add_person("Second Admin", world.partnership, Role.ADMIN, password_hash)
+    people.update(world.admin, world.worker_c, role="auditor", active=True, away=False)
+    sign_in_as(client, second)
+    assert fuzz_page(client, "/admin/approvals")
+
+
+# Control characters, backslashes, schemes and look-alike slashes, mixed with path pieces.
+NEXT_PIECES = st.sampled_from(
+    [
+        "/",
+        "//",
+        "\\",
+        "/\\",
+        "\t",
+        "\r",
+        "\n",
+        "\x00",
+        "%2f",
+        "%5c",
+        "%09",
+        "%0d%0a",
+        "https:",
+        "javascript:",
+        "\uff0f",
+        "\u2215",
+        "evil.example",
+        "cases",
+        "?",
+        "#",
+        "@",
+        ":",
+        " ",
+        ".",
+    ]
+)
+
+
+@settings(
+    max_examples=EXAMPLES * 20,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(target=st.lists(NEXT_PIECES | st.text(max_size=3), max_size=8).map("".join))
+def test_sign_in_never_redirects_off_the_site(app, client, world, target):
+    client.post("/sign-out")
+    response = client.post(
+        f"/sign-in?next={quote(target, safe='', errors='surrogatepass')}",
+        data={"email": world.worker_a.email, "password": "correct horse battery staple"},
+    )
+    assert response.status_code == 302, response.status_code
+    location = response.headers["Location"]
+    parts = urlsplit(location)
+    assert not parts.scheme and not parts.netloc and location.startswith("/"), location
+    assert not location.startswith("//") and "\\" not in location, location
+    assert all(ord(c) >= 32 for c in location), location

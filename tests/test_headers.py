@@ -25,11 +25,11 @@ def test_case_pages_are_never_cached_but_assets_may_be(client, world):
     asset.close()
 
 
-def test_production_cookies_are_secure_httponly_and_lax(monkeypatch, tmp_path, production_env):
+def test_production_cookies_are_secure_httponly_and_strict(monkeypatch, tmp_path, production_env):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
-    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"
     monkeypatch.setenv("TRACKER_ENV", "development")
     assert not config.from_environment(INSTANCE_DIR=str(tmp_path))["SESSION_COOKIE_SECURE"]
 
@@ -39,4 +39,4 @@ def test_session_cookie_flags_on_sign_in(database_url, tmp_path, world):
     client = app.test_client()
     response = sign_in(client, world.worker_a.email)
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Strict" in cookie

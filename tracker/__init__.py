@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tracker import cli, errors, security, templating
+from tracker import cli, errors, inputs, security, templating
 from tracker.database import configure_sqlite
 from tracker.extensions import csrf, db, login_manager, migrate
 from tracker.services import oidc, procedure
@@ -30,11 +30,12 @@ BLUEPRINTS = (
 def create_app(overrides: dict | None = None) -> Flask:
     import config
 
-    app = Flask(__name__, template_folder="../templates", static_folder="static")
+    app = security.TrackerApp(__name__, template_folder="../templates", static_folder="static")
     app.config.update(config.from_environment(**(overrides or {})))
     procedure.init_app(app)  # a broken procedure file stops the app here, naming the problem
 
     register_extensions(app)
+    inputs.init_app(app)  # before the blueprints: their routes use its bounded converters
     register_blueprints(app)
     templating.init_app(app)
     security.init_app(app)

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import Select, exists, select
 
 from tracker.extensions import db
-from tracker.models import AgencyKind, Case, CaseAgency, Person, Role
+from tracker.models import AgencyKind, AlertKind, Case, CaseAgency, Person, Role
 
 CASE_READERS = (Role.WORKER, Role.LEAD, Role.AUDITOR)
 CASE_WRITERS = (Role.WORKER, Role.LEAD)
@@ -32,6 +32,13 @@ def can_change_cases(person: Person) -> bool:
 
 def can_administer(person: Person) -> bool:
     return person.has_role(Role.ADMIN)
+
+
+def can_read_mail_copy(alert) -> bool:
+    """An administrator reads copies of alert emails (to check delivery), but never one that
+    carries a person's set-password link: that is theirs alone (no takeover by reading it).
+    A copy whose alert is unknown is not shown either."""
+    return alert is not None and alert.kind != AlertKind.ACCOUNT_LINK.value
 
 
 def sees_partnership_lists(person: Person) -> bool:

@@ -41,7 +41,7 @@ def demo_command(if_empty: bool) -> None:
 )
 @click.password_option()
 def create_user_command(name: str, email: str, agency_name: str, password: str) -> None:
-    """Create the first administrator on a real install."""
+    """Create the first (or second) administrator on a real install."""
     from tracker.services import people
 
     try:

@@ -163,7 +163,8 @@ def load() -> list[Person]:
         db.session.flush()
         by_key[key] = agency
         if kind == AgencyKind.PARTNERSHIP:
-            roles = [Role.ADMIN, Role.AUDITOR, Role.LEAD]
+            # Two administrators: a new auditor or administrator needs a second one's approval.
+            roles = [Role.ADMIN, Role.AUDITOR, Role.LEAD, Role.ADMIN]
         else:
             roles = [Role.WORKER, Role.LEAD]
         for role in roles:

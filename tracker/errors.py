@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from tracker.api import API_PREFIX
@@ -20,6 +21,7 @@ MESSAGES = {
         "If you typed the web address, check it is correct. The record may not exist, or you may not have access to it.",
     ),
     405: ("This action is not allowed here", "Go back and try again."),
+    409: ("This has already been done", "Go back and reload the page to see where things stand."),
     413: ("What you sent is too large", "Shorten the text and try again."),
     429: ("Too many attempts", "Wait a few minutes and try again."),
     500: (
@@ -31,9 +33,17 @@ MESSAGES = {
 
 def render_error(status: int, detail: str | None = None):
     title, advice = MESSAGES.get(status, MESSAGES[500])
-    return render_template(
-        "errors/error.html", title=title, advice=detail or advice, status=status
-    ), status
+    try:
+        return render_template(
+            "errors/error.html", title=title, advice=detail or advice, status=status
+        ), status
+    except Exception:  # the page itself failed (say the database is down): still no bare 500
+        db.session.rollback()
+        current_app.logger.exception("The error page could not be rendered")
+        return (
+            "<!DOCTYPE html>\n<html lang=en><meta charset=utf-8>"
+            f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(advice)}</p>"
+        ), status
 
 
 def init_app(app: Flask) -> None:

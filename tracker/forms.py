@@ -6,8 +6,11 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextArea
+from werkzeug.datastructures import MultiDict
 from wtforms import DateField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
+
+from tracker import inputs
 
 
 class GovDateField(DateField):
@@ -36,9 +39,10 @@ class GovDateField(DateField):
         except ValueError:
             self.data = None
             raise ValueError("Enter a real date") from None
-        if year < 1900:
+        problem = inputs.date_problem(self.data)
+        if problem:
             self.data = None
-            raise ValueError("Enter a year after 1900")
+            raise ValueError(problem)
 
 
 def no_control_characters(form, field) -> None:
@@ -49,14 +53,43 @@ def no_control_characters(form, field) -> None:
 
 
 class BaseForm(FlaskForm):
-    """CSRF-protected; strips surrounding whitespace from every text field."""
+    """CSRF-protected; strips surrounding whitespace from every text field; whole numbers in
+    select boxes bounded (tracker.inputs); text that is not valid Unicode refused, field by field.
+    """
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
             filters = unbound_field.kwargs.get("filters", [])
             if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField"}:
                 filters = [*filters, lambda v: v.strip() if isinstance(v, str) else v]
+            if unbound_field.kwargs.get("coerce") is int:
+                # An id of 2**63 would reach the database as an overflow: out of range is invalid.
+                unbound_field.kwargs["coerce"] = inputs.whole_number
             return unbound_field.bind(form=form, filters=filters, **options)
+
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            form.invalid_text_fields = set()
+            if formdata is None:
+                return None
+            pairs = []
+            for key, value in formdata.items(multi=True):
+                if isinstance(value, str) and not inputs.is_valid_text(value):
+                    form.invalid_text_fields.add(key)
+                    value = ""  # never processed: the field gets an error instead
+                pairs.append((key, value))
+            if not form.invalid_text_fields:
+                return formdata
+            return MultiDict(pairs)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for name in sorted(getattr(self, "invalid_text_fields", ())):
+            field = self._fields.get(name)
+            if field is not None:
+                field.errors.append(f"{field.label.text} must contain only valid characters")
+                valid = False
+        return valid
 
 
 def required_text(label: str, missing: str, max_length: int = 5000, **kwargs) -> TextAreaField:

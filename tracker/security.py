@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Request, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import BadHost
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import MapAdapter
 
 from tracker.api import API_PREFIX
 
@@ -17,15 +21,82 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+class TrackerApp(Flask):
+    """Flask, except that a Host header Werkzeug cannot encode (a label over 63 characters)
+    is a 400 through the app's own error page and headers. Flask alone leaves such a request
+    with no URL adapter, so the error page itself fails to build a link: a bare 500."""
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        try:
+            return super().create_url_adapter(request)
+        except BadHost as error:
+            if request is None:
+                raise
+            refusal = error  # `error` is unbound once the except block ends
+            # Links are built against a name we trust; matching any route refuses the request.
+            adapter = self.url_map.bind(
+                self.config["SERVER_NAME"] or "localhost",
+                script_name=request.root_path or "/",
+                url_scheme=request.scheme,
+            )
+
+            def refuse(*args, **kwargs):
+                raise refusal
+
+            adapter.match = refuse
+            return adapter
+
+
+NEXT_MAX = 2000
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: the one check for every redirect to
+    an address the request named (?next=...), so a link cannot send a signed-in person away.
+
+    Browsers strip tabs and newlines from a Location, treat a backslash as a slash and read
+    `//host` as another site; so anything with a control character, a backslash, a scheme, an
+    authority, or that decodes (or normalises, for look-alike slashes) to `//` is refused.
+    """
+    if not target or len(target) > NEXT_MAX or not target.isascii():
+        return None
+    decoded = unquote(target)
+    for text in (target, decoded, unicodedata.normalize("NFKC", decoded)):
+        if "\\" in text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+            return None
+        if not text.startswith("/") or text.startswith("//"):
+            return None
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
+
+
 class BrowserSessionInterface(SecureCookieSessionInterface):
     """Only browser pages have a session. The API authenticates every request by bearer token, so
     its requests neither read nor set the session cookie, and a signed-in browser cannot ride one
-    into the API (which is why the API may be exempt from CSRF)."""
+    into the API (which is why the API may be exempt from CSRF).
+
+    Nor does a request another site started: with `Sec-Fetch-Site: cross-site` the browser
+    may still send the cookie (an older browser ignoring SameSite=Strict), so the request gets a
+    fresh, empty session, as SameSite=Strict means, and nothing is saved back (a link from
+    elsewhere neither acts as the reader nor signs them out)."""
 
     def open_session(self, app: Flask, request: Request):
         if request.path.startswith(API_PREFIX):
             return self.make_null_session(app)
+        if _cross_site(request):
+            return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if _cross_site(request):
+            return
+        super().save_session(app, session, response)
+
+
+def _cross_site(req: Request) -> bool:
+    return req.headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site"
 
 
 def init_app(app: Flask) -> None:

@@ -4,11 +4,13 @@ error and no response that breaks it."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import schemathesis
 from flask.globals import _cv_app
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from schemathesis import checks
 
@@ -167,3 +169,117 @@ def test_schemathesis_finds_no_server_error_and_no_broken_response(app, api, wor
         except Exception as error:  # collect every operation's failure, then report them all
             failures.append(f"{operation.label}: {error}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_schemathesis_negative_data_is_refused_without_a_server_error(app, api, world):
+    """Schemathesis's negative mode: every schema broken on purpose (ids and limits past their
+    maximum, wrong types, missing fields, odd formats). Each must be a 4xx problem, never a 500."""
+    from schemathesis.generation.modes import GenerationMode
+
+    token = api.token_for(world.worker_a)
+    app.config["API_RATE_LIMIT"] = 100_000
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", in_own_context(app))
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        @settings(
+            max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def check(case):
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {token}"}, checks=[checks.not_a_server_error]
+            )
+
+        try:
+            check()
+        except Exception as error:
+            failures.append(f"{operation.label}: {error}")
+    assert not failures, "\n\n".join(failures)
+
+
+# Values that once reached the database or the date arithmetic and gave a 500 (issue 13).
+HOSTILE_LEAVES = st.sampled_from(
+    [
+        2**31,
+        2**63,
+        2**64,
+        -(2**63) - 1,
+        10**400,
+        1e308,
+        "9999-12-31",
+        "9999-12-31T23:59:00Z",
+        "0001-01-01",
+        "\ud800",
+        "a\udfffb",
+        "\x00",
+        "\u202e",
+        "x" * 10_000,
+        True,
+        None,
+    ]
+)
+JSON_VALUES = st.recursive(
+    HOSTILE_LEAVES | st.text(max_size=20) | st.integers(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def hostile_bodies(draw, valid: dict) -> str:
+    """A valid body with hostile values in some of its fields, or deep nesting, as JSON text
+    (lone surrogates written as \\ud800 escapes, as another system could send them)."""
+    how = draw(st.sampled_from(["fields", "fields", "deep", "deep-in-field"]))
+    if how == "deep":
+        depth = draw(st.sampled_from([33, 1000, 100_000]))
+        return "[" * depth + "]" * depth
+    body = dict(valid)
+    for name in draw(st.lists(st.sampled_from(sorted(valid)), min_size=1, max_size=3)):
+        body[name] = draw(JSON_VALUES)
+    text = json.dumps(body)
+    if how == "deep-in-field":
+        name = draw(st.sampled_from(sorted(valid)))
+        text = text.replace(
+            json.dumps(name) + ":", json.dumps(name) + ":" + "[" * 5000 + "]" * 5000 + ',"x":', 1
+        )
+    return text
+
+
+def test_hostile_json_on_every_create_call(app, api, world):
+    from tests.api.conftest import share_body
+
+    app.config["API_RATE_LIMIT"] = 100_000
+    share = api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=share_body(world))
+    assert share.status_code == 201, share.get_json()
+    concern_id = share.get_json()["concerns"][0]["id"]
+    calls = [
+        (f"/cases/{world.case.id}/shares", world.worker_a, share_body(world)),
+        (f"/concerns/{concern_id}/response", world.worker_b, {"summary": "Seen", "outcome": "x"}),
+        (
+            f"/cases/{world.case.id}/challenges",
+            world.worker_b,
+            {"about_agency_id": 1, "kind": "plan"},
+        ),
+        ("/challenges/1/outcomes", world.worker_a, {"outcome": "resolve", "note": "n"}),
+    ]
+    for path, person, valid in calls:
+        token = api.token_for(person)
+
+        @settings(
+            max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        @given(body=hostile_bodies(valid))
+        def check(body):
+            response = api.post(
+                path,
+                token=token,
+                data=body.encode("utf-8", "surrogatepass"),
+                content_type="application/json",
+            )
+            assert response.status_code < 500, (path, body[:200], response.status_code)
+
+        check()

@@ -1,7 +1,7 @@
 import re
 
 from tests.conftest import PASSWORD, make_app, sign_in_as
-from tests.helpers import assert_form_error, error_summary, page_text
+from tests.helpers import assert_form_error, emailed_link_token, error_summary, page_text
 from tracker.extensions import db
 from tracker.models import AuditEvent, Role
 from tracker.services import people
@@ -115,13 +115,14 @@ def test_posts_without_csrf_token_fail(database_url, tmp_path, world):
 
 
 def test_invite_then_set_password_then_sign_in(client, world):
-    person, token = people.invite(
+    person = people.invite(
         world.admin,
         name="New Worker",
         email="new.worker@example.org",
         agency_id=world.agency_b.id,
         role="worker",
     )
+    token = emailed_link_token(person)
     assert client.get(f"/set-password/{token}").status_code == 200
     short = client.post(f"/set-password/{token}", data={"password": "short", "confirm": "short"})
     assert_form_error(short, "Password must be 12 characters or more")
@@ -142,12 +143,14 @@ def test_unknown_or_expired_invite_is_404(client, world, frozen):
     from datetime import datetime, timedelta
 
     start = frozen(datetime(2026, 11, 25, 10, 0))
-    _, token = people.invite(
-        world.admin,
-        name="Late Worker",
-        email="late@example.org",
-        agency_id=world.agency_b.id,
-        role="worker",
+    token = emailed_link_token(
+        people.invite(
+            world.admin,
+            name="Late Worker",
+            email="late@example.org",
+            agency_id=world.agency_b.id,
+            role="worker",
+        )
     )
     assert client.get("/set-password/not-a-token").status_code == 404
     frozen(start + timedelta(hours=73))

@@ -1,17 +1,16 @@
 """Two-factor sign-in, idle sign-out and the password rules."""
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 
 from tests.auth.test_sign_in import sign_in
 from tests.conftest import PASSWORD, make_app, sign_in_as
-from tests.helpers import assert_form_error, page_text
+from tests.helpers import assert_form_error, emailed_link_token, page_text
 from tracker.extensions import db
 from tracker.models import AuditEvent, RecoveryCode, Role
-from tracker.services import people, two_factor
+from tracker.services import clock, people, two_factor
 
 START = datetime(2026, 11, 25, 10, 0)
 
@@ -133,7 +132,7 @@ def test_half_done_sign_in_expires(client, world):
     sign_in(client, world.lead_a.email)
     with client.session_transaction() as session:
         pending = session["pending_sign_in"]
-        pending["at"] = time.time() - 601
+        pending["at"] = clock.timestamp() - 601
         session["pending_sign_in"] = pending
     response = client.get("/sign-in/set-up-two-factor")
     assert response.headers["Location"] == "/sign-in"
@@ -153,18 +152,31 @@ def test_who_must_use_two_factors(database_url, tmp_path, world):
     assert sign_in(nobody, world.lead_a.email).headers["Location"] == "/"
 
 
-def test_admin_resets_a_lost_authenticator(client, world, frozen):
+def test_a_lost_authenticator_is_reset_through_the_persons_own_email(client, world, frozen):
     frozen(START)
     enrol(client, world.lead_a, START)
     client.post("/sign-out")
     sign_in_as(client, world.admin)
     page = client.get(f"/admin/people/{world.lead_a.id}")
-    assert "Reset two-factor sign-in" in page_text(page)
-    assert client.post(f"/admin/people/{world.lead_a.id}/reset-two-factor").status_code == 302
+    assert "reset two-factor sign-in" in page_text(page)
+    response = client.post(f"/admin/people/{world.lead_a.id}/reset-two-factor")
+    assert response.status_code == 302
+    # Nothing changes until the person uses the link emailed to them.
+    db.session.refresh(world.lead_a)
+    assert world.lead_a.has_two_factor
+    token = emailed_link_token(world.lead_a)
+    assert token not in client.get(response.headers["Location"]).get_data(as_text=True)
+    client.post("/sign-out")
+    new_password = "a new and long passphrase"
+    done = client.post(
+        f"/set-password/{token}", data={"password": new_password, "confirm": new_password}
+    )
+    assert done.status_code == 302
     db.session.refresh(world.lead_a)
     assert not world.lead_a.has_two_factor and two_factor.recovery_codes_left(world.lead_a) == 0
-    client.post("/sign-out")
-    assert sign_in(client, world.lead_a.email).headers["Location"].startswith("/sign-in/set-up")
+    assert client.get(f"/set-password/{token}").status_code == 404  # once only
+    first = sign_in(client, world.lead_a.email, new_password)
+    assert first.headers["Location"].startswith("/sign-in/set-up")
     # Only admins may reset.
     sign_in_as(client, world.lead_b)
     assert client.post(f"/admin/people/{world.lead_a.id}/reset-two-factor").status_code == 403
@@ -173,10 +185,10 @@ def test_admin_resets_a_lost_authenticator(client, world, frozen):
 def test_idle_session_is_signed_out_with_an_explanation(client, world):
     sign_in_as(client, world.worker_a)
     with client.session_transaction() as session:
-        session["last_seen"] = time.time() - 29 * 60
+        session["last_seen"] = clock.timestamp() - 29 * 60
     assert client.get("/cases/").status_code == 200  # still active, and the clock restarts
     with client.session_transaction() as session:
-        session["last_seen"] = time.time() - 31 * 60
+        session["last_seen"] = clock.timestamp() - 31 * 60
     response = client.get("/cases/")
     assert response.headers["Location"] == "/signed-out"
     page = client.get("/signed-out")
@@ -190,7 +202,7 @@ def test_idle_minutes_is_a_setting(database_url, tmp_path, world):
     client = make_app(database_url, tmp_path, IDLE_MINUTES=5).test_client()
     sign_in_as(client, world.worker_a)
     with client.session_transaction() as session:
-        session["last_seen"] = time.time() - 6 * 60
+        session["last_seen"] = clock.timestamp() - 6 * 60
     assert client.get("/cases/").headers["Location"] == "/signed-out"
     assert "for 5 minutes" in page_text(client.get("/signed-out"))
 
@@ -205,8 +217,14 @@ def test_passwords_need_length_and_must_not_be_common(world):
 
 
 def test_set_password_refuses_a_common_password(client, world):
-    _, token = people.invite(
-        world.admin, name="New", email="new@example.org", agency_id=world.agency_a.id, role="lead"
+    token = emailed_link_token(
+        people.invite(
+            world.admin,
+            name="New",
+            email="new@example.org",
+            agency_id=world.agency_a.id,
+            role="lead",
+        )
     )
     response = client.post(
         f"/set-password/{token}", data={"password": "q1w2e3r4t5y6", "confirm": "q1w2e3r4t5y6"}

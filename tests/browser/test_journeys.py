@@ -68,6 +68,7 @@ def test_sign_in_with_two_factors_cases_search_and_administration(journey, world
     admin_tab.visit(f"/admin/agencies/{agency_id}")
     admin_tab.visit("/admin/people")
     admin_tab.visit(f"/admin/people/{admin_id}")
+    admin_tab.visit("/admin/approvals")
     admin_tab.visit("/admin/people/invite")
     admin_tab.submit("Invite", status=400)
     admin_tab.visit("/signed-out")

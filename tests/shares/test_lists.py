@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 
 from tests.conftest import sign_in_as
-from tests.helpers import page_text
+from tests.helpers import error_summary, page_text
 from tracker.extensions import db
 from tracker.services import cases, sharing
 
@@ -86,8 +86,14 @@ def test_partnership_list_filters(client, app, world, frozen):
     assert "Showing 1 to 4 of 4" in listed(f"?agency={world.agency_a.id}")  # as the sender
     assert other.reference in listed(f"?agency={world.agency_c.id}")
     assert other.child_name not in listed()  # leads see references, not children's names
-    # Nonsense filters are ignored, never a 500.
-    assert client.get("/concerns/unanswered?agency=x&min_days=y&priority=z").status_code == 200
+    # Nonsense filters are named in the error summary and left out, never a 500.
+    nonsense = client.get("/concerns/unanswered?agency=x&min_days=y&priority=z")
+    assert nonsense.status_code == 400 and "Showing 1 to 4 of 4" in page_text(nonsense)
+    assert error_summary(nonsense) == [
+        "Select an agency from the list",
+        "Select how many working days overdue from the list",
+        "Select a priority from the list",
+    ]
     app.config["PAGE_SIZE"] = 3
     assert "Showing 4 to 4 of 4" in listed("?page=2")
     # Working days overdue, as shown: 2 for standard, 4 for urgent.

@@ -184,3 +184,11 @@ class IdentityProviderForm(BaseForm):
         ],
     )
     active = BooleanField("People can sign in with this provider", widget=GovCheckboxInput())
+
+
+class ApprovalForm(BaseForm):
+    decision = RadioField(
+        "Decision",
+        choices=choices([("approve", "Approve"), ("refuse", "Refuse")]),
+        validators=[InputRequired("Choose approve or refuse")],
+    )

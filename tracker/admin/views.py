@@ -1,13 +1,22 @@
+from email import message_from_string
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker import access
-from tracker.admin.forms import AgencyForm, IdentityProviderForm, InviteForm, PersonForm
+from tracker import access, inputs
+from tracker.admin.forms import (
+    AgencyForm,
+    ApprovalForm,
+    IdentityProviderForm,
+    InviteForm,
+    PersonForm,
+)
 from tracker.cases.forms import choices
+from tracker.errors import render_error
 from tracker.extensions import db
-from tracker.models import Agency, IdentityProvider, Person
-from tracker.services import agencies, identity, people, two_factor
+from tracker.models import Agency, Alert, IdentityProvider, Person
+from tracker.services import agencies, identity, people
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -76,11 +85,7 @@ def edit_agency(agency_id: int):
 
 @blueprint.route("/people")
 def people_list():
-    page = db.paginate(
-        select(Person).order_by(Person.name),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = inputs.paginate(select(Person).order_by(Person.name))
     return render_template("admin/people.html", page=page, title="People")
 
 
@@ -90,7 +95,7 @@ def invite():
     form.agency_id.choices = choices((a.id, a.name) for a in agencies.active_agencies())
     if form.validate_on_submit():
         try:
-            person, token = people.invite(
+            person = people.invite(
                 current_user,
                 name=form.name.data,
                 email=form.email.data,
@@ -100,16 +105,18 @@ def invite():
         except people.PeopleError as error:
             getattr(form, error.field).errors.append(str(error))
         else:
-            return _show_invite_link(person, token)
+            if person.active:
+                flash(
+                    f"{person.name} invited: a set-password link has gone to {person.email}",
+                    "success",
+                )
+            else:
+                flash(_WAITING.format(name=person.name, role=person.role_label), "success")
+            return redirect(url_for("admin.person", person_id=person.id))
     return render_template("admin/invite.html", form=form, title="Invite a person"), _status(form)
 
 
-def _show_invite_link(person: Person, token: str):
-    # Shown once, never stored in clear: the admin passes it to the person securely.
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.set_password", token=token)
-    return render_template(
-        "admin/invite_link.html", person=person, link=link, title="Set-password link"
-    )
+_WAITING = "{name} is to be {role}: a second administrator must approve this before it takes effect"
 
 
 @blueprint.route("/people/<int:person_id>", methods=["GET", "POST"])
@@ -118,7 +125,7 @@ def person(person_id: int):
     form = PersonForm(obj=person)
     if form.validate_on_submit():
         try:
-            people.update(
+            approval = people.update(
                 current_user,
                 person,
                 role=form.role.data,
@@ -128,37 +135,67 @@ def person(person_id: int):
         except people.PeopleError as error:
             form.role.errors.append(str(error))
         else:
-            flash(f"{person.name} saved", "success")
-            return redirect(url_for("admin.people_list"))
+            if approval is not None:
+                flash(_WAITING.format(name=person.name, role=approval.role_label), "success")
+            else:
+                flash(f"{person.name} saved", "success")
+            return redirect(url_for("admin.person", person_id=person.id))
     return render_template(
         "admin/person.html",
         form=form,
         person=person,
         links=identity.links_for_person(person),
+        pending=people.pending_approval(person),
         title=person.name,
     ), _status(form)
 
 
 @blueprint.route("/people/<int:person_id>/new-link", methods=["POST"])
 def renew_link(person_id: int):
-    person = db.get_or_404(Person, person_id)
-    if not person.active:
-        abort(400)
-    return _show_invite_link(person, people.renew_invite(current_user, person))
+    """A forgotten password: the link goes to the person's own email, never to this page."""
+    return _send_link(person_id, clears_two_factor=False)
 
 
 @blueprint.route("/people/<int:person_id>/reset-two-factor", methods=["POST"])
 def reset_two_factor(person_id: int):
-    """For a lost phone with no recovery codes left: they set up again at their next sign-in."""
+    """A lost phone with no recovery codes left: a link to the person's own email clears their
+    two-factor sign-in when they use it (they set it up again at their next sign-in)."""
+    return _send_link(person_id, clears_two_factor=True)
+
+
+def _send_link(person_id: int, *, clears_two_factor: bool):
     person = db.get_or_404(Person, person_id)
-    if not person.has_two_factor:
+    try:
+        people.send_reset_link(current_user, person, clears_two_factor=clears_two_factor)
+    except people.PeopleError as error:
+        return render_error(400, str(error))
+    flash(f"A single-use link has gone to {person.email}", "success")
+    return redirect(url_for("admin.person", person_id=person.id))
+
+
+@blueprint.route("/approvals")
+def approvals():
+    return render_template(
+        "admin/approvals.html",
+        approvals=people.pending_approvals(),
+        title="New auditors and administrators waiting for approval",
+    )
+
+
+@blueprint.route("/approvals/<int:approval_id>", methods=["POST"])
+def decide(approval_id: int):
+    form = ApprovalForm()
+    if not form.validate_on_submit():
         abort(400)
-    two_factor.reset(current_user, person)
+    try:
+        approval = people.decide(current_user, approval_id, approve=form.decision.data == "approve")
+    except people.PeopleError as error:
+        return render_error(409, str(error))
     flash(
-        f"Two-factor sign-in reset for {person.name}: they set it up again when they next sign in",
+        f"{approval.person.name}: {approval.role_label} {approval.outcome}",
         "success",
     )
-    return redirect(url_for("admin.person", person_id=person.id))
+    return redirect(url_for("admin.approvals"))
 
 
 @blueprint.route("/mail")
@@ -166,9 +203,7 @@ def mail():
     """Alert emails written to instance/mail/ (no SMTP server set), and alerts that failed."""
     from tracker.services import delivery
 
-    failed = db.paginate(
-        delivery.failed_alerts(), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    failed = inputs.paginate(delivery.failed_alerts())
     return render_template(
         "admin/mail.html",
         files=delivery.mail_files(),
@@ -184,7 +219,7 @@ def mail_message(name: str):
     from tracker.services import delivery
 
     text = delivery.mail_file(name)
-    if text is None:
+    if text is None or not access.can_read_mail_copy(_alert_of(text)):
         abort(404)
     return render_template("admin/mail_message.html", name=name, text=text, title=name)
 
@@ -249,3 +284,8 @@ def new_identity_provider():
 @blueprint.route("/identity-providers/<int:provider_id>", methods=["GET", "POST"])
 def edit_identity_provider(provider_id: int):
     return _provider_form(db.get_or_404(IdentityProvider, provider_id))
+
+
+def _alert_of(text: str) -> Alert | None:
+    alert_id = inputs.id_arg_of(message_from_string(text).get("X-Tracker-Alert", ""))
+    return db.session.get(Alert, alert_id) if alert_id else None

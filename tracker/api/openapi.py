@@ -7,6 +7,7 @@ document cannot drift from the code.
 
 from __future__ import annotations
 
+from tracker import inputs
 from tracker.models import (
     ChallengeKind,
     ChallengeStatus,
@@ -50,7 +51,7 @@ def _nullable(schema: dict) -> dict:
 
 DATE_TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
-MAX_ID = 2**31 - 1  # ids are 32-bit on both databases
+MAX_ID = inputs.MAX_ID
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 THEMES = {"type": "array", "items": _enum(Theme), "uniqueItems": True}
 AGENCY = {

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import DataRequired, InputRequired
 
+from tracker import inputs
 from tracker.api import openapi
 from tracker.api.problems import ApiError, invalid
 from tracker.services import workdays
@@ -91,7 +92,13 @@ def json_body(schema_name: str, form_class=None, aliases: dict[str, str] | None 
     """The request's JSON object, valid against its schema, or a 422 naming each bad field."""
     if not request.is_json:
         raise ApiError(415, "Send the request body as application/json")
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True)  # None for text that is not JSON (tracker.inputs)
+    if body is None and request.get_data():
+        raise invalid(
+            "body",
+            "Send valid JSON: UTF-8 text with no lone surrogates, nested at most "
+            f"{inputs.MAX_JSON_DEPTH} levels deep",
+        )
     if not isinstance(body, dict):
         raise invalid("body", "Send a JSON object")
     messages = _field_messages(form_class) if form_class else {}
@@ -157,6 +164,8 @@ def parse_datetime(field: str, value: str) -> datetime:
         if moment.tzinfo is None:
             raise ValueError
         offset = moment.utcoffset()
+        if inputs.date_problem(moment.date()):
+            raise ValueError
         return (moment.replace(tzinfo=None) - offset).replace(second=0, microsecond=0)
     except (ValueError, OverflowError, TypeError):
         raise invalid(
@@ -166,9 +175,13 @@ def parse_datetime(field: str, value: str) -> datetime:
 
 def parse_date(field: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (ValueError, TypeError):
         raise invalid(field, "Enter a date as YYYY-MM-DD, for example 2026-11-25") from None
+    problem = inputs.date_problem(day)
+    if problem:
+        raise invalid(field, problem)
+    return day
 
 
 # --- query filters ------------------------------------------------------------------------------
@@ -206,9 +219,13 @@ def query_int(name: str) -> int | None:
     value = request.args.get(name)
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or not 0 < int(value) <= openapi.MAX_ID:
-        raise invalid(name, f"{name} must be a whole number from 1")
-    return int(value)
+    try:
+        number = inputs.whole_number(value)
+    except ValueError:
+        number = 0
+    if not number:
+        raise invalid(name, f"{name} must be a whole number from 1 to {inputs.MAX_ID}")
+    return number
 
 
 def query_choice(name: str, allowed: Iterable[str]) -> str | None:
@@ -256,12 +273,15 @@ def decode_cursor(parsers: list[Callable[[object], object]]) -> list | None:
 
 
 def cursor_int(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int):
         raise ValueError
-    return value
+    return inputs.whole_number(value)
 
 
 def cursor_datetime(value) -> datetime:
     if not isinstance(value, str):
         raise ValueError
-    return datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
+    if inputs.date_problem(moment.date()):
+        raise ValueError
+    return moment

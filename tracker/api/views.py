@@ -65,17 +65,32 @@ def person_from_token(req) -> Person | None:
     if not req.path.startswith(API_PREFIX):
         return None
     scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
-    g.api_token = api_tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
-    return g.api_token.person if g.api_token else None
+    g.api_token = None
+    if scheme.lower() != "bearer":
+        return None
+    address = req.remote_addr or "unknown"
+    g.api_throttled = api_tokens.address_throttled(address)
+    if g.api_throttled:
+        return None
+    g.api_token = api_tokens.authenticate(secret.strip())
+    if g.api_token is None:
+        api_tokens.record_failure(address)
+        return None
+    return g.api_token.person
 
 
 @blueprint.before_request
 def authenticate():
     if request.endpoint == "api.openapi_document":
         return None
-    if any(isinstance(i, int) and i > openapi.MAX_ID for i in (request.view_args or {}).values()):
-        raise ApiError(404)  # no such id (and too large for the database to be asked)
-    if not current_user.is_authenticated:
+    signed_in = current_user.is_authenticated  # runs person_from_token, once
+    if g.get("api_throttled"):
+        raise ApiError(
+            429,
+            "Too many calls with a wrong token from this address: try again later",
+            headers={"Retry-After": str(current_app.config["SIGNIN_WINDOW_MINUTES"] * 60)},
+        )
+    if not signed_in:
         raise ApiError(401, "Send a valid API token: Authorization: Bearer <token>")
     token = g.api_token
     retry_after = api_tokens.count_request(token)

@@ -3,11 +3,11 @@
 Auditors only (access.can_audit). Every page here is itself an audit event.
 """
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker import access
+from tracker import access, inputs
 from tracker.audit.forms import TrailSearchForm
 from tracker.cases.forms import choices
 from tracker.extensions import db
@@ -66,9 +66,7 @@ def index():
     criteria = _criteria(form) if request.args else audit.TrailFilter()
     page = None
     if criteria is not None:
-        page = db.paginate(
-            audit.trail_query(criteria), per_page=current_app.config["PAGE_SIZE"], error_out=False
-        )
+        page = inputs.paginate(audit.trail_query(criteria))
         audit.record_trail_view(
             "audit.search",
             changes={**criteria.as_changes(), "shown": [None, [e.id for e in page.items]]},
@@ -85,9 +83,7 @@ def index():
 @blueprint.route("/cases/<int:case_id>")
 def case_history(case_id: int):
     case = access.case_for_reading(case_id)
-    page = db.paginate(
-        audit.case_trail(case.id), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    page = inputs.paginate(audit.case_trail(case.id))
     audit.record_trail_view("audit.case_history", case_id=case.id)
     return render_template(
         "audit/case_history.html",

@@ -1,5 +1,3 @@
-import time
-
 from flask import (
     Blueprint,
     abort,
@@ -13,10 +11,11 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from tracker import security
 from tracker.auth.forms import EnrolmentForm, SecurityCodeForm, SetPasswordForm, SignInForm
 from tracker.extensions import db
 from tracker.models import Person
-from tracker.services import identity, people, two_factor
+from tracker.services import clock, identity, people, two_factor
 
 # Between the password and the second factor: how long the half-done sign-in stays usable.
 PENDING_SECONDS = 600
@@ -41,15 +40,13 @@ def load_person(user_id: str) -> Person | None:
 
 def safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.home")
+    return security.safe_next(target) or url_for("main.home")
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+    if current_user.is_authenticated:  # e.g. a link from an email, opened signed out (Strict)
+        return redirect(safe_next(request.args.get("next")))
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
@@ -85,7 +82,7 @@ def begin_second_factor(person: Person, next_url: str, provider_session_id: int 
     session.clear()
     session["pending_sign_in"] = {
         "id": person.get_id(),
-        "at": time.time(),
+        "at": clock.timestamp(),
         "next": next_url,
         "provider_session": provider_session_id,
     }
@@ -97,7 +94,7 @@ def complete_sign_in(person: Person, provider_session_id: int | None = None) -> 
     """Every factor checked: the person is signed in, in a fresh session."""
     session.clear()
     login_user(person)
-    session["last_seen"] = time.time()
+    session["last_seen"] = clock.timestamp()
     if provider_session_id is not None:
         # Checked with the provider now and then (tracker.identity.views).
         session["provider_session"] = provider_session_id
@@ -106,9 +103,9 @@ def complete_sign_in(person: Person, provider_session_id: int | None = None) -> 
 def _pending_person() -> tuple[Person | None, str]:
     """The person who gave the first factor in this session moments ago, if any."""
     pending = session.get("pending_sign_in") or {}
-    if time.time() - pending.get("at", 0) > PENDING_SECONDS:
+    if clock.timestamp() - pending.get("at", 0) > PENDING_SECONDS:
         return None, ""
-    return load_person(str(pending.get("id", ""))), pending.get("next") or url_for("main.home")
+    return load_person(str(pending.get("id", ""))), safe_next(pending.get("next"))
 
 
 def _finish_pending(person: Person) -> None:
@@ -188,8 +185,7 @@ def end_idle_sessions():
     """Sign out a session that has been idle too long (a computer left unlocked)."""
     if "_user_id" not in session or request.endpoint == "static":
         return None
-    # Wall-clock time between requests, not the domain clock (which tests and sweeps may move).
-    now = time.time()
+    now = clock.timestamp()
     last_seen = session.get("last_seen")
     if last_seen is None or now - last_seen > current_app.config["IDLE_MINUTES"] * 60:
         if current_user.is_authenticated:

@@ -1,8 +1,8 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker import access
+from tracker import access, inputs
 from tracker.cases.forms import (
     AddAgencyForm,
     CaseSearchForm,
@@ -35,7 +35,7 @@ def index():
     query = cases.recent_for(current_user)
     if form.validate():
         query = cases.search(query, form.q.data or "")
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = inputs.paginate(query)
     cases.record_list_view(page.items, "case list")
     return render_template("cases/index.html", form=form, page=page, title="Cases"), _form_status(
         form

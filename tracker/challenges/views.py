@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, inputs
 from tracker.cases.forms import choices
 from tracker.challenges.forms import (
     DetailsForm,
@@ -82,9 +82,9 @@ def _case_for_raising(case_id: int) -> Case:
 
 
 def _prefill(case: Case) -> dict:
-    concern = request.args.get("concern", "")
-    if concern.isdigit():
-        return challenges.prefill_from_concern(current_user, case, int(concern))
+    concern = inputs.id_arg("concern")
+    if concern is not None:
+        return challenges.prefill_from_concern(current_user, case, concern)
     if request.args.get("from_threshold") == "1":
         return challenges.prefill_from_threshold(current_user, case)
     return {}
@@ -366,7 +366,7 @@ def withdraw(challenge_id: int):
 
 
 def _page(query, where: str):
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = inputs.paginate(query)
     challenges.record_list_view(page.items, where)
     return page
 

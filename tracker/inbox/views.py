@@ -1,9 +1,9 @@
 """The in-app inbox: each person's alerts, unread first, and the weekly digest page."""
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, inputs
 from tracker.extensions import db
 from tracker.inbox.forms import AlertForm
 from tracker.models import Case
@@ -31,11 +31,7 @@ def require_sign_in():
 
 @blueprint.route("/")
 def index():
-    page = db.paginate(
-        alerts.inbox_query(current_user),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = inputs.paginate(alerts.inbox_query(current_user))
     return render_template("inbox/index.html", page=page, form=AlertForm(), title="Inbox")
 
 
@@ -50,7 +46,7 @@ def read(alert_id: int):
     alerts.mark_read(current_user, alert)
     if form.open.data:
         return redirect(alert.link)
-    return redirect(url_for("inbox.index", page=request.args.get("page", type=int) or None))
+    return redirect(url_for("inbox.index", page=inputs.id_arg("page")))
 
 
 @blueprint.route("/digest")

@@ -1,7 +1,7 @@
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, inputs
 from tracker.extensions import db
 from tracker.services import cases, clock, sharing
 
@@ -26,12 +26,7 @@ def _concern_lists() -> dict:
     if not access.can_change_cases(current_user):
         return {}
     pages = {
-        name: db.paginate(
-            query,
-            page=request.args.get(f"{name}_page", 1, type=int),
-            per_page=current_app.config["PAGE_SIZE"],
-            error_out=False,
-        )
+        name: inputs.paginate(query, f"{name}_page")
         for name, query in (
             ("our", sharing.awaiting_our_response(current_user.agency_id)),
             ("their", sharing.awaiting_their_response(current_user.agency_id)),

@@ -2,7 +2,7 @@
 
 from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
 from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
-from tracker.models.api_token import ApiRateWindow, ApiToken, IdempotencyRecord
+from tracker.models.api_token import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord
 from tracker.models.audit import AuditEvent
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
 from tracker.models.challenge import (
@@ -18,7 +18,7 @@ from tracker.models.challenge import (
 )
 from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSession
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
-from tracker.models.person import Person, Role, SignInAttempt
+from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
 from tracker.models.share import (
     OPEN_CONCERN_STATES,
     THEME_LABELS,
@@ -36,6 +36,8 @@ from tracker.models.share import (
 from tracker.models.two_factor import RecoveryCode
 
 __all__ = [
+    "ApiAuthFailure",
+    "RoleApproval",
     "AGENCY_KIND_LABELS",
     "ALERT_KIND_LABELS",
     "OPEN_CONCERN_STATES",

@@ -34,6 +34,10 @@ class AlertKind(StrEnum):
     CHALLENGE_UPDATED = "challenge_updated"
     IMMEDIATE_RISK = "immediate_risk"
     WEEKLY_DIGEST = "weekly_digest"
+    # About one's own account (no case detail): a single-use link, a change made, an approval.
+    ACCOUNT_LINK = "account_link"
+    ACCOUNT_CHANGED = "account_changed"
+    ROLE_APPROVAL = "role_approval"
     OTHER = "other"
 
     @property
@@ -51,6 +55,9 @@ ALERT_KIND_LABELS = {
     AlertKind.CHALLENGE_UPDATED: "Challenge updated",
     AlertKind.IMMEDIATE_RISK: "Immediate risk reported",
     AlertKind.WEEKLY_DIGEST: "Weekly digest",
+    AlertKind.ACCOUNT_LINK: "A link to set your password",
+    AlertKind.ACCOUNT_CHANGED: "A change to your account",
+    AlertKind.ROLE_APPROVAL: "A new auditor or administrator",
     AlertKind.OTHER: "Alert",
 }
 

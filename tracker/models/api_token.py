@@ -33,6 +33,16 @@ class ApiToken(db.Model):
         return self.revoked_at is None and now < self.expires_at
 
 
+class ApiAuthFailure(db.Model):
+    """A call with a bearer token that is not (or no longer) valid, for throttling per address."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
+    address: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_api_auth_failure_address_at", "address", "at"),)
+
+
 class IdempotencyRecord(db.Model):
     """A create call made with an Idempotency-Key: a retry gets this stored answer back.
 

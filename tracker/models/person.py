@@ -41,6 +41,8 @@ class Person(UserMixin, db.Model):
     # Set-password link: only the hash is kept, so the link is shown once and cannot be re-read.
     invite_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invite_expires_at: Mapped[datetime | None]
+    # The link was sent for a lost authenticator: using it also clears two-factor sign-in.
+    invite_clears_two_factor: Mapped[bool] = mapped_column(default=False)
     # Changing it signs the person out everywhere (deactivation, role or password change).
     session_token: Mapped[str] = mapped_column(String(64))
     # Two-factor sign-in (TOTP). The secret is set when enrolment starts and counts only once
@@ -72,6 +74,30 @@ class Person(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Person {self.id} {self.email}>"
+
+
+class RoleApproval(db.Model):
+    """Four eyes: one administrator asks for a person to become (or be invited as) an auditor
+    or administrator; a second administrator approves or refuses. Until then nothing changes.
+    A newer request for the same person replaces a pending one; decided rows stay as history."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # None while pending; then "approved", "refused" or "replaced".
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    decided_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    requested_by: Mapped[Person] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
 
 
 class SignInAttempt(db.Model):

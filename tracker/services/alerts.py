@@ -50,18 +50,20 @@ def raise_alert(
     link: str,
     case_id: int | None = None,
     urgent: bool = False,
+    even_if_inactive: bool = False,
 ) -> list[Alert]:
     """Create one alert per (event, recipient) that does not exist yet; return the new ones.
 
     Runs in the caller's transaction (the caller commits) and audits each new alert. The subject
     and link are emailed: they must say only who, what kind and where, never a child's name or
-    any case detail. Inactive people get nothing.
+    any case detail. Inactive people get nothing, except (even_if_inactive) the email telling
+    them their account was deactivated.
     """
     if not link.startswith("/"):
         raise AlertError("An alert's link is a path in the app, starting with /", "link")
     subject = subject.strip()[:SUBJECT_MAX]
     now = clock.now()
-    people = {p.id: p for p in recipients if p is not None and p.active}
+    people = {p.id: p for p in recipients if p is not None and (p.active or even_if_inactive)}
     created: list[Alert] = []
     for person_id in sorted(people):
         new_id = db.session.execute(

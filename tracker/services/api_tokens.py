@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
-from tracker.models import ApiRateWindow, ApiToken, IdempotencyRecord, Person
-from tracker.services import audit, clock, workdays
+from tracker.models import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord, Person
+from tracker.services import audit, clock, locks, people, workdays
 
 SECRET_PREFIX = "sct_"  # noqa: S105  (a marker that says what the string is, not a secret)  # nosec B105
 NAME_MAX = 80
@@ -63,6 +63,13 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
         raise TokenError(
             "expires_on", f"The expiry date must be within {max_days()} days from today"
         )
+    # One at a time per person, so two concurrent creates cannot both pass the cap.
+    locks.serialise(f"api_tokens:{person.id}")
+    if len(live_tokens(person)) >= max_live():
+        raise TokenError(
+            "name",
+            f"You already have {max_live()} tokens in use: revoke one you no longer need first",
+        )
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         person_id=person.id,
@@ -75,7 +82,7 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
     )
     db.session.add(token)
     db.session.flush()
-    audit.record(
+    created = audit.record(
         "api_token.create",
         object_kind="api_token",
         object_id=token.id,
@@ -84,8 +91,41 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
         ),
         actor=person,
     )
+    # A token made by someone else in a stolen session is then noticed by its owner.
+    people.tell(person, "an API token was created (see API tokens)", created)
     db.session.commit()
     return token, secret
+
+
+def max_live() -> int:
+    return current_app.config["API_TOKEN_MAX_LIVE"]
+
+
+def live_tokens(person: Person) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(
+                ApiToken.person_id == person.id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > clock.now(),
+            )
+        )
+    )
+
+
+def revoke_all(person: Person, actor: Person, reason: str) -> None:
+    """Revoke every live token of the person (a role change: a token never outlives the role
+    it was made under). In the caller's transaction."""
+    for token in live_tokens(person):
+        token.revoked_at = clock.now()
+        audit.record(
+            "api_token.revoke",
+            object_kind="api_token",
+            object_id=token.id,
+            changes={"revoked_at": [None, token.revoked_at]},
+            reason=reason,
+            actor=actor,
+        )
 
 
 def tokens_for(person: Person) -> list[ApiToken]:
@@ -113,6 +153,33 @@ def revoke(person: Person, token_id: int) -> ApiToken:
     )
     db.session.commit()
     return token
+
+
+def _failure_window_start() -> datetime:
+    return clock.now() - timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
+
+
+def address_throttled(address: str) -> bool:
+    """Too many wrong bearer tokens from this address lately: refuse every token from it (a
+    right one too, or guessing could go on) until the window passes."""
+    failures = db.session.scalar(
+        select(func.count(ApiAuthFailure.id)).where(
+            ApiAuthFailure.address == address[:64], ApiAuthFailure.at >= _failure_window_start()
+        )
+    )
+    return failures >= current_app.config["API_AUTH_MAX_FAILURES"]
+
+
+def record_failure(address: str) -> None:
+    """One wrong bearer token from the address (older ones beyond the window are dropped)."""
+    address = address[:64]
+    db.session.execute(
+        delete(ApiAuthFailure).where(
+            ApiAuthFailure.address == address, ApiAuthFailure.at < _failure_window_start()
+        )
+    )
+    db.session.add(ApiAuthFailure(address=address, at=clock.now()))
+    db.session.commit()
 
 
 def authenticate(secret: str) -> ApiToken | None:

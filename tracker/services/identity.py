@@ -425,7 +425,7 @@ def _end_provider_sessions(query, reason: str) -> set[int]:
 
 
 def _sign_out_everywhere(person: Person, action: str, changes: dict) -> None:
-    people.end_all_sessions(person)
+    people.end_sessions(person)
     _end_provider_sessions(
         select(ProviderSession).where(ProviderSession.person_id == person.id), action
     )

@@ -14,9 +14,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy import update as sa_update
 
 from tracker.extensions import db
-from tracker.models import Agency, Person, Role, SignInAttempt
+from tracker.models import (
+    Agency,
+    AlertKind,
+    AuditEvent,
+    Person,
+    Role,
+    RoleApproval,
+    SignInAttempt,
+)
 from tracker.services import audit, clock
 
 _hasher = PasswordHasher()
@@ -75,24 +84,77 @@ def _snapshot(person: Person) -> dict:
     }
 
 
-def invite(
-    actor: Person, *, name: str, email: str, agency_id: int, role: str
-) -> tuple[Person, str]:
-    """Create a person with no password; return them and the set-password token (shown once)."""
+# Roles that reach everything (an auditor reads every case; an administrator manages people):
+# giving one needs a second administrator's approval.
+WIDE_ROLES = (Role.AUDITOR.value, Role.ADMIN.value)
+
+
+def _link_lifetime(person: Person) -> timedelta:
+    """An invitation waits days; a reset for someone who already has a password, an hour."""
+    config = current_app.config
+    if person.password_hash is None:
+        return timedelta(hours=config["INVITE_HOURS"])
+    return timedelta(minutes=config["RESET_LINK_MINUTES"])
+
+
+def _send_link(person: Person, *, clears_two_factor: bool = False) -> None:
+    """Email the person (and only them) a single-use, short-lived set-password link. Nobody
+    else ever sees it: only its hash is kept, and it is not shown to the administrator who asked.
+    Runs in the caller's transaction."""
+    from tracker.services import alerts  # alerts builds on the people of this module
+
+    token = secrets.token_urlsafe(32)
+    lifetime = _link_lifetime(person)
+    person.invite_token_hash = _token_hash(token)
+    person.invite_expires_at = clock.now() + lifetime
+    person.invite_clears_two_factor = clears_two_factor
+    hours = lifetime.total_seconds() / 3600
+    within = (
+        f"{int(hours)} hours" if hours >= 2 else f"{int(lifetime.total_seconds() // 60)} minutes"
+    )
+    alerts.raise_alert(
+        event=f"account_link:{person.invite_token_hash}",
+        recipients=[person],
+        kind=AlertKind.ACCOUNT_LINK.value,
+        subject=f"Set your password: the link in this email works once, within {within}",
+        link=alerts.app_path("auth.set_password", token=token),
+        urgent=True,  # quiet hours must not hold a short-lived link until it has expired
+    )
+
+
+def tell(person: Person, what: str, event: AuditEvent) -> None:
+    """Email the person about a change to their account (who did it is in the audit trail),
+    so a change they did not expect is noticed. Runs in the caller's transaction."""
+    from tracker.services import alerts
+
+    alerts.raise_alert(
+        event=f"account:{event.id}",
+        recipients=[person],
+        kind=AlertKind.ACCOUNT_CHANGED.value,
+        subject=f"Your account: {what}",
+        link=alerts.app_path("main.home"),
+        urgent=True,
+        even_if_inactive=True,  # "you can no longer sign in" is news to a deactivated person
+    )
+
+
+def invite(actor: Person, *, name: str, email: str, agency_id: int, role: str) -> Person:
+    """Create a person with no password. A worker or lead is emailed a set-password link now;
+    an auditor or administrator waits, unable to sign in, for a second administrator's approval
+    (`approve`), which sends the link."""
     email = normalise_email(email)
     if db.session.scalar(select(Person.id).where(Person.email == email)) is not None:
         raise PeopleError("email", "A person with this email address already exists")
     if db.session.get(Agency, agency_id) is None:
         raise PeopleError("agency_id", "Select an agency from the list")
-    token = secrets.token_urlsafe(32)
+    role = Role(role).value
     person = Person(
         name=name.strip(),
         email=email,
         agency_id=agency_id,
-        role=Role(role).value,
+        role=role,
+        active=role not in WIDE_ROLES,
         session_token=secrets.token_hex(16),
-        invite_token_hash=_token_hash(token),
-        invite_expires_at=clock.now() + timedelta(hours=current_app.config["INVITE_HOURS"]),
     )
     db.session.add(person)
     db.session.flush()
@@ -103,18 +165,31 @@ def invite(
         changes=audit.changes_between({}, _snapshot(person)),
         actor=actor,
     )
+    if role in WIDE_ROLES:
+        _request_role(actor, person, role)
+    else:
+        _send_link(person)
     db.session.commit()
-    return person, token
+    return person
 
 
-def renew_invite(actor: Person, person: Person) -> str:
-    """A fresh set-password link (the old one stops working), e.g. for a forgotten password."""
-    token = secrets.token_urlsafe(32)
-    person.invite_token_hash = _token_hash(token)
-    person.invite_expires_at = clock.now() + timedelta(hours=current_app.config["INVITE_HOURS"])
-    audit.record("person.invite_renewed", object_kind="person", object_id=person.id, actor=actor)
+def send_reset_link(actor: Person, person: Person, *, clears_two_factor: bool = False) -> None:
+    """A forgotten password, or a lost authenticator (clears_two_factor): a fresh single-use
+    link goes to the person's own email (any earlier link stops working). Nothing changes until
+    they use it, and the administrator never sees it."""
+    if not person.active:
+        raise PeopleError("person", "This person cannot sign in: make them active first")
+    if clears_two_factor and not person.has_two_factor:
+        raise PeopleError("person", "This person has not set up two-factor sign-in")
+    _send_link(person, clears_two_factor=clears_two_factor)
+    audit.record(
+        "two_factor.reset_link_sent" if clears_two_factor else "person.reset_link_sent",
+        object_kind="person",
+        object_id=person.id,
+        changes={"expires_at": [None, person.invite_expires_at]},
+        actor=actor,
+    )
     db.session.commit()
-    return token
 
 
 def person_for_invite(token: str) -> Person | None:
@@ -125,14 +200,27 @@ def person_for_invite(token: str) -> Person | None:
 
 
 def set_password(person: Person, password: str) -> None:
+    """The person, through their emailed link: a new password (and, for a lost authenticator,
+    two-factor sign-in cleared to set up again). The link is then spent and every session ends."""
+    from tracker.services import two_factor  # it builds on this module
+
     problem = password_problem(password)
     if problem:
         raise PeopleError("password", problem)
+    clears_two_factor = person.invite_clears_two_factor
     person.password_hash = hash_password(password)
     person.invite_token_hash = None
     person.invite_expires_at = None
-    person.session_token = secrets.token_hex(16)
-    audit.record("person.password_set", object_kind="person", object_id=person.id, actor=person)
+    person.invite_clears_two_factor = False
+    end_sessions(person)
+    event = audit.record(
+        "person.password_set", object_kind="person", object_id=person.id, actor=person
+    )
+    what = "your password was set"
+    if clears_two_factor and person.has_two_factor:
+        two_factor.clear(person)
+        what += ", and two-factor sign-in was cleared (set it up again when you sign in)"
+    tell(person, what, event)
     db.session.commit()
 
 
@@ -152,12 +240,18 @@ def _recent_failures(column, value: str) -> int:
 
 
 def is_throttled(email: str, address: str) -> bool:
-    """Too many recent failures (passwords and second-factor codes alike) for the account or
-    the address; audited and committed when so."""
+    """Too many recent failures (passwords and second-factor codes alike); audited and
+    committed when so.
+
+    An address with too many failures is refused outright. An account with too many failures is
+    refused only from addresses that have failed recently themselves: a guesser elsewhere cannot
+    lock the real person out, who signs in from an address with a clean record (README: sign-in
+    throttling)."""
     config = current_app.config
-    if (
-        _recent_failures(SignInAttempt.email, email) >= config["SIGNIN_MAX_PER_ACCOUNT"]
-        or _recent_failures(SignInAttempt.address, address) >= config["SIGNIN_MAX_PER_ADDRESS"]
+    address_failures = _recent_failures(SignInAttempt.address, address)
+    if address_failures >= config["SIGNIN_MAX_PER_ADDRESS"] or (
+        address_failures
+        and _recent_failures(SignInAttempt.email, email) >= config["SIGNIN_MAX_PER_ACCOUNT"]
     ):
         audit.record("signin.throttled", object_kind="person", changes={"email": [None, email]})
         db.session.commit()
@@ -211,44 +305,250 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def end_sessions(person: Person) -> None:
+    """Every session the person holds stops working at its next request (the session cookie
+    carries this token; tracker.auth.views.load_person compares it), server-side, whoever holds
+    a copy of the cookie. The caller commits."""
+    person.session_token = secrets.token_hex(16)
+
+
 def record_sign_out(person: Person, *, inactive: bool = False) -> None:
+    """Signing out ends every session of the person, so a copied cookie is useless afterwards.
+    An idle time-out ends only the idle session (the cookie's own time stamp does that)."""
     action = "signout.inactive" if inactive else "signout"
+    if not inactive:
+        end_sessions(person)
     audit.record(action, object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
 
 
-def end_all_sessions(person: Person) -> None:
-    """Sign the person out everywhere, server-side: every session carries the session token,
-    so a new one ends them all at their next request. The caller audits and commits."""
-    person.session_token = secrets.token_hex(16)
+def pending_approval(person: Person) -> RoleApproval | None:
+    return db.session.scalar(
+        select(RoleApproval).where(
+            RoleApproval.person_id == person.id, RoleApproval.outcome.is_(None)
+        )
+    )
 
 
-def update(actor: Person, person: Person, *, role: str, active: bool, away: bool) -> None:
-    """Change role, active or away. A change of role or deactivation signs them out everywhere."""
-    before = _snapshot(person)
-    if person.id == actor.id and (not active or role != person.role):
-        raise PeopleError("role", "You cannot change your own role or deactivate yourself")
-    person.role = Role(role).value
-    person.active = active
-    person.away = away
-    after = _snapshot(person)
-    changes = audit.changes_between(before, after)
-    if not changes:
-        return
-    if "role" in changes or "active" in changes:
-        person.session_token = secrets.token_hex(16)
+def pending_approvals() -> list[RoleApproval]:
+    return list(
+        db.session.scalars(
+            select(RoleApproval).where(RoleApproval.outcome.is_(None)).order_by(RoleApproval.id)
+        )
+    )
+
+
+def _needs_second_admin(person: Person, role: str, active: bool) -> bool:
+    """Making someone an active auditor or administrator who was not one already."""
+    return active and role in WIDE_ROLES and not (person.active and person.role == role)
+
+
+def _close_pending(person: Person, outcome: str, actor: Person) -> None:
+    pending = pending_approval(person)
+    if pending is not None:
+        pending.outcome = outcome
+        pending.decided_by_id = actor.id
+        pending.decided_at = clock.now()
+
+
+def _partnership_leads() -> list[Person]:
+    """The named leads of the partnership's own agencies (its business unit)."""
+    from tracker.services import leads
+
+    return list(
+        db.session.scalars(
+            select(Person).where(
+                Person.agency_id.in_(leads.partnership_agency_ids()),
+                Person.role == Role.LEAD.value,
+                Person.active,
+            )
+        )
+    )
+
+
+def _alert_approval(approval: RoleApproval, stage: str, to_admins: bool) -> None:
+    from tracker.services import alerts
+
+    leads = _partnership_leads()
+    admins = (
+        db.session.scalars(
+            select(Person).where(
+                Person.role == Role.ADMIN.value,
+                Person.active,
+                Person.id != approval.requested_by_id,
+            )
+        ).all()
+        if to_admins
+        else []
+    )
+    subject = {
+        "requested": f"An administrator asked to make someone {approval.role_label}: "
+        "a second administrator must approve",
+        "approved": f"A second administrator approved a new {approval.role_label}",
+    }[stage]
+    for recipients, link in ((admins, "admin.approvals"), (leads, "inbox.index")):
+        alerts.raise_alert(
+            event=f"role_approval:{approval.id}:{stage}",
+            recipients=recipients,
+            kind=AlertKind.ROLE_APPROVAL.value,
+            subject=subject,
+            link=alerts.app_path(link),
+            urgent=True,
+        )
+
+
+def _request_role(actor: Person, person: Person, role: str) -> RoleApproval:
+    _close_pending(person, "replaced", actor)
+    approval = RoleApproval(
+        person_id=person.id, role=role, requested_by_id=actor.id, requested_at=clock.now()
+    )
+    db.session.add(approval)
+    db.session.flush()
     audit.record(
-        "person.permission_change" if "role" in changes or "active" in changes else "person.update",
+        "person.role_requested",
         object_kind="person",
         object_id=person.id,
-        changes=changes,
+        changes={"role": [person.role, role], "approval_id": [None, approval.id]},
         actor=actor,
     )
+    _alert_approval(approval, "requested", to_admins=True)
+    return approval
+
+
+def update(
+    actor: Person, person: Person, *, role: str, active: bool, away: bool
+) -> RoleApproval | None:
+    """Change role, active or away. A change of role or deactivation signs them out everywhere
+    and revokes their API tokens (minted under the old role). Making someone an active auditor or
+    administrator is only asked for: it waits for a second administrator (returned)."""
+    from tracker.services import api_tokens
+
+    role = Role(role).value
+    if person.id == actor.id and (not active or role != person.role):
+        raise PeopleError("role", "You cannot change your own role or deactivate yourself")
+    before = _snapshot(person)
+    approval = None
+    if _needs_second_admin(person, role, active):
+        approval = _request_role(actor, person, role)
+        role, active = person.role, person.active  # unchanged until approved
+    elif role != person.role or active != person.active:
+        _close_pending(person, "replaced", actor)  # the request no longer matches the person
+    person.role = role
+    person.active = active
+    person.away = away
+    changes = audit.changes_between(before, _snapshot(person))
+    if changes:
+        permission = "role" in changes or "active" in changes
+        if permission:
+            end_sessions(person)
+            api_tokens.revoke_all(person, actor, "role or access changed")
+        event = audit.record(
+            "person.permission_change" if permission else "person.update",
+            object_kind="person",
+            object_id=person.id,
+            changes=changes,
+            actor=actor,
+        )
+        tell(person, _describe(changes), event)
     db.session.commit()
+    return approval
+
+
+def _describe(changes: dict) -> str:
+    said = []
+    if "role" in changes:
+        said.append(f"your role is now {Role(changes['role'][1]).label}")
+    if "active" in changes:
+        said.append(
+            "you can sign in again" if changes["active"][1] else "you can no longer sign in"
+        )
+    if "away" in changes:
+        said.append("marked away" if changes["away"][1] else "no longer marked away")
+    return ", ".join(said) or "details changed"
+
+
+class ApprovalError(PeopleError):
+    pass
+
+
+def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
+    """A second administrator approves or refuses. The requester cannot decide their own
+    request, nor can the person it is about; a request decided (or replaced) meanwhile, say by a
+    twin click or another administrator, is not decided twice."""
+    from tracker.services import api_tokens
+
+    approval = db.session.get(RoleApproval, approval_id)
+    if approval is None:
+        raise ApprovalError("approval", "There is no such request")
+    if actor.id in (approval.requested_by_id, approval.person_id):
+        raise ApprovalError(
+            "approval", "A different administrator from the one who asked must decide"
+        )
+    outcome = "approved" if approve else "refused"
+    now = clock.now()
+    # Guarded update: of two concurrent decisions exactly one finds the request still pending.
+    claimed = db.session.execute(
+        sa_update(RoleApproval)
+        .where(RoleApproval.id == approval_id, RoleApproval.outcome.is_(None))
+        .values(outcome=outcome, decided_by_id=actor.id, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise ApprovalError("approval", "This request has already been decided or replaced")
+    db.session.refresh(approval)
+    person = approval.person
+    if approve:
+        before = _snapshot(person)
+        person.role = approval.role
+        person.active = True
+        end_sessions(person)
+        api_tokens.revoke_all(person, actor, "role approved")
+        event = audit.record(
+            "person.role_approved",
+            object_kind="person",
+            object_id=person.id,
+            changes={
+                **audit.changes_between(before, _snapshot(person)),
+                "approval_id": [None, approval.id],
+                "requested_by_id": [None, approval.requested_by_id],
+            },
+            actor=actor,
+        )
+        _alert_approval(approval, "approved", to_admins=False)
+        if person.password_hash is None:
+            _send_link(person)  # a new person: now they may set a password
+        else:
+            tell(person, f"your role is now {approval.role_label}", event)
+    else:
+        audit.record(
+            "person.role_refused",
+            object_kind="person",
+            object_id=person.id,
+            changes={"approval_id": [None, approval.id], "role": [None, approval.role]},
+            actor=actor,
+        )
+    db.session.commit()
+    return approval
+
+
+# On the server, `create-user` makes this many administrators; more need four eyes in the app.
+SERVER_MADE_ADMINS = 2
 
 
 def create_first_admin(*, name: str, email: str, agency_name: str, password: str) -> Person:
-    """For `flask tracker create-user` on a real install: an admin with a password."""
+    """For `flask tracker create-user` on a real install: an admin with a password. Only the
+    first two (so that one can approve what the other asks); after that a new administrator is
+    invited in the app and needs a second administrator's approval."""
+    admins = db.session.scalar(
+        select(func.count(Person.id)).where(Person.role == Role.ADMIN.value, Person.active)
+    )
+    if admins >= SERVER_MADE_ADMINS:
+        raise PeopleError(
+            "email",
+            f"There are already {admins} administrators: invite a new one in the app, "
+            "where a second administrator approves it",
+        )
     problem = password_problem(password)
     if problem:
         raise PeopleError("password", problem)

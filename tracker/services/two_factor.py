@@ -135,7 +135,10 @@ def confirm_enrolment(person: Person, code: str) -> list[str]:
     person.totp_confirmed_at = clock.now()
     person.totp_last_step = step
     codes = _new_recovery_codes(person)
-    audit.record("two_factor.enrolled", object_kind="person", object_id=person.id, actor=person)
+    enrolled = audit.record(
+        "two_factor.enrolled", object_kind="person", object_id=person.id, actor=person
+    )
+    people.tell(person, "two-factor sign-in was set up", enrolled)
     audit.record("signin", object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
     return codes
@@ -186,9 +189,10 @@ def recovery_codes_left(person: Person) -> int:
     )
 
 
-def reset(actor: Person, person: Person) -> None:
-    """An administrator clears a lost authenticator: the person enrols again at next sign-in,
-    and is signed out everywhere now."""
+def clear(person: Person) -> None:
+    """A lost authenticator, cleared through the person's own emailed link (an administrator
+    can only send the link: tracker.services.people.send_reset_link): they enrol again at their
+    next sign-in, and are signed out everywhere now. The caller commits."""
     person.totp_secret = None
     person.totp_confirmed_at = None
     person.totp_last_step = None
@@ -198,6 +202,5 @@ def reset(actor: Person, person: Person) -> None:
         )
     ):
         code.used_at = clock.now()
-    person.session_token = secrets.token_hex(16)
-    audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=actor)
-    db.session.commit()
+    people.end_sessions(person)
+    audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=person)

@@ -337,6 +337,7 @@ class UnansweredFilterForm(BaseForm):
         default=0,
         validators=[Optional()],
         validate_choice=False,
+        invalid_value_message="Select an agency from the list",
     )
     min_days = SelectField(
         "Working days overdue",
@@ -347,12 +348,14 @@ class UnansweredFilterForm(BaseForm):
             [(0, "Any"), (1, "1 or more"), (3, "3 or more"), (5, "5 or more"), (10, "10 or more")]
         ),
         validators=[Optional()],
-        validate_choice=False,
+        # Only the listed numbers: 10,000,000 working days back is minutes of counting.
+        invalid_choice_message="Select how many working days overdue from the list",
+        invalid_value_message="Select how many working days overdue from the list",
     )
     priority = SelectField(
         "Priority",
         widget=GovSelect(),
         choices=choices([("", "Any"), *PRIORITY_LABELS.items()]),
         validators=[Optional()],
-        validate_choice=False,
+        invalid_choice_message="Select a priority from the list",
     )

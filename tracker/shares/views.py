@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, inputs
 from tracker.cases.forms import choices
 from tracker.extensions import db
 from tracker.models import Case, ShareRecipient
@@ -381,24 +381,29 @@ def unanswered():
         *choices([(0, "All agencies")]),
         *choices((a.id, a.name) for a in agencies.active_agencies()),
     ]
-    form.validate()
+    valid = form.validate()
+
+    def chosen(field):  # a filter with an error is left out (and named in the error summary)
+        return None if field.errors else field.data or None
+
     now = clock.now()
     query = sharing.unanswered_concerns(
         now,
-        agency_id=form.agency.data or None,
-        min_days_overdue=form.min_days.data or 0,
-        priority=form.priority.data or None,
+        agency_id=chosen(form.agency),
+        min_days_overdue=chosen(form.min_days) or 0,
+        priority=chosen(form.priority),
     )
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = inputs.paginate(query)
     sharing.record_list_view(page.items, "unanswered concerns")
     return render_template(
         "shares/unanswered.html",
+        form=form,
         filter_form=form,
         page=page,
         now=now,
         days_overdue=sharing.days_overdue,
         title="Unanswered concerns",
-    )
+    ), 200 if valid else 400
 
 
 # --- Pieces other pages include -----------------------------------------------------------------

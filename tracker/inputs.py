@@ -1,0 +1,160 @@
+"""The bounds on what any request may carry, in one place, so no input reaches the database or
+the date arithmetic out of range (a 500) however large, far or deep it is.
+
+- whole numbers (ids in URLs, ids and page numbers in query strings and select boxes): 1 to
+  MAX_ID, the largest id both databases hold in an integer column;
+- dates: years MIN_YEAR to MAX_YEAR, so a day after or a time zone shift never leaves the
+  calendar (9999-12-31 + 1 day is an OverflowError);
+- JSON: at most MAX_JSON_DEPTH levels of nesting (Python's parser recurses: 100,000 levels is a
+  RecursionError), and only text that is valid Unicode (a lone surrogate such as "\\ud800" parses
+  but cannot be stored);
+- text in forms: valid Unicode too (the API feeds JSON strings through the web's forms).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter, ValidationError
+
+MAX_ID = 2**31 - 1  # ids are 32-bit on both databases
+MAX_ID_DIGITS = len(str(MAX_ID))
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+MAX_JSON_DEPTH = 32
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.json = BoundedJSONProvider(app)
+
+
+# --- whole numbers ------------------------------------------------------------------------------
+
+
+def whole_number(value: Any) -> int:
+    """A whole number from 0 to MAX_ID, or ValueError (what WTForms' coerce and Werkzeug expect)."""
+    if isinstance(value, bool):
+        raise ValueError("not a whole number")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit() or len(text) > MAX_ID_DIGITS:
+            raise ValueError("not a whole number in range")
+        number = int(text)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError("not a whole number in range")
+    return number
+
+
+class IdConverter(IntegerConverter):
+    """Flask's <int:...> with an upper bound: /cases/9223372036854775808 is a 404, never a
+    database overflow. Registered in place of the built-in "int" converter."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > MAX_ID_DIGITS:  # before int(): a 5,000-digit number is a ValueError
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def id_arg(name: str) -> int | None:
+    """A query-string id, or None when it is missing or not an id this app could hold."""
+    return id_arg_of(request.args.get(name, ""))
+
+
+def id_arg_of(text: str) -> int | None:
+    """The id written in `text`, or None when it is not an id this app could hold."""
+    try:
+        number = whole_number(text)
+    except ValueError:
+        return None
+    return number or None
+
+
+def page_arg(name: str = "page") -> int:
+    """A page number from the query string: 1 when missing or out of range."""
+    return id_arg(name) or 1
+
+
+def paginate(query, name: str = "page"):
+    """Flask-SQLAlchemy's paginate, PAGE_SIZE a page, with the page number bounded here (its own
+    reading of ?page= takes any int, and a page of 2**63 overflows the OFFSET)."""
+    from tracker.extensions import db
+
+    return db.paginate(
+        query, page=page_arg(name), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+
+def date_problem(day: date) -> str | None:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        return f"Enter a year from {MIN_YEAR} to {MAX_YEAR}"
+    return None
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def is_valid_text(text: str) -> bool:
+    """False for a string holding a lone surrogate (not Unicode, cannot be stored or sent)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, counted without recursion."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _check_text(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not is_valid_text(item):
+                raise ValueError("JSON text must be valid Unicode (no lone surrogates)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with a depth limit and valid Unicode only. A refusal is a ValueError, which
+    request.get_json turns into a 400 (or None when silent), as for any malformed JSON."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        text = s.decode("utf-8") if isinstance(s, bytes | bytearray) else s
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep")
+        value = super().loads(text, **kwargs)
+        _check_text(value)
+        return value
