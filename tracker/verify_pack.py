@@ -118,7 +118,7 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3 or not parts[0]:
             raise NoteError("a verifier key is name+keyid+base64key")
         name, hex_id, encoded = parts
