@@ -166,7 +166,9 @@ def audit_seal_command() -> None:
 
 
 @audit_cli.command("keygen")
-@click.option("--name", help="The log's name (its checkpoints' origin); default TRACKER_AUDIT_ORIGIN")
+@click.option(
+    "--name", help="The log's name (its checkpoints' origin); default TRACKER_AUDIT_ORIGIN"
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),

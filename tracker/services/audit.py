@@ -113,7 +113,9 @@ def _next_id() -> int:
     events in the count).
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))"))
+        return db.session.scalar(
+            text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")
+        )
     return (db.session.scalar(select(func.max(AuditEvent.id))) or 0) + 1
 
 

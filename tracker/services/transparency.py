@@ -34,7 +34,7 @@ from tracker import database
 from tracker.extensions import db
 from tracker.models import AuditCheckpoint, AuditEvent, AuditNode
 from tracker.services import audit, clock, locks, signing
-from tracker.services.merkle import Frontier, Tree, perfect_subtrees
+from tracker.services.merkle import Frontier, Tree
 from tracker.verify_pack import (
     Checkpoint,
     NoteError,
@@ -60,7 +60,9 @@ def verifier_key() -> VerifierKey:
 
 def _perfect(level: int, index: int) -> bytes:
     if level == 0:
-        value = db.session.scalar(select(AuditEvent.leaf_hash).where(AuditEvent.leaf_index == index))
+        value = db.session.scalar(
+            select(AuditEvent.leaf_hash).where(AuditEvent.leaf_index == index)
+        )
         if value is None:
             raise LookupError(f"leaf {index} is missing")
         return bytes.fromhex(value)
@@ -146,21 +148,21 @@ def _seal_batch(batch: int) -> tuple[int, int, str] | None:
         nodes: list[dict] = []
         numbering: list[dict] = []
         for event_id, leaf in pending:
-            numbering.append({"event_id": event_id, "leaf_index": frontier.size})
+            numbering.append({"sealed_id": event_id, "new_index": frontier.size})
             nodes.extend(
                 {"level": level, "index": index, "hash": value}
                 for level, index, value in frontier.append(bytes.fromhex(leaf))
             )
-        db.session.execute(
-            update(AuditEvent)
-            .where(AuditEvent.id == db.bindparam("event_id"))
-            .where(AuditEvent.leaf_index.is_(None))
-            .values(leaf_index=db.bindparam("leaf_index")),
+        table = AuditEvent.__table__
+        db.session.connection().execute(
+            update(table)
+            .where(table.c.id == db.bindparam("sealed_id"))
+            .where(table.c.leaf_index.is_(None))
+            .values(leaf_index=db.bindparam("new_index")),
             numbering,
-            execution_options={"synchronize_session": False},
         )
         if nodes:
-            db.session.execute(db.insert(AuditNode), nodes)
+            db.session.connection().execute(db.insert(AuditNode.__table__), nodes)
         root = frontier.root()
         text = Checkpoint(key.name, frontier.size, root).text
         note = key.sign_note(text)
@@ -261,7 +263,9 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
     checkpoint log file (AUDIT_CHECKPOINT_LOG) is always read too.
     """
     key = verifier_key()
-    problems: list[tuple[int, str]] = []  # (leaf index it concerns, message): the first is reported
+    # (tier, leaf index, message), the first reported: a differing leaf (tier 0) before a
+    # checkpoint that is missing or signed by another key (tier 1), which only says *that*.
+    problems: list[tuple[int, int, str]] = []
 
     stored = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
     expected: dict[int, list[tuple[str, bytes]]] = {}  # size -> (where, root)
@@ -270,10 +274,10 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
     for row in stored:
         checkpoint, problem = _held(row.note, key, f"stored checkpoint of size {row.tree_size}")
         if problem:
-            problems.append((row.tree_size, problem))
+            problems.append((1, row.tree_size, problem))
             continue
         if checkpoint.size != row.tree_size or checkpoint.root.hex() != row.root_hash:
-            problems.append((row.tree_size, f"stored checkpoint {row.id}: row and note differ"))
+            problems.append((1, row.tree_size, f"stored checkpoint {row.id}: row and note differ"))
         if previous is not None:
             proof = _consistency(previous.size, checkpoint.size, nodes)
             if proof is None or not verify_consistency(
@@ -281,6 +285,7 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
             ):
                 problems.append(
                     (
+                        1,
                         previous.size,
                         f"checkpoint of size {checkpoint.size} is not consistent with the one "
                         f"of size {previous.size} before it",
@@ -295,13 +300,17 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
     for where, note in outside:
         checkpoint, problem = _held(note, key, where)
         if problem:
-            problems.append((0, problem))
+            problems.append((1, 0, problem))
             continue
         expected.setdefault(checkpoint.size, []).append((where, checkpoint.root))
         if checkpoint.size not in stored_sizes:
             problems.append(
-                (checkpoint.size, f"{where}: its checkpoint of size {checkpoint.size} is missing "
-                 "from the database")
+                (
+                    1,
+                    checkpoint.size,
+                    f"{where}: its checkpoint of size {checkpoint.size} is missing "
+                    "from the database",
+                )
             )
 
     frontier = Frontier()
@@ -310,51 +319,66 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
     for event_row in _sealed_events():
         index = event_row.leaf_index
         if index != frontier.size:
-            problems.append((frontier.size, f"leaf {frontier.size} is missing"))
+            problems.append((0, frontier.size, f"leaf {frontier.size} is missing"))
             break
         recomputed = audit.event_leaf_hash(event_row)
         if recomputed != event_row.leaf_hash:
             problems.append(
-                (index, f"leaf {index} (event {event_row.id}): content does not match its leaf hash")
+                (
+                    0,
+                    index,
+                    f"leaf {index} (event {event_row.id}): content does not match its leaf hash",
+                )
             )
         content = event_row.content_row
         if content.content is not None and (
             content_commitment(content.salt, content.content) != event_row.content_commitment
         ):
             problems.append(
-                (index, f"leaf {index} (event {event_row.id}): its content does not match the "
-                 "commitment in its leaf")
+                (
+                    0,
+                    index,
+                    f"leaf {index} (event {event_row.id}): its content does not match the "
+                    "commitment in its leaf",
+                )
             )
         frontier.append(bytes.fromhex(recomputed))
         count += 1
         for where, root in expected.get(frontier.size, []):
             if root != frontier.root():
-                problems.append(
-                    (
-                        roots_ok_below,
-                        f"the first leaf that differs is in leaves {roots_ok_below}.."
-                        f"{frontier.size - 1} (from event {_event_at(roots_ok_below)}): the "
-                        f"rebuilt tree of size {frontier.size} does not match the {where}",
-                    )
-                )
+                problems.append((0, roots_ok_below, _differs(roots_ok_below, frontier.size, where)))
         if frontier.size in expected and not any(
             root != frontier.root() for _, root in expected[frontier.size]
         ):
             roots_ok_below = max(roots_ok_below, frontier.size)
     for size in sorted(expected):
         if size > frontier.size:
-            problems.append((frontier.size, f"a checkpoint of size {size} has leaves the log lacks"))
+            problems.append(
+                (0, frontier.size, f"a checkpoint of size {size} has leaves the log lacks")
+            )
     unsealed = db.session.scalar(
         select(db.func.count()).select_from(AuditEvent).where(AuditEvent.leaf_index.is_(None))
     )
     if problems:
-        problems.sort(key=lambda p: p[0])
-        return audit.Verification(False, count, problems[0][1])
+        problems.sort(key=lambda p: (p[0], p[1]))
+        return audit.Verification(False, count, problems[0][2])
     return audit.Verification(
         True,
         count + unsealed,
         checkpoints=len(stored) + len(outside),
         sealed=count,
+    )
+
+
+def _differs(first: int, size: int, where: str) -> str:
+    """Name the first leaf that differs, as closely as the checkpoints held allow: between the
+    largest size whose checkpoints all matched and the first size whose checkpoint did not."""
+    mismatch = f"the rebuilt tree of size {size} does not match the {where}"
+    if first == size - 1:
+        return f"leaf {first} (event {_event_at(first)}) is the first leaf that differs: {mismatch}"
+    return (
+        f"the first leaf that differs is one of leaves {first}..{size - 1} (events from "
+        f"{_event_at(first)}; no checkpoint held in between narrows it further): {mismatch}"
     )
 
 
@@ -381,5 +405,3 @@ def checkpoint_of(note: str) -> Checkpoint:
 
 def root_b64(checkpoint: AuditCheckpoint) -> str:
     return base64.b64encode(bytes.fromhex(checkpoint.root_hash)).decode()
-
-
