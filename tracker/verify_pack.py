@@ -24,7 +24,6 @@ import binascii
 import hashlib
 import io
 import json
-import struct
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -248,10 +247,12 @@ def _read_zip(data: bytes) -> list[tuple[str, bytes]]:
             for info in archive.infolist():
                 try:
                     files.append((info.filename, archive.read(info)))
-                except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
+                except Exception as error:  # noqa: BLE001 (any unreadable file fails, named)
                     raise PackError(f"{info.filename}: unreadable ({error})") from None
             return files
-    except (zipfile.BadZipFile, OSError, ValueError, struct.error, EOFError) as error:
+    except PackError:
+        raise
+    except Exception as error:  # noqa: BLE001 (any unreadable zip fails)
         raise PackError(f"the zip itself: not a readable zip ({error})") from None
 
 
@@ -348,7 +349,7 @@ def check_pack(data: bytes, key: VerifierKey) -> list[str]:
                 commitment = content_commitment(event["salt"], content)
             except (KeyError, ValueError, TypeError):
                 raise PackError(f"{label}: its content has no usable salt") from None
-            if commitment != fields.get("content"):
+            if commitment != fields.get("content_commitment"):
                 raise PackError(f"{label}: its content does not match the leaf's commitment")
     pending = proofs.get("pending", [])
     proven.append(f"{len(events)} audit events proven included in the checkpoint")

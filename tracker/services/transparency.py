@@ -246,7 +246,9 @@ def _sealed_events(batch: int = 5000) -> Iterator[AuditEvent]:
             return
         yield from rows
         last = rows[-1].leaf_index
-        db.session.expunge_all()  # a long log must not fill memory
+        for row in rows:  # a long log must not fill memory (and the caller's objects stay)
+            db.session.expunge(row.content_row)
+            db.session.expunge(row)
 
 
 def _held(note: str, key: VerifierKey, where: str) -> tuple[Checkpoint | None, str | None]:
