@@ -8,8 +8,10 @@ SQLite gets foreign keys, WAL, a busy timeout, and a choice of BEGIN per transac
   takes the write lock at BEGIN, so a read-check-write never has its snapshot go stale under it
   (in WAL a deferred reader that later writes after another commit fails with SQLITE_BUSY,
   which the busy timeout cannot wait out);
-- a page's view event is written after its reads, in a short transaction of its own begun
-  inside `writing()` (tracker.services.audit.commit_view).
+- when such a page does write (its view event, an idle sign-out), its read transaction ends
+  there and a write transaction begins on the same connection (`upgrade_for_write`, also done
+  before any INSERT, UPDATE or DELETE): a deferred reader must never upgrade itself, because in
+  WAL that fails at once with SQLITE_BUSY if anyone committed since it began.
 
 PostgreSQL needs none of this: its row locks and MVCC let readers and writers run side by side.
 """
@@ -23,8 +25,6 @@ from contextvars import ContextVar
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-from tracker.extensions import db
 
 _writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -40,11 +40,23 @@ def _page_read() -> bool:
     )
 
 
-def reading() -> bool:
-    """True while this thread's SQLite transactions are read-only page reads (never on PostgreSQL)."""
-    if _writing.get() or not _page_read():
-        return False
-    return db.session.get_bind().dialect.name == "sqlite"
+_DEFERRED = "tracker_deferred"
+
+
+def _upgrade(dbapi_connection, info) -> None:
+    """End a read transaction that has written nothing, and begin a write transaction."""
+    if info.get(_DEFERRED):
+        info[_DEFERRED] = False
+        dbapi_connection.execute("COMMIT")
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def upgrade_for_write(session) -> None:
+    """Before a read-then-write (e.g. reading the highest id to take the next): hold the write
+    lock first. No-op on PostgreSQL and in transactions that began IMMEDIATE."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and connection.info.get(_DEFERRED):
+        _upgrade(connection.connection.dbapi_connection, connection.info)
 
 
 @contextmanager
@@ -73,4 +85,12 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         read_only = not _writing.get() and _page_read()
+        connection.info[_DEFERRED] = read_only
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(connection, cursor, statement, parameters, context, executemany):
+        if connection.info.get(_DEFERRED) and statement.lstrip()[:7].upper().startswith(
+            ("INSERT", "UPDATE", "DELETE", "REPLACE")
+        ):
+            _upgrade(cursor.connection, connection.info)

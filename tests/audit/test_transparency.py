@@ -433,3 +433,34 @@ def test_truncate_is_refused_on_postgresql(app, world):
         with pytest.raises(Exception, match="append-only"):
             db.session.execute(text(f"TRUNCATE {table} CASCADE"))
         db.session.rollback()
+
+
+def test_sqlite_pages_read_without_the_write_lock_and_take_it_only_to_write(app, world):
+    """A browser GET begins deferred (readers never queue); its first write ends the read
+    transaction and begins IMMEDIATE on the same connection; a POST begins IMMEDIATE."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never take a lock")
+    db.session.commit()
+    db.session.remove()
+    blocker = db.engine.raw_connection()
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with app.test_request_context("/cases/", method="GET"):
+            # Reads go ahead while someone else writes.
+            assert db.session.scalar(select(func.count(AuditEvent.id))) >= 1
+            assert db.session.connection().info["tracker_deferred"] is True
+            db.session.rollback()
+            db.session.remove()
+        blocker.rollback()
+        with app.test_request_context("/cases/", method="GET"):
+            before = event_count()
+            cases.record_view(world.case)
+            assert event_count() == before + 1
+            db.session.remove()
+        with app.test_request_context("/cases/new", method="POST"):
+            db.session.scalar(select(func.count(AuditEvent.id)))
+            assert db.session.connection().info["tracker_deferred"] is False
+            db.session.rollback()
+            db.session.remove()
+    finally:
+        blocker.close()

@@ -30,7 +30,8 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, event, func, select, text
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
 
 from tracker import database
 from tracker.extensions import db
@@ -101,10 +102,7 @@ def _current_person() -> Person | None:
     return None
 
 
-_PENDING = "audit_pending_views"
-
-
-def _next_id() -> int:
+def _next_id(session: Session) -> int:
     """The event's id, known before the insert so the leaf can cover it.
 
     PostgreSQL: the table's sequence (ids lost to rollbacks are gaps; the tree never depends on
@@ -112,19 +110,17 @@ def _next_id() -> int:
     SQLite write transaction holds from BEGIN IMMEDIATE (autoflush puts this transaction's earlier
     events in the count).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.scalar(
-            text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")
-        )
-    return (db.session.scalar(select(func.max(AuditEvent.id))) or 0) + 1
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))"))
+    return (session.scalar(select(func.max(AuditEvent.id))) or 0) + 1
 
 
-def _add(event_row: AuditEvent) -> None:
+def _add(event_row: AuditEvent, session: Session) -> None:
     """Give the event its id and leaf hash, and add it (and its content) to the session."""
-    event_row.id = _next_id()
+    event_row.id = _next_id(session)
     event_row.content_row.event_id = event_row.id
     event_row.leaf_hash = event_leaf_hash(event_row)
-    db.session.add(event_row)
+    session.add(event_row)
 
 
 def record(
@@ -141,8 +137,8 @@ def record(
     """Append one event inside the caller's transaction (the caller commits).
 
     The actor defaults to the signed-in person; the scheduler passes actor_label="scheduler".
-    In a page's read-only transaction on SQLite the event waits for commit_view(), which writes
-    it in a short write transaction of its own (a read transaction cannot safely become one).
+    In a page's read transaction on SQLite, the reads end here and the event is written in a
+    short write transaction (tracker/database.py), committed by commit_view().
     """
     person = actor or _current_person()
     address, agent = _request_origin()
@@ -168,10 +164,8 @@ def record(
         content_commitment=content_commitment(salt, content),
     )
     event_row.content_row = AuditContent(salt=salt, content=content)
-    if database.reading():
-        db.session.info.setdefault(_PENDING, []).append(event_row)
-    else:
-        _add(event_row)
+    database.upgrade_for_write(db.session)
+    _add(event_row, db.session)
     return event_row
 
 
@@ -179,28 +173,14 @@ def commit_view() -> None:
     """Commit a view's audit event without expiring what the page has loaded to show.
 
     The rows were read in this transaction and the event records them; expiring them would make
-    the template reload every row of a list with a query each (N+1, see bench/RESULTS.md). On
-    SQLite the page read in a deferred transaction: that ends here, and the event is written in
-    a short write transaction of its own, before the response is sent.
+    the template reload every row of a list with a query each (N+1, see bench/RESULTS.md).
     """
     session = db.session()
-    pending = session.info.pop(_PENDING, [])
     session.expire_on_commit = False
     try:
         session.commit()
-        if pending:
-            with database.writing():
-                for event_row in pending:
-                    _add(event_row)
-                session.commit()
     finally:
         session.expire_on_commit = True
-
-
-@event.listens_for(db.session.__class__, "before_commit", propagate=True)
-def _refuse_lost_view_events(session) -> None:
-    if session.info.get(_PENDING):
-        raise RuntimeError("a view's audit event must be committed with audit.commit_view()")
 
 
 def erase_content(event_id: int, *, rule: str, reason: str, actor_label: str) -> AuditEvent:
