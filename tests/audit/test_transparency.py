@@ -440,6 +440,7 @@ def test_sqlite_pages_read_without_the_write_lock_and_take_it_only_to_write(app,
     transaction and begins IMMEDIATE on the same connection; a POST begins IMMEDIATE."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL readers never take a lock")
+    case_id = world.case.id
     db.session.commit()
     db.session.remove()
     blocker = db.engine.raw_connection()
@@ -453,8 +454,11 @@ def test_sqlite_pages_read_without_the_write_lock_and_take_it_only_to_write(app,
             db.session.remove()
         blocker.rollback()
         with app.test_request_context("/cases/", method="GET"):
+            from tracker.models import Case
+
             before = event_count()
-            cases.record_view(world.case)
+            assert db.session.connection().info["tracker_deferred"] is True
+            cases.record_view(db.session.get(Case, case_id))  # upgrades, writes, commits
             assert event_count() == before + 1
             db.session.remove()
         with app.test_request_context("/cases/new", method="POST"):
