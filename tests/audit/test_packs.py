@@ -249,3 +249,28 @@ def test_erase_content_refuses_bad_input(app, sealed_case):
     assert erase(app, 999_999).exit_code != 0
     result = erase(app, 1, rule=" ")
     assert result.exit_code != 0 and "--rule" in result.output
+
+
+def test_auditors_see_and_download_the_checkpoint_and_verifier_key(app, client, sealed_case):
+    latest = transparency.latest_checkpoint()
+    key = str(transparency.verifier_key())
+    sign_in_as(client, sealed_case.auditor)
+    page = client.get("/audit/checkpoint")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert latest.root_hash in text and key in text
+    assert f"{latest.tree_size} events" in page_text(page)
+    note = client.get("/audit/checkpoint.txt")
+    assert note.status_code == 200 and note.mimetype == "text/plain"
+    assert note.get_data(as_text=True) == latest.note
+    assert "attachment" in note.headers["Content-Disposition"]
+    vkey = client.get("/audit/verifier-key.txt")
+    assert vkey.get_data(as_text=True).strip() == key
+    # The downloaded pair checks, as an auditor would check it.
+    from tracker.verify_pack import open_checkpoint
+
+    assert open_checkpoint(latest.note, VerifierKey.parse(key)).size == latest.tree_size
+    viewed = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("audit.%checkpoint%"))
+    ).all()
+    assert "audit.checkpoint_view" in viewed and "audit.checkpoint_download" in viewed
