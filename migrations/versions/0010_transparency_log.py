@@ -69,6 +69,7 @@ class BrokenChain(RuntimeError):
 def upgrade():
     bind = op.get_bind()
     postgresql = bind.dialect.name == "postgresql"
+    _walk_chain(bind, move=False)  # first, and changing nothing: SQLite's DDL is not transactional
 
     op.create_table('audit_content',
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -79,9 +80,8 @@ def upgrade():
     sa.Column('erased_rule', sa.String(length=120), nullable=True),
     sa.Column('erased_reason', sa.Text(), nullable=True),
     sa.Column('erasure_event_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['event_id'], ['audit_event.id'], name=op.f('fk_audit_content_event_id_audit_event')),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_audit_content'))
-    )
+    )  # its foreign key comes last: SQLite rebuilds audit_event below, and a key would block that
     op.create_table('audit_node',
     sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
     sa.Column('index', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -105,7 +105,7 @@ def upgrade():
         batch_op.add_column(sa.Column('leaf_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('leaf_index', sa.BigInteger(), nullable=True))
 
-    _check_chain_and_move_content(bind)
+    _walk_chain(bind, move=True)
 
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_constraint('uq_audit_event_hash', type_='unique')
@@ -119,11 +119,16 @@ def upgrade():
             sqlite_where=sa.text('leaf_index IS NULL'),
             postgresql_where=sa.text('leaf_index IS NULL'),
         )
+    with op.batch_alter_table('audit_content', schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            op.f('fk_audit_content_event_id_audit_event'), 'audit_event', ['event_id'], ['id']
+        )
     _create_triggers(postgresql)
 
 
-def _check_chain_and_move_content(bind):
-    """One pass in id order: check the old chain, then write content rows and leaf hashes."""
+def _walk_chain(bind, move: bool):
+    """A pass in id order checking the old chain; with move, also write content rows and leaf
+    hashes."""
     expected_prev, expected_id, last = GENESIS, 1, 0
     columns = ", ".join(("hash",) + OLD_HASHED_FIELDS)
     while True:
@@ -150,6 +155,8 @@ def _check_chain_and_move_content(bind):
                     "run; restore the trail from a backup first"
                 )
             expected_prev, expected_id = row["hash"], row["id"] + 1
+            if not move:
+                continue
             content = canonical_json({
                 "person_name": row["person_name"],
                 "address": row["address"],
@@ -168,6 +175,9 @@ def _check_chain_and_move_content(bind):
                 "commitment": commitment,
                 "leaf_hash": hashlib.sha256(b"\x00" + leaf_bytes).hexdigest(),
             })
+        last = rows[-1]["id"]
+        if not move:
+            continue
         bind.execute(
             sa.text("INSERT INTO audit_content (event_id, salt, content) VALUES (:event_id, :salt, :content)"),
             contents,
@@ -179,7 +189,6 @@ def _check_chain_and_move_content(bind):
             ),
             leaves,
         )
-        last = rows[-1]["id"]
 
 
 def _drop_old_triggers(postgresql):
