@@ -76,10 +76,14 @@ class AuditEvent(db.Model):
 
     @property
     def changes(self) -> str:
-        """The before/after values as canonical JSON text: {"field": [before, after]}."""
-        from tracker.services.audit import canonical_json
-
-        return canonical_json(self._content().get("changes", {}))
+        """The before/after values as canonical JSON text: {"field": [before, after]} (stored
+        canonical already, so sorted keys and compact separators reproduce it)."""
+        return json.dumps(
+            self._content().get("changes", {}),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
 
     @property
     def erasure(self) -> AuditContent | None:
