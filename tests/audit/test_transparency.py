@@ -468,3 +468,31 @@ def test_sqlite_pages_read_without_the_write_lock_and_take_it_only_to_write(app,
             db.session.remove()
     finally:
         blocker.close()
+
+
+def test_keygen_writes_a_private_key_file_once_and_prints_the_verifier_key(app, tmp_path):
+    out = tmp_path / "keys" / "audit.key"
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "tracker",
+            "audit",
+            "keygen",
+            "--name",
+            "partnership.example/audit",
+            "--out",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    signer = signing.load(out)
+    assert out.stat().st_mode & 0o077 == 0
+    assert f"Verifier key (give this to auditors): {signer.verifier_key}" in result.output
+    assert str(signer.verifier_key).startswith("partnership.example/audit+")
+    again = runner.invoke(args=["tracker", "audit", "keygen", "--out", str(out)])
+    assert again.exit_code != 0 and "never overwritten" in again.output
+    assert signing.load(out).verifier_key == signer.verifier_key
+    bad = runner.invoke(
+        args=["tracker", "audit", "keygen", "--name", "has space", "--out", str(tmp_path / "x")]
+    )
+    assert bad.exit_code != 0
