@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("TRACKER_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -47,6 +48,27 @@ def _development_secret_key(instance_dir: Path) -> str:
     return key
 
 
+def _audit_signing_key(instance_dir: Path, production: bool, origin: str) -> str:
+    """The audit log's signing key file: required in production, generated in development."""
+    from tracker.services import signing
+
+    path = os.environ.get("TRACKER_AUDIT_SIGNING_KEY_FILE", "")
+    if production and not path:
+        raise ConfigError(
+            "TRACKER_AUDIT_SIGNING_KEY_FILE must name the audit signing key when "
+            "TRACKER_ENV=production (create one with `flask tracker audit keygen`)"
+        )
+    if not path:
+        path = str(instance_dir / "audit-signing.key")
+        if not Path(path).exists():
+            signing.write(signing.generate(origin), path)
+    try:
+        signing.load(path)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"TRACKER_AUDIT_SIGNING_KEY_FILE {path}: {error}") from None
+    return path
+
+
 def from_environment(**overrides) -> dict:
     """Build the Flask config mapping from the environment (plus explicit overrides, for tests)."""
     env = os.environ.get("TRACKER_ENV", "development")
@@ -75,6 +97,14 @@ def from_environment(**overrides) -> dict:
         raise ConfigError(
             f"TRACKER_TWO_FACTOR_FOR must be leads, everyone or nobody, not {two_factor_for!r}"
         )
+
+    base_url = os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:5000")
+    audit_origin = os.environ.get("TRACKER_AUDIT_ORIGIN") or (
+        (urlsplit(base_url).netloc or "tracker.invalid") + "/audit"
+    )
+    signing_key_file = overrides.get("AUDIT_SIGNING_KEY_FILE") or _audit_signing_key(
+        instance_dir, production, audit_origin
+    )
 
     config = {
         "ENV_NAME": env,
@@ -155,7 +185,7 @@ def from_environment(**overrides) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "tracker@partnership.invalid"),
-        "BASE_URL": os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": base_url,
         # Alert delivery: retries back off (RETRY_SECONDS doubling) up to MAX_ATTEMPTS, then
         # "failed"; a "sending" row older than SENDING_TIMEOUT was interrupted and goes back.
         "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 50),
@@ -167,6 +197,14 @@ def from_environment(**overrides) -> dict:
         "MAIL_QUIET_HOURS": _bool("MAIL_QUIET_HOURS", True),
         # The sweep reminds a receiving agency this many working hours before a concern is due.
         "CONCERN_REMINDER_HOURS": _int("TRACKER_CONCERN_REMINDER_HOURS", 8),
+        # The audit log: the sealer's interval (the merge delay is at most twice this), the
+        # signing key and the append-only copy of every checkpoint, both outside the database.
+        "AUDIT_SEAL_SECONDS": _int("TRACKER_AUDIT_SEAL_SECONDS", 5),
+        "AUDIT_SEAL_BATCH": _int("TRACKER_AUDIT_SEAL_BATCH", 10_000),
+        "AUDIT_ORIGIN": audit_origin,
+        "AUDIT_SIGNING_KEY_FILE": signing_key_file,
+        "AUDIT_CHECKPOINT_LOG": os.environ.get("TRACKER_AUDIT_CHECKPOINT_LOG")
+        or str(instance_dir / "audit-checkpoints.log"),
         # How many reverse proxies sit in front (for the client address in audit and throttling).
         "PROXY_COUNT": _int("TRACKER_PROXY_COUNT", 0),
     }

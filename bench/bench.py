@@ -104,12 +104,10 @@ class Bench:
             self.dialect = engine.dialect.name
             event.listen(engine, "before_cursor_execute", self._before)
             event.listen(engine, "after_cursor_execute", self._after)
-            changes = db.session.scalar(
-                select(AuditEvent.changes).where(AuditEvent.action == "generate.run")
-            )
-            if changes is None:
+            run = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "generate.run"))
+            if run is None:
                 raise SystemExit(f"{url}: not a generated database (no generate.run event)")
-            self.plan = {k: v[1] for k, v in json.loads(changes).items()}
+            self.plan = {k: v[1] for k, v in json.loads(run.changes).items()}
             self.now = datetime.fromisoformat(self.plan["now"])
             self.people = self._people()
             self.chronology_case = db.session.scalar(select(Case.id).order_by(Case.id).limit(1))

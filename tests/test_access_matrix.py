@@ -148,6 +148,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("audit.case_history", "GET"): AUDITOR_ONLY,
     ("audit.evidence_pack", "GET"): AUDITOR_ONLY,
     ("audit.evidence_archive", "GET"): AUDITOR_ONLY,
+    ("audit.checkpoint", "GET"): AUDITOR_ONLY,
+    ("audit.checkpoint_download", "GET"): AUDITOR_ONLY,  # the world's log is sealed first
+    ("audit.verifier_key_download", "GET"): AUDITOR_ONLY,
     ("reports.index", "GET"): AUDITOR_ONLY,
     ("reports.export", "GET"): AUDITOR_ONLY,
     # API tokens: one's own; revoking B's token is refused with a message on the list page.
@@ -182,7 +185,16 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tracker.models import ShareRecipient
-    from tracker.services import alerts, api_tokens, challenges, identity, notes, people, sharing
+    from tracker.services import (
+        alerts,
+        api_tokens,
+        challenges,
+        identity,
+        notes,
+        people,
+        sharing,
+        transparency,
+    )
 
     name_leads(world, password_hash)
     share = sharing.record_share(
@@ -254,6 +266,7 @@ def url_args(world, password_hash) -> dict[str, object]:
     involvement = next(
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
     )
+    transparency.seal()  # a checkpoint to download
     return {
         "case_id": world.case.id,
         "agency_id": world.agency_b.id,

@@ -41,9 +41,62 @@ def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
 
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path, production_env):
+    monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"
+
+
+def production_key(folder: Path) -> Path:
+    from tracker.services import signing
+
+    path = folder / "keys" / "audit-signing.key"
+    signing.write(signing.generate("tracker.example/audit"), path)
+    return path
+
+
+def test_production_refuses_to_start_without_the_audit_signing_key(monkeypatch, tmp_path):
+    """One line at start-up, from wsgi as from flask: no key, or a key file that is not one."""
+    env = {
+        "TRACKER_ENV": "production",
+        "TRACKER_INSTANCE_DIR": str(tmp_path),
+        "SECRET_KEY": "x" * 32,
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "tracker will not start: TRACKER_AUDIT_SIGNING_KEY_FILE must name the audit signing key "
+        "when TRACKER_ENV=production (create one with `flask tracker audit keygen`)"
+    )
+    assert not (tmp_path / "audit-signing.key").exists()  # production never invents a key
+    bad = tmp_path / "not-a-key"
+    bad.write_text("hello")
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env={**env, "TRACKER_AUDIT_SIGNING_KEY_FILE": str(bad)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "TRACKER_AUDIT_SIGNING_KEY_FILE" in result.stderr
+
+
+def test_development_generates_the_audit_signing_key_once(monkeypatch, tmp_path):
+    from tracker.services import signing
+
+    monkeypatch.delenv("TRACKER_ENV", raising=False)
+    monkeypatch.delenv("TRACKER_AUDIT_SIGNING_KEY_FILE", raising=False)
+    first = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x")
+    path = Path(first["AUDIT_SIGNING_KEY_FILE"])
+    assert path.parent == tmp_path and path.stat().st_mode & 0o077 == 0
+    key = signing.load(path).verifier_key
+    config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x")
+    assert signing.load(path).verifier_key == key
+    assert key.name == first["AUDIT_ORIGIN"] == "127.0.0.1:5000/audit"
 
 
 def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):
@@ -54,6 +107,7 @@ def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):
 
 def test_production_refuses_a_moved_clock(monkeypatch, tmp_path, production_env):
     monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
     monkeypatch.setenv("TRACKER_CLOCK_OFFSET_SECONDS", "86400")
     with pytest.raises(config.ConfigError, match="TRACKER_CLOCK_OFFSET_SECONDS must not be set"):
         config.from_environment(INSTANCE_DIR=str(tmp_path))

@@ -125,19 +125,89 @@ def workdays_between_command(start, end) -> None:
     click.echo(workdays.working_days_between(start.date(), end.date()))
 
 
-audit_cli = AppGroup("audit", help="The hash-chained audit trail.")
+audit_cli = AppGroup("audit", help="The audit log: sealing, checkpoints, verification, erasure.")
 tracker_cli.add_command(audit_cli)
 
 
 @audit_cli.command("verify")
-def audit_verify_command() -> None:
-    """Recompute the whole chain: `ok N events` (exit 0) or the first broken event (exit 1)."""
-    from tracker.services import audit
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint (signed note) held outside the database; may be given more than once.",
+)
+def audit_verify_command(checkpoints: tuple[str, ...]) -> None:
+    """Rebuild the tree, check every checkpoint and the checkpoint log: `ok ...` (exit 0) or the
+    first leaf that differs (exit 1)."""
+    from pathlib import Path
 
-    result = audit.verify()
+    from tracker.services import audit, transparency
+
+    held = [
+        (f"checkpoint file {path}", note)
+        for path in checkpoints
+        for note in transparency.read_notes(Path(path).read_text(encoding="utf-8"))
+    ]
+    result = audit.verify(held)
     click.echo(str(result), err=not result.ok)
     if not result.ok:
         raise SystemExit(1)
+
+
+@audit_cli.command("seal")
+def audit_seal_command() -> None:
+    """Seal the committed unsealed events into the tree and sign a checkpoint (one JSON line)."""
+    import json
+
+    from tracker.services import transparency
+
+    click.echo(json.dumps(transparency.seal().as_dict()))
+
+
+@audit_cli.command("keygen")
+@click.option(
+    "--name", help="The log's name (its checkpoints' origin); default TRACKER_AUDIT_ORIGIN"
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Where to write the signing key (default: TRACKER_AUDIT_SIGNING_KEY_FILE)",
+)
+def audit_keygen_command(name: str | None, out: str | None) -> None:
+    """Create an audit signing key file (never overwrites one) and print its verifier key."""
+    from flask import current_app
+
+    from tracker.services import signing
+
+    out = out or current_app.config["AUDIT_SIGNING_KEY_FILE"]
+    try:
+        signer = signing.generate(name or current_app.config["AUDIT_ORIGIN"])
+        signing.write(signer, out)
+    except FileExistsError:
+        raise click.ClickException(f"{out} exists: a signing key is never overwritten") from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Signing key written to {out} (readable by its owner only).")
+    click.echo(f"Verifier key (give this to auditors): {signer.verifier_key}")
+
+
+@audit_cli.command("erase-content")
+@click.argument("event_id", type=int)
+@click.option("--rule", required=True, help="The retention rule the erasure follows")
+@click.option("--reason", required=True, help="Why the content is erased now")
+def audit_erase_content_command(event_id: int, rule: str, reason: str) -> None:
+    """Erase one event's personal content (the leaf keeps its commitment); audited."""
+    from tracker.services import audit
+
+    rule, reason = rule.strip(), reason.strip()
+    if not rule or not reason or len(rule) > 120:
+        raise click.ClickException("--rule (at most 120 characters) and --reason are required")
+    try:
+        erasure = audit.erase_content(event_id, rule=rule, reason=reason, actor_label="cli")
+    except audit.ErasureError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Content of event {event_id} erased under {rule} (recorded as event {erasure.id}).")
 
 
 @tracker_cli.command("backup")

@@ -1,14 +1,72 @@
 """Engine settings that keep SQLite honest as the embedded database.
 
-SQLite gets foreign keys, WAL, a busy timeout and BEGIN IMMEDIATE: nearly every request writes
-an audit event, and taking the write lock at BEGIN (rather than at the first write) means two
-transactions never read the same audit-chain head and then both try to extend it.
+SQLite gets foreign keys, WAL, a busy timeout, and a choice of BEGIN per transaction:
+
+- a browser page's GET (and HEAD) reads in an ordinary deferred transaction, which takes no lock:
+  under WAL any number of readers run beside the one writer;
+- every other transaction (a form post, the API, the scheduler, the CLI) begins IMMEDIATE: it
+  takes the write lock at BEGIN, so a read-check-write never has its snapshot go stale under it
+  (in WAL a deferred reader that later writes after another commit fails with SQLITE_BUSY,
+  which the busy timeout cannot wait out);
+- when such a page does write (its view event, an idle sign-out), its read transaction ends
+  there and a write transaction begins on the same connection (`upgrade_for_write`, also done
+  before any INSERT, UPDATE or DELETE): a deferred reader must never upgrade itself, because in
+  WAL that fails at once with SQLITE_BUSY if anyone committed since it began.
+
+PostgreSQL needs none of this: its row locks and MVCC let readers and writers run side by side.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+_writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _page_read() -> bool:
+    from tracker.api import API_PREFIX  # the API's GETs count calls in the database: they write
+
+    return (
+        has_request_context()
+        and request.method in READ_METHODS
+        and not request.path.startswith(API_PREFIX)
+    )
+
+
+_DEFERRED = "tracker_deferred"
+
+
+def _upgrade(dbapi_connection, info) -> None:
+    """End a read transaction that has written nothing, and begin a write transaction."""
+    if info.get(_DEFERRED):
+        info[_DEFERRED] = False
+        dbapi_connection.execute("COMMIT")
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def upgrade_for_write(session) -> None:
+    """Before a read-then-write (e.g. reading the highest id to take the next): hold the write
+    lock first. No-op on PostgreSQL and in transactions that began IMMEDIATE."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and connection.info.get(_DEFERRED):
+        _upgrade(connection.connection.dbapi_connection, connection.info)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock at BEGIN."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -26,4 +84,13 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = not _writing.get() and _page_read()
+        connection.info[_DEFERRED] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(connection, cursor, statement, parameters, context, executemany):
+        if connection.info.get(_DEFERRED) and statement.lstrip()[:7].upper().startswith(
+            ("INSERT", "UPDATE", "DELETE", "REPLACE")
+        ):
+            _upgrade(cursor.connection, connection.info)

@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tracker.extensions import db
-from tracker.services import clock, delivery, workdays
+from tracker.services import clock, delivery, transparency, workdays
 from tracker.services.sweep import run_sweep
 
 log = logging.getLogger("tracker.scheduler")
@@ -33,6 +33,24 @@ def sweep_once(now: datetime | None = None) -> dict:
         return run_sweep(now or clock.now())
     finally:
         db.session.remove()
+
+
+def seal_once() -> dict:
+    try:
+        return transparency.seal().as_dict()
+    finally:
+        db.session.remove()
+
+
+def _seal_tick(app) -> None:
+    """One sealing run; a failure is logged and the next run (AUDIT_SEAL_SECONDS on) retries."""
+    with app.app_context():
+        try:
+            result = seal_once()
+            if result["sealed"]:
+                log.info("seal %s", json.dumps(result))
+        except Exception:
+            log.exception("seal failed; the next run will try again")
 
 
 def deliver_once(now: datetime | None = None) -> dict:
@@ -75,7 +93,8 @@ def _tick(app) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the sweep and delivery every SWEEP_SECONDS until stopped (Ctrl-C)."""
+    """Run the sweep and delivery every SWEEP_SECONDS, and the audit sealer every
+    AUDIT_SEAL_SECONDS, until stopped (Ctrl-C)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -94,11 +113,30 @@ def scheduler_command() -> None:
         next_run_time=datetime.now(UTC),  # the first run at once, not after one interval
         misfire_grace_time=None,
     )
-    click.echo(f"Scheduler: sweep and delivery every {seconds}s (Ctrl-C stops it)")
+    add_seal_job(scheduler, app)
+    click.echo(
+        f"Scheduler: sweep and delivery every {seconds}s, audit sealing every "
+        f"{app.config['AUDIT_SEAL_SECONDS']}s (Ctrl-C stops it)"
+    )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+def add_seal_job(scheduler, app) -> None:
+    """The sealer: its interval bounds the merge delay (README, "The audit log")."""
+    scheduler.add_job(
+        _seal_tick,
+        "interval",
+        seconds=app.config["AUDIT_SEAL_SECONDS"],
+        args=[app],
+        id="audit_seal",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+    )
 
 
 def register(group) -> None:

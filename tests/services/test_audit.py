@@ -4,17 +4,17 @@ from sqlalchemy.exc import DatabaseError
 
 from tracker.extensions import db
 from tracker.models import AuditEvent
-from tracker.services import audit, cases
+from tracker.services import audit, cases, transparency
 
 
-def test_chain_verifies_and_names_a_tampered_event(app, world):
+def test_the_log_verifies_and_counts_every_event(app, world):
     result = audit.verify()
     assert result.ok and result.count == db.session.scalar(db.select(db.func.count(AuditEvent.id)))
-    assert str(result) == f"ok {result.count} events"
+    assert str(result).startswith(f"ok {result.count} events")
 
 
 @pytest.mark.parametrize(
-    "statement", ["UPDATE audit_event SET reason = 'x'", "DELETE FROM audit_event"]
+    "statement", ["UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"]
 )
 def test_database_refuses_update_and_delete(app, world, statement):
     with pytest.raises(DatabaseError, match="append-only"):
@@ -23,32 +23,17 @@ def test_database_refuses_update_and_delete(app, world, statement):
     assert audit.verify().ok
 
 
-def test_editing_an_event_with_triggers_dropped_breaks_verification(app, world):
-    for _ in range(3):
-        cases.record_view(world.case)
-    dialect = db.engine.dialect.name
-    target = db.session.scalar(db.select(AuditEvent.id).order_by(AuditEvent.id).offset(1).limit(1))
-    if dialect == "postgresql":
-        db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
-    db.session.execute(
-        text("UPDATE audit_event SET action = 'case.innocent' WHERE id = :id"), {"id": target}
-    )
-    db.session.commit()
-    result = audit.verify()
-    assert not result.ok and result.broken_id == target
-    assert "content does not match" in str(result)
+def test_an_event_carries_its_own_leaf_hash_and_content_commitment(app, world):
+    cases.record_view(world.case)
+    event = db.session.scalar(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert event.leaf_index is None  # unsealed until the sealer runs
+    assert event.leaf_hash == audit.event_leaf_hash(event)
+    content = event.content_row
+    from tracker.verify_pack import content_commitment
 
-
-def test_deleting_an_event_shows_as_a_gap(app, world):
-    for _ in range(3):
-        cases.record_view(world.case)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_event_no_delete"))
-    db.session.execute(text("DELETE FROM audit_event WHERE id = 2"))
-    db.session.commit()
-    result = audit.verify()
-    assert not result.ok and result.broken_id == 2 and "missing" in result.problem
+    assert content_commitment(content.salt, content.content) == event.content_commitment
+    assert b"content_commitment" in audit.leaf_bytes(event)
+    assert b"person_name" not in audit.leaf_bytes(event)  # personal content stays out of leaves
+    transparency.seal()
+    db.session.expire_all()
+    assert db.session.get(AuditEvent, event.id).leaf_index is not None

@@ -108,7 +108,7 @@ def assert_traces(manifest: dict, case_id: int) -> None:
         assert item["audit_events"], item
         for ref in item["audit_events"]:
             event = db.session.get(AuditEvent, ref["id"])
-            assert event.hash == ref["hash"] == audit.event_hash(event)
+            assert event.leaf_hash == ref["leaf_hash"] == audit.event_leaf_hash(event)
             assert event.case_id == case_id
 
 
@@ -130,20 +130,21 @@ def test_the_pack_holds_everything_and_every_item_traces(app, client, world, fro
         "responses.csv",
         "challenges.csv",
         "audit_trail.csv",
+        "audit/proofs.json",
+        "verify_pack.py",
         "manifest.json",
     }
     manifest = json.loads(files["manifest.json"])
     for name, entry in manifest["files"].items():
         assert hashlib.sha256(files[name]).hexdigest() == entry["sha256"]
 
-    # The production is in the chain, committing to the file hashes, right after the head it names.
+    # The production is in the log, committing to the file hashes.
     produced = db.session.get(AuditEvent, manifest["production_event"]["id"])
     assert produced.action == "evidence.produce" and produced.person_id == world.auditor.id
-    assert produced.hash == manifest["production_event"]["hash"]
+    assert produced.leaf_hash == manifest["production_event"]["leaf_hash"]
     assert json.loads(produced.changes)["files"][1] == {
         name: entry["sha256"] for name, entry in manifest["files"].items()
     }
-    assert produced.prev_hash == manifest["chain_head_when_produced"]["hash"]
 
     shares = list(csv.DictReader(io.StringIO(files["shares.csv"].decode())))
     assert [(r["Share"], r["Version"]) for r in shares] == [("1", "1"), ("1", "2"), ("2", "1")]
@@ -198,7 +199,7 @@ def test_the_printable_page_shows_the_pack_and_is_audited(app, client, world, fr
         "late",
         "awaiting (overdue)",
         "Strategy discussion booked for Wednesday",
-        "Chain head when produced",
+        "Signed checkpoint",
         "manifest",
     ]:
         assert expected.lower() in text.lower(), expected

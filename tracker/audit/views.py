@@ -1,9 +1,10 @@
-"""The auditor's pages: search the audit trail, a case's full history, and its evidence pack.
+"""The auditor's pages: search the audit trail, a case's full history, its evidence pack, and the
+log's latest signed checkpoint and verifier key (to see, and to download).
 
 Auditors only (access.can_audit). Every page here is itself an audit event.
 """
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from tracker.audit.forms import TrailSearchForm
 from tracker.cases.forms import choices
 from tracker.extensions import db
 from tracker.models import Agency, Case, Person
-from tracker.services import audit, evidence
+from tracker.services import audit, evidence, transparency
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -115,3 +116,43 @@ def evidence_archive(case_id: int):
             "Cache-Control": "no-store",
         },
     )
+
+
+@blueprint.route("/checkpoint")
+def checkpoint():
+    latest = transparency.latest_checkpoint()
+    key = str(transparency.verifier_key())
+    audit.record_trail_view("audit.checkpoint_view")
+    return render_template(
+        "audit/checkpoint.html",
+        checkpoint=latest,
+        verifier_key=key,
+        seal_seconds=current_app.config["AUDIT_SEAL_SECONDS"],
+        title="Audit log checkpoint",
+    )
+
+
+def _text_download(body: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype="text/plain",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@blueprint.route("/checkpoint.txt")
+def checkpoint_download():
+    latest = transparency.latest_checkpoint()
+    if latest is None:
+        abort(404)
+    audit.record_trail_view("audit.checkpoint_download")
+    return _text_download(latest.note, f"checkpoint-{latest.tree_size}.txt")
+
+
+@blueprint.route("/verifier-key.txt")
+def verifier_key_download():
+    audit.record_trail_view("audit.verifier_key_download")
+    return _text_download(str(transparency.verifier_key()) + "\n", "audit-verifier-key.txt")

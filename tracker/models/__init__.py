@@ -3,7 +3,7 @@
 from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
 from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
 from tracker.models.api_token import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord
-from tracker.models.audit import AuditEvent
+from tracker.models.audit import AuditCheckpoint, AuditContent, AuditEvent, AuditNode
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
 from tracker.models.challenge import (
     CHALLENGE_KIND_LABELS,
@@ -48,7 +48,10 @@ __all__ = [
     "AgencyKind",
     "Alert",
     "AlertKind",
+    "AuditCheckpoint",
+    "AuditContent",
     "AuditEvent",
+    "AuditNode",
     "CHALLENGE_KIND_LABELS",
     "Case",
     "Challenge",

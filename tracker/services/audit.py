@@ -1,52 +1,57 @@
-"""The audit trail: one append-only, hash-chained event per change and per view of case data.
+"""The audit trail: one append-only event per change and per view of case data, a leaf of a Merkle log.
 
-Canonical serialisation (what each event's hash covers), kept stable forever:
+Writing an event is an insert with its own leaf hash, in the caller's transaction, with no lock and
+no read of any chain head: the sealer (tracker/services/transparency.py) later appends unsealed
+events to the log's RFC 6962 Merkle tree and signs a checkpoint.
 
-    sha256( JSON of {field: value for field in HASHED_FIELDS}
-            with keys sorted, separators (",", ":"), UTF-8, no ASCII escaping;
-            datetimes as ISO 8601 with microseconds, naive UTC, e.g. "2026-12-24T09:00:00.000000";
-            None as null; "changes" is the stored canonical JSON text itself )
+Leaf bytes (what the leaf hash covers), kept stable forever:
 
-"prev_hash" is one of the hashed fields, so each event commits to the whole chain before it; the
-first event's prev_hash is GENESIS. Ids are assigned here, gapless, under a lock held until the
-transaction ends, so concurrent writers queue instead of forking the chain, and a removed row
-shows as a gap.
+    UTF-8 JSON of {field: value for field in LEAF_FIELDS}, keys sorted, separators (",", ":"),
+    no ASCII escaping; datetimes as ISO 8601 with microseconds, naive UTC, e.g.
+    "2026-12-24T09:00:00.000000"; None as null.
+    leaf hash = SHA-256(0x00 || leaf bytes)   (RFC 6962 2.1)
+
+The personal content of an event (the person's name, address and browser, the before/after
+values, the reason) is not in the leaf: the leaf holds `content_commitment`, the hex
+SHA-256(salt || content bytes), where content bytes are the UTF-8 canonical JSON of
+{"person_name", "address", "user_agent", "changes", "reason"} and salt is 16 random bytes. The
+content and salt live in audit_content and can be erased (`erase_content`) without changing any
+leaf, so the tree, old checkpoints and old evidence packs stay valid; a pack carries the content
+and salt, so its reader can check them against the proven leaf.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
 
+from tracker import database
 from tracker.extensions import db
-from tracker.models import Agency, AuditEvent, Case, Person, Role
-from tracker.services import clock, locks, workdays
+from tracker.models import Agency, AuditContent, AuditEvent, Case, Person, Role
+from tracker.services import clock, workdays
+from tracker.verify_pack import content_commitment, leaf_hash
 
-GENESIS = "0" * 64
-HASHED_FIELDS = (
+LEAF_FIELDS = (
     "id",
     "at",
     "person_id",
-    "person_name",
     "agency_id",
     "role",
-    "address",
-    "user_agent",
     "action",
     "object_kind",
     "object_id",
     "case_id",
-    "changes",
-    "reason",
-    "prev_hash",
+    "content_commitment",
 )
+CONTENT_FIELDS = ("person_name", "address", "user_agent", "changes", "reason")
 
 
 def _json_value(value: Any) -> Any:
@@ -67,9 +72,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_hash(event: AuditEvent) -> str:
-    payload = {field: getattr(event, field) for field in HASHED_FIELDS}
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+def leaf_bytes(event: AuditEvent) -> bytes:
+    return canonical_json({field: getattr(event, field) for field in LEAF_FIELDS}).encode("utf-8")
+
+
+def event_leaf_hash(event: AuditEvent) -> str:
+    return leaf_hash(leaf_bytes(event)).hex()
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
@@ -94,6 +102,27 @@ def _current_person() -> Person | None:
     return None
 
 
+def _next_id(session: Session) -> int:
+    """The event's id, known before the insert so the leaf can cover it.
+
+    PostgreSQL: the table's sequence (ids lost to rollbacks are gaps; the tree never depends on
+    ids being gapless). SQLite: one past the highest id, read under the write lock that every
+    SQLite write transaction holds from BEGIN IMMEDIATE (autoflush puts this transaction's earlier
+    events in the count).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))"))
+    return (session.scalar(select(func.max(AuditEvent.id))) or 0) + 1
+
+
+def _add(event_row: AuditEvent, session: Session) -> None:
+    """Give the event its id and leaf hash, and add it (and its content) to the session."""
+    event_row.id = _next_id(session)
+    event_row.content_row.event_id = event_row.id
+    event_row.leaf_hash = event_leaf_hash(event_row)
+    session.add(event_row)
+
+
 def record(
     action: str,
     *,
@@ -105,37 +134,39 @@ def record(
     actor: Person | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (the caller commits).
+    """Append one event inside the caller's transaction (the caller commits).
 
     The actor defaults to the signed-in person; the scheduler passes actor_label="scheduler".
+    In a page's read transaction on SQLite, the reads end here and the event is written in a
+    short write transaction (tracker/database.py), committed by commit_view().
     """
     person = actor or _current_person()
     address, agent = _request_origin()
-    locks.serialise("audit_event")
-    db.session.flush()  # earlier events of this transaction count as the head
-    head = db.session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    event = AuditEvent(
-        id=(head.id + 1) if head else 1,
+    content = canonical_json(
+        {
+            "person_name": person.name if person else actor_label,
+            "address": address,
+            "user_agent": agent,
+            "changes": changes or {},
+            "reason": reason,
+        }
+    )
+    salt = secrets.token_hex(16)
+    event_row = AuditEvent(
         at=clock.now(),
         person_id=person.id if person else None,
-        person_name=person.name if person else actor_label,
         agency_id=person.agency_id if person else None,
         role=person.role if person else None,
-        address=address,
-        user_agent=agent,
         action=action,
         object_kind=object_kind,
         object_id=object_id,
         case_id=case_id,
-        changes=canonical_json(changes or {}),
-        reason=reason,
-        prev_hash=head.hash if head else GENESIS,
+        content_commitment=content_commitment(salt, content),
     )
-    event.hash = event_hash(event)
-    db.session.add(event)
-    return event
+    event_row.content_row = AuditContent(salt=salt, content=content)
+    database.upgrade_for_write(db.session)
+    _add(event_row, db.session)
+    return event_row
 
 
 def commit_view() -> None:
@@ -152,42 +183,68 @@ def commit_view() -> None:
         session.expire_on_commit = True
 
 
+def erase_content(event_id: int, *, rule: str, reason: str, actor_label: str) -> AuditEvent:
+    """Replace an event's personal content with an erasure record; the erasure is an event too.
+
+    The leaf keeps its commitment, so the tree, checkpoints and packs already handed out stay
+    valid. Erasing twice is refused (the first erasure stands).
+    """
+    row = db.session.get(AuditContent, event_id, with_for_update=True)
+    if row is None:
+        raise ErasureError(f"There is no audit event {event_id}")
+    if row.erased_at is not None:
+        raise ErasureError(
+            f"Event {event_id} was already erased on {row.erased_at:%Y-%m-%d} under {row.erased_rule}"
+        )
+    target = db.session.get(AuditEvent, event_id)
+    erasure = record(
+        "audit.erase_content",
+        object_kind="audit_event",
+        object_id=event_id,
+        case_id=target.case_id,
+        changes={"rule": [None, rule]},
+        reason=reason,
+        actor_label=actor_label,
+    )
+    row.salt = None
+    row.content = None
+    row.erased_at = clock.now()
+    row.erased_by = actor_label
+    row.erased_rule = rule
+    row.erased_reason = reason
+    row.erasure_event_id = erasure.id
+    db.session.commit()
+    return erasure
+
+
+class ErasureError(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
     count: int
-    broken_id: int | None = None
     problem: str | None = None
+    checkpoints: int = 0
+    sealed: int = 0
 
     def __str__(self) -> str:
         if self.ok:
-            return f"ok {self.count} events"
-        return f"broken at event {self.broken_id}: {self.problem}"
+            return (
+                f"ok {self.count} events ({self.sealed} sealed, "
+                f"{self.checkpoints} checkpoints checked)"
+            )
+        return self.problem or "broken"
 
 
-def verify(batch_size: int = 5000) -> Verification:
-    """Walk the whole chain in id order, recomputing every hash. Stops at the first break."""
-    expected_prev, expected_id, count = GENESIS, 1, 0
-    last_id = 0
-    while True:
-        events = db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.id > last_id)
-            .order_by(AuditEvent.id)
-            .limit(batch_size)
-        ).all()
-        if not events:
-            return Verification(True, count)
-        for event in events:
-            if event.id != expected_id:
-                return Verification(False, count, expected_id, "event missing (gap in the chain)")
-            if event.prev_hash != expected_prev:
-                return Verification(False, count, event.id, "does not follow the event before it")
-            if event_hash(event) != event.hash:
-                return Verification(False, count, event.id, "content does not match its hash")
-            expected_prev, expected_id, count = event.hash, event.id + 1, count + 1
-            last_id = event.id
-        db.session.expunge_all()  # a long chain must not fill memory
+def verify(extra_checkpoints: list[tuple[str, str]] | None = None) -> Verification:
+    """Rebuild the tree and check every checkpoint (see transparency.verify).
+
+    extra_checkpoints: (where it came from, signed note) pairs held outside the database."""
+    from tracker.services import transparency
+
+    return transparency.verify(extra_checkpoints or [])
 
 
 # --- Reading the trail (auditors) -----------------------------------------------------------
@@ -241,11 +298,6 @@ def actions() -> list[str]:
     )
 
 
-def head() -> AuditEvent | None:
-    """The newest event: its hash commits to the whole chain up to now."""
-    return db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
-
-
 @dataclass(frozen=True)
 class TrailRow:
     """One event as an auditor reads it, with names resolved and changes unpacked."""
@@ -257,6 +309,10 @@ class TrailRow:
     @property
     def changes(self) -> dict[str, list[Any]]:
         return json.loads(self.event.changes)
+
+    @property
+    def erasure(self) -> AuditContent | None:
+        return self.event.erasure
 
     @property
     def role_label(self) -> str | None:
@@ -285,4 +341,4 @@ def record_trail_view(what: str, *, case_id: int | None = None, changes=None) ->
         case_id=case_id,
         changes=changes,
     )
-    db.session.commit()
+    commit_view()

@@ -1,32 +1,38 @@
-"""The evidence pack for a case review: everything about a child, each item tied to the audit chain.
+"""The evidence pack for a case review: everything about a child, each item tied to the audit log.
 
 A pack holds the chronology, every share (each version, with its lawful basis and consent), every
 concern with its response and timeliness, every challenge with every stage transition, and the
-case's audit trail. Each item lists the audit events that created it (id and hash); the manifest
-adds the chain head at the moment the pack was produced and a SHA-256 of every file, and the
-event that records the production commits to those file hashes, so a pack handed to a review
-can later be checked against the chain (`flask tracker audit verify` proves the chain itself).
+case's audit trail. Each item lists the audit events that created it (id, leaf index, leaf
+hash). audit/proofs.json carries every event's leaf bytes, its content and salt (or its erasure
+record) and an inclusion proof against one signed checkpoint (audit/checkpoint.txt, with the
+log's verifier key beside it); the manifest lists a SHA-256 of every file; verify_pack.py checks
+it all offline (`python verify_pack.py PACK.zip --key KEYFILE`). Events newer than the checkpoint
+(inside the merge delay) are listed as pending, not proven. The event that records the
+production commits to the files' hashes, so a later checkpoint proves the pack as a whole.
 
 An item "traces" to the events that recorded or changed its object (views and lists excluded).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
 import json
-import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from tracker import verify_pack
 from tracker.extensions import db
 from tracker.models import (
+    AuditCheckpoint,
     AuditEvent,
     Case,
     Challenge,
@@ -39,7 +45,7 @@ from tracker.models import (
     ShareVersion,
     ThresholdView,
 )
-from tracker.services import audit, chronology, clock, workdays
+from tracker.services import audit, chronology, clock, transparency, workdays
 
 
 @dataclass
@@ -54,7 +60,7 @@ class Item:
 
     @property
     def trace(self) -> list[dict[str, Any]]:
-        return [{"id": e.id, "hash": e.hash, "action": e.action} for e in self.events]
+        return [_event_ref(e) | {"action": e.action} for e in self.events]
 
 
 @dataclass
@@ -76,7 +82,7 @@ class EvidencePack:
     challenges: list[Item]
     trail: list[AuditEvent]
     chronology_trace: list[list[AuditEvent]]
-    head_before: AuditEvent | None = None
+    checkpoint: AuditCheckpoint | None = None
     production_event: AuditEvent | None = None
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -338,8 +344,8 @@ AUDIT_COLUMNS = [
     "Object id",
     "Changes (before, after)",
     "Reason",
-    "Previous hash",
-    "Hash",
+    "Leaf index",
+    "Leaf hash",
 ]
 
 
@@ -362,13 +368,56 @@ def _trail_csv(events: list[AuditEvent]) -> bytes:
             e.action,
             e.object_kind or "",
             "" if e.object_id is None else e.object_id,
-            e.changes,
+            e.changes if not e.erasure else erased_note(e),
             e.reason or "",
-            e.prev_hash,
-            e.hash,
+            "" if e.leaf_index is None else e.leaf_index,
+            e.leaf_hash,
         ]
         writer.writerow([chronology.neutralise(str(v)) for v in values])
     return out.getvalue().encode("utf-8")
+
+
+def erased_note(event: AuditEvent) -> str:
+    erasure = event.erasure
+    return f"erased on {erasure.erased_at:%Y-%m-%d} under {erasure.erased_rule}"
+
+
+def _proofs(events: list[AuditEvent]) -> tuple[AuditCheckpoint | None, dict[str, Any]]:
+    """Leaf bytes, content and inclusion proofs of the events against the latest checkpoint."""
+    proven = transparency.inclusion_proofs(events)
+    if proven is None:
+        return None, {"tree_size": 0, "events": [], "pending": [e.id for e in events]}
+    entries = []
+    for e in events:
+        if e.id not in proven.proofs:
+            continue
+        content = e.content_row
+        entries.append(
+            {
+                "id": e.id,
+                "leaf_index": e.leaf_index,
+                "leaf": base64.b64encode(audit.leaf_bytes(e)).decode(),
+                "proof": [base64.b64encode(p).decode() for p in proven.proofs[e.id]],
+                "content": content.content,
+                "salt": content.salt,
+                "erased": None
+                if content.erased_at is None
+                else {
+                    "at_utc": content.erased_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                    "by": content.erased_by,
+                    "rule": content.erased_rule,
+                    "reason": content.erased_reason,
+                    "erasure_event": content.erasure_event_id,
+                },
+            }
+        )
+    return proven.checkpoint, {
+        "tree_size": proven.checkpoint.tree_size,
+        "root_hash": proven.checkpoint.root_hash,
+        "hashing": "RFC 6962 2.1; leaf bytes and content commitments: tracker/services/audit.py",
+        "events": entries,
+        "pending": proven.pending,
+    }
 
 
 def _sha256(data: bytes) -> str:
@@ -400,7 +449,12 @@ def produce(actor: Person, case: Case) -> EvidencePack:
         "challenges.csv": _items_csv(pack.challenges),
         "audit_trail.csv": _trail_csv(pack.trail),
     }
-    pack.head_before = audit.head()
+    pack.checkpoint, proofs = _proofs(pack.trail)
+    if pack.checkpoint is not None:
+        files["audit/checkpoint.txt"] = pack.checkpoint.note.encode("utf-8")
+        files["audit/verifier-key.txt"] = (pack.checkpoint.verifier_key + "\n").encode("utf-8")
+    files["audit/proofs.json"] = json.dumps(proofs, indent=1, ensure_ascii=False).encode("utf-8")
+    files["verify_pack.py"] = _verifier_source()
     digests = {name: _sha256(data) for name, data in files.items()}
     pack.production_event = audit.record(
         "evidence.produce",
@@ -410,14 +464,16 @@ def produce(actor: Person, case: Case) -> EvidencePack:
         changes={"files": [None, digests]},
         actor=actor,
     )
-    db.session.flush()
+    audit.commit_view()  # the page's reads end here; the event is written on its own
     manifest = {
         "case": {"id": case.id, "reference": case.reference},
         "produced_at_utc": pack.produced_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
         "produced_by": {"id": actor.id, "name": actor.name, "agency": actor.agency.name},
-        "chain_head_when_produced": _event_ref(pack.head_before),
+        "checkpoint": {"tree_size": proofs["tree_size"], "root_hash": proofs.get("root_hash")},
         "production_event": _event_ref(pack.production_event),
-        "hashing": "See tracker/services/audit.py for the canonical serialisation each hash covers",
+        "how_to_check": "python verify_pack.py THIS.zip --key VERIFIER-KEY-FILE "
+        "(Python 3.11+ and the cryptography package); get the verifier key from the partnership, "
+        "not from this pack",
         "files": {
             name: {"sha256": digest, "bytes": len(files[name])} for name, digest in digests.items()
         },
@@ -437,19 +493,24 @@ def produce(actor: Person, case: Case) -> EvidencePack:
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
     pack.files = files
-    db.session.commit()
     return pack
 
 
+def _verifier_source() -> bytes:
+    """The offline checker, shipped whole inside the pack (it needs only Python and cryptography)."""
+    return Path(verify_pack.__file__).read_bytes()
+
+
 def _event_ref(event: AuditEvent | None) -> dict[str, Any] | None:
-    return {"id": event.id, "hash": event.hash} if event else None
+    if event is None:
+        return None
+    return {"id": event.id, "leaf_index": event.leaf_index, "leaf_hash": event.leaf_hash}
 
 
 def archive(pack: EvidencePack) -> bytes:
-    """The pack as a zip: the CSV files and manifest.json, under one folder named for the case."""
-    out = io.BytesIO()
+    """The pack as a zip under one folder named for the case, in the one canonical byte layout
+    verify_pack checks (stored, fixed dates), so a change to any byte of it is found."""
     folder = f"evidence-{pack.case.reference}"
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive_file:
-        for name, data in pack.files.items():
-            archive_file.writestr(f"{folder}/{name}", data)
-    return out.getvalue()
+    return verify_pack.canonical_zip(
+        [(f"{folder}/{name}", data) for name, data in pack.files.items()]
+    )

@@ -1,7 +1,7 @@
 """Transaction-scoped locks that serialise writers across processes.
 
-PostgreSQL: an advisory lock held until the transaction ends. SQLite: every transaction already
-begins with BEGIN IMMEDIATE (see tracker/database.py), so the single writer is the lock.
+PostgreSQL: an advisory lock held until the transaction ends. SQLite: every write
+transaction begins with BEGIN IMMEDIATE (see tracker/database.py), so the single writer is the lock.
 """
 
 from __future__ import annotations
