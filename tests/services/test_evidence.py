@@ -30,6 +30,7 @@ def details(**overrides) -> sharing.ShareDetails:
         "consent": "not_sought",
         "consent_reason": "Seeking consent could place the child at risk",
         "special_category": True,
+        "special_category_circumstance": "consent_would_prejudice_protection",
         "themes": ["information_sharing"],
     }
     values.update(overrides)

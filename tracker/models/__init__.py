@@ -19,20 +19,29 @@ from tracker.models.challenge import (
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, SignInAttempt
 from tracker.models.share import (
+    NO_SHARE_REASON_LABELS,
     OPEN_CONCERN_STATES,
+    OUTCOME_LABELS,
     THEME_LABELS,
     ConcernResponse,
     ConcernState,
     Consent,
+    IdentifierAbsent,
     LawfulBasis,
+    NoShareDecision,
+    NoShareDecisionAgency,
+    NoShareReason,
+    Outcome,
     Priority,
     Share,
     ShareMethod,
     ShareRecipient,
     ShareVersion,
+    SpecialCategoryCircumstance,
     Theme,
 )
 from tracker.models.two_factor import RecoveryCode
+from tracker.models.workday import ClosureDay
 
 __all__ = [
     "AGENCY_KIND_LABELS",
@@ -55,6 +64,7 @@ __all__ = [
     "ChallengeKind",
     "ChallengeStatus",
     "EventKind",
+    "IdentifierAbsent",
     "IdempotencyRecord",
     "NamedLead",
     "CaseAgency",
@@ -62,12 +72,19 @@ __all__ = [
     "CaseNote",
     "CaseNoteVersion",
     "CaseStatus",
+    "ClosureDay",
     "ConcernResponse",
     "ConcernState",
     "Consent",
     "DeliveryStatus",
     "LawfulBasis",
+    "NO_SHARE_REASON_LABELS",
+    "NoShareDecision",
+    "NoShareDecisionAgency",
+    "NoShareReason",
     "NoteKind",
+    "OUTCOME_LABELS",
+    "Outcome",
     "Person",
     "Priority",
     "RecoveryCode",
@@ -77,6 +94,7 @@ __all__ = [
     "ShareRecipient",
     "ShareVersion",
     "SignInAttempt",
+    "SpecialCategoryCircumstance",
     "Theme",
     "ThresholdView",
 ]

@@ -50,6 +50,9 @@ class Agency(db.Model):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     secure_mailbox: Mapped[str] = mapped_column(String(254))
+    # A public authority acting in its statutory tasks may not rely on legitimate interests
+    # (UK GDPR Art 6(1) last sentence); the lawful-basis rule reads this.
+    public_authority: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 

@@ -134,6 +134,12 @@ def _share(
             purpose=purpose,
             lawful_basis=rng.choice(["art6_1e_public_task", "art6_1c_legal_obligation"]),
             special_category="health" in summary.lower() or "A&E" in summary,
+            special_category_circumstance=(
+                "consent_would_prejudice_protection"
+                if "health" in summary.lower() or "A&E" in summary
+                else None
+            ),
+            identifier_absent="unknown",
             consent=consent,
             consent_reason={
                 "not_sought": "Seeking consent could place the child at increased risk",
@@ -332,6 +338,8 @@ def _amend_one() -> None:
             purpose=first.purpose + ". Confirmed with the designated safeguarding lead.",
             lawful_basis=first.lawful_basis,
             special_category=first.special_category,
+            special_category_circumstance=first.special_category_circumstance,
+            identifier_absent=first.identifier_absent,
             consent=first.consent,
             consent_reason=first.consent_reason,
             themes=first.themes,

@@ -125,7 +125,7 @@ def record_received(case_id: int):
 
 def _render_share(share, *, status: int = 200, **forms):
     case = access.case_for_reading(share.case_id)
-    sharing.record_share_view(share)
+    sharing.record_share_view(share, current_user)
     return render_template(
         "shares/show.html",
         case=case,
