@@ -149,6 +149,9 @@ def from_environment(**overrides) -> dict:
         "MAIL_QUIET_HOURS": _bool("MAIL_QUIET_HOURS", True),
         # The sweep reminds a receiving agency this many working hours before a concern is due.
         "CONCERN_REMINDER_HOURS": _int("TRACKER_CONCERN_REMINDER_HOURS", 8),
+        # A share nobody at a receiving agency has opened after this many working days reminds
+        # that agency's people (once).
+        "SHARE_UNVIEWED_WORKING_DAYS": _int("TRACKER_SHARE_UNVIEWED_WORKING_DAYS", 1),
         # How many reverse proxies sit in front (for the client address in audit and throttling).
         "PROXY_COUNT": _int("TRACKER_PROXY_COUNT", 0),
     }

@@ -34,6 +34,8 @@ class AlertKind(StrEnum):
     CHALLENGE_UPDATED = "challenge_updated"
     IMMEDIATE_RISK = "immediate_risk"
     WEEKLY_DIGEST = "weekly_digest"
+    SHARE_UNVIEWED = "share_unviewed"
+    CASE_MATCH = "case_match"
     OTHER = "other"
 
     @property
@@ -50,6 +52,8 @@ ALERT_KIND_LABELS = {
     AlertKind.CHALLENGE_AT_LAST_STAGE: "Challenge unresolved at the last stage",
     AlertKind.CHALLENGE_UPDATED: "Challenge updated",
     AlertKind.IMMEDIATE_RISK: "Immediate risk reported",
+    AlertKind.SHARE_UNVIEWED: "Shared information not yet opened",
+    AlertKind.CASE_MATCH: "A new case may match a known child",
     AlertKind.WEEKLY_DIGEST: "Weekly digest",
     AlertKind.OTHER: "Alert",
 }

@@ -159,7 +159,7 @@ def _refuse_matches(
     alerts.raise_alert(
         event=event,
         recipients=leads.partnership_leads(1),
-        kind=AlertKind.OTHER.value,
+        kind=AlertKind.CASE_MATCH.value,
         subject="A new case may be a child already known to the partnership: please check",
         link="/cases",
         urgent=False,

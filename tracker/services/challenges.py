@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -650,9 +649,7 @@ def due_for_reminder(now: datetime) -> list[Challenge]:
 
 
 def _hours_per_working_day() -> float:
-    start = time.fromisoformat(current_app.config["WORKDAY_START"])
-    end = time.fromisoformat(current_app.config["WORKDAY_END"])
-    return max((end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60, 1.0)
+    return workdays.hours_per_working_day()
 
 
 def escalate_overdue(

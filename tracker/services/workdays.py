@@ -144,6 +144,13 @@ def working_hours_between(start: datetime, end: datetime) -> float:
     return total
 
 
+def hours_per_working_day() -> float:
+    """Office hours in one working day (8 for 09:00-17:00); at least one."""
+    *_, open_at, close_at = _settings()
+    minutes = close_at.hour * 60 + close_at.minute - open_at.hour * 60 - open_at.minute
+    return max(minutes / 60, 1.0)
+
+
 def add_working_hours(start: datetime, hours: float) -> datetime:
     """The moment `hours` office hours after `start` on working days (naive UTC in and out).
 
@@ -258,7 +265,8 @@ def close_day(actor: Person | None, day: date, reason: str) -> tuple[ClosureDay,
         actor_label=None if actor else "command line",
     )
     why = f"Partnership closure day {day.isoformat()}: {reason}"
-    since = to_utc(datetime.combine(day, time(0)))
+    # Due times already passed stay where they are (their alerts have gone); the rest move.
+    since = max(to_utc(datetime.combine(day, time(0))), clock.now())
     moved = sharing.recalculate_due_times(since, why) + challenges.recalculate_stage_due_times(
         since, why
     )
