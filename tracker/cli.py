@@ -133,7 +133,7 @@ def workdays_close_command(day, reason: str) -> None:
     from tracker.services import workdays
 
     try:
-        closure, moved = workdays.close_day(None, day.date(), reason)
+        closure, moved = workdays.close_day(None, day.date(), reason, "command line")
     except workdays.ClosureError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{closure.day:%-d %B %Y} closed; {moved} open due times moved (audited).")

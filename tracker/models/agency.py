@@ -28,6 +28,12 @@ class AgencyKind(StrEnum):
     def label(self) -> str:
         return AGENCY_KIND_LABELS[self]
 
+    @property
+    def usually_public_authority(self) -> bool:
+        """The default for a new agency of this kind (an admin can change it): statutory
+        services are public authorities; the voluntary sector and "other" usually are not."""
+        return self not in (AgencyKind.VOLUNTARY_SECTOR, AgencyKind.OTHER)
+
 
 AGENCY_KIND_LABELS = {
     AgencyKind.CHILDRENS_SOCIAL_CARE: "Children's social care",

@@ -223,7 +223,9 @@ class ClosureError(ValueError):
         self.field = field
 
 
-def close_day(actor: Person | None, day: date, reason: str) -> tuple[ClosureDay, int]:
+def close_day(
+    actor: Person | None, day: date, reason: str, actor_label: str | None = None
+) -> tuple[ClosureDay, int]:
     """Close the partnership on `day`: it stops being a working day, and every open due time it
     moves (concerns and challenge stages) is recalculated and audited in the same transaction.
 
@@ -262,7 +264,7 @@ def close_day(actor: Person | None, day: date, reason: str) -> tuple[ClosureDay,
         object_id=closure.id,
         changes={"day": [None, day], "reason": [None, reason]},
         actor=actor,
-        actor_label=None if actor else "command line",
+        actor_label=actor_label,
     )
     why = f"Partnership closure day {day.isoformat()}: {reason}"
     # Due times already passed stay where they are (their alerts have gone); the rest move.
