@@ -88,6 +88,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("shares.amend", "GET"): CASE_CHANGE_GET,
     ("shares.amend", "POST"): CASE_CHANGE_POST,
     ("shares.acknowledge", "POST"): (302, 302, 404, 403, 403, 302),  # A acknowledges, done
+    ("shares.record_outcome", "POST"): CASE_CHANGE_POST,  # A's outcome on B's share to it
+    ("shares.change_rating", "POST"): CASE_CHANGE_POST,  # any agency on the share
     ("shares.respond", "GET"): CASE_CHANGE_GET,
     ("shares.respond", "POST"): CASE_CHANGE_POST,
     ("shares.record_note", "GET"): CASE_CHANGE_GET,

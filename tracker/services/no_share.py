@@ -132,6 +132,17 @@ def for_case(case_id: int) -> Select[tuple[NoShareDecision]]:
     )
 
 
+def open_decisions(case_id: int) -> list[NoShareDecision]:
+    """A case's decisions a new share could cite (any: revisiting one twice is allowed)."""
+    return list(
+        db.session.scalars(
+            select(NoShareDecision)
+            .where(NoShareDecision.case_id == case_id)
+            .order_by(NoShareDecision.decided_at.desc(), NoShareDecision.id.desc())
+        )
+    )
+
+
 def decision_for_reading(decision_id: int, person: Person) -> NoShareDecision | None:
     decision = db.session.get(NoShareDecision, decision_id)
     if decision is None:

@@ -172,6 +172,15 @@ def lawful_sharing_problems(
     return problems
 
 
+def sharing_agency(recorded_as: str, form, actor: Person) -> Agency | None:
+    """Whose lawful basis a share form states: the actor's agency when sent, the chosen one
+    when received (None until one is chosen)."""
+    if recorded_as == SENT:
+        return actor.agency
+    agency_id = form.from_agency_id.data
+    return db.session.get(Agency, agency_id) if isinstance(agency_id, int) and agency_id else None
+
+
 def _validate(details: ShareDetails) -> ShareDetails:
     if details.shared_at > clock.now():
         raise ShareError("shared_on", "The date and time shared must be now or in the past")
