@@ -77,6 +77,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.renew_link", "POST"): (403, 403, 403, 403, 200, 302),  # shows the new link once
     ("admin.reset_two_factor", "POST"): ADMIN_POST,  # worker B never set it up: 400
     ("admin.mail", "GET"): ADMIN_GET,
+    ("admin.closure_days", "GET"): ADMIN_GET,
+    ("admin.closure_days", "POST"): ADMIN_POST,
     ("admin.mail_message", "GET"): (403, 403, 403, 403, 404, 302),  # no such message
     # Sharing, notes, threshold views: B's share asks A for a response, so A may answer it.
     ("shares.record_sent", "GET"): CASE_CHANGE_GET,
@@ -88,6 +90,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("shares.amend", "GET"): CASE_CHANGE_GET,
     ("shares.amend", "POST"): CASE_CHANGE_POST,
     ("shares.acknowledge", "POST"): (302, 302, 404, 403, 403, 302),  # A acknowledges, done
+    ("shares.record_no_share", "GET"): CASE_CHANGE_GET,
+    ("shares.record_no_share", "POST"): CASE_CHANGE_POST,
     ("shares.record_outcome", "POST"): CASE_CHANGE_POST,  # A's outcome on B's share to it
     ("shares.change_rating", "POST"): CASE_CHANGE_POST,  # any agency on the share
     ("shares.respond", "GET"): CASE_CHANGE_GET,

@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import (
+    NO_SHARE_REASON_LABELS,
     OUTCOME_LABELS,
     THEME_LABELS,
     Consent,
@@ -340,6 +341,50 @@ def rating_choices() -> list[tuple[str, str]]:
 
 class AmendShareForm(ShareDetailsForm):
     reason = _reason("Why are you amending this share?", "Enter why you are amending this share")
+
+
+class NoShareForm(BaseForm):
+    """A decision not to share (golden rule 7): what, for whom, why, when."""
+
+    information = required_text(
+        "What information was considered?", "Enter what information was considered"
+    )
+    agency_ids = SelectMultipleField(
+        "Which agencies was it considered for?",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        invalid_value_message="Select agencies from the list",
+        validators=[Optional()],
+        validate_choice=False,  # the service says why an agency cannot be chosen
+    )
+    reason_code = RadioField(
+        "Why was it not shared?",
+        widget=GovRadioInput(),
+        choices=choices(NO_SHARE_REASON_LABELS.items()),
+        invalid_choice_message="Select the reason for not sharing",
+        validators=[InputRequired("Select the reason for not sharing")],
+    )
+    reason = required_text(
+        "The reasoning",
+        "Enter why the information was not shared",
+        description="Facts and "
+        "the judgement made: who was consulted, what risk sharing would bring",
+    )
+    decided_on = GovDateField(
+        "Date decided",
+        description="For example, 27 3 2026. Today or in the past.",
+        validators=[InputRequired("Enter the date the decision was made")],
+    )
+    decided_time = StringField(
+        "Time decided",
+        widget=GovTextInput(),
+        description="24-hour clock, for example 14:30",
+        validators=[InputRequired("Enter the time the decision was made"), valid_time],
+    )
+
+    def decided_at(self) -> datetime:
+        hours, minutes = (int(p) for p in self.decided_time.data.split(":"))
+        return workdays.to_utc(datetime.combine(self.decided_on.data, time(hours, minutes)))
 
 
 class RatingForm(BaseForm):

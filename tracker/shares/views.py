@@ -41,6 +41,7 @@ from tracker.shares.forms import (
     AmendNoteForm,
     AmendShareForm,
     ChronologyFilterForm,
+    NoShareForm,
     NoteForm,
     OutcomeForm,
     RatingForm,
@@ -297,6 +298,37 @@ def change_rating(share_id: int):
     return _render_share(share, status=400, form=form, rating_form=form)
 
 
+@blueprint.route("/cases/<int:case_id>/no-share/new", methods=["GET", "POST"])
+def record_no_share(case_id: int):
+    case = access.case_for_changing(case_id)
+    form = NoShareForm()
+    form.agency_ids.choices = choices(
+        (a.id, a.name) for a in _involved_agencies(case, exclude=current_user.agency_id)
+    )
+    if request.method == "GET":
+        local = workdays.to_local(clock.now())
+        form.decided_on.data, form.decided_time.data = local.date(), local.strftime("%H:%M")
+    if form.validate_on_submit():
+        try:
+            no_share.record_decision(
+                current_user,
+                case,
+                information=form.information.data,
+                agency_ids=list(form.agency_ids.data or []),
+                reason_code=form.reason_code.data,
+                reason=form.reason.data,
+                decided_at=form.decided_at(),
+            )
+        except no_share.NoShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Decision not to share recorded", "success")
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="no-share"))
+    return render_template(
+        "shares/no_share.html", case=case, form=form, title="Record a decision not to share"
+    ), _status(form)
+
+
 # --- Case notes and threshold views -------------------------------------------------------------
 
 
@@ -494,6 +526,7 @@ def case_sharing(case: Case) -> dict:
             )
         ),
         "unanswered": sharing.unanswered_on_case(case.id, now),
+        "no_share": db.session.scalars(no_share.for_case(case.id)).all(),
         "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
         "note_labels": notes.NOTE_KIND_LABELS,
         "lived_experience_stale": notes.lived_experience_stale(case, now.date()),
