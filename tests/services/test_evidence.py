@@ -130,6 +130,7 @@ def test_the_pack_holds_everything_and_every_item_traces(app, client, world, fro
         "shares.csv",
         "responses.csv",
         "challenges.csv",
+        "no_share_decisions.csv",
         "audit_trail.csv",
         "manifest.json",
     }

@@ -22,8 +22,9 @@ from tracker.models import (
     NoShareDecisionAgency,
     NoShareReason,
     Person,
+    Share,
 )
-from tracker.services import audit, clock
+from tracker.services import audit, chronology, clock, workdays
 
 INFORMATION_MAX = 5000
 REASON_MAX = 5000
@@ -125,7 +126,7 @@ def for_case(case_id: int) -> Select[tuple[NoShareDecision]]:
         .where(NoShareDecision.case_id == case_id)
         .options(
             selectinload(NoShareDecision.considered_for),
-            selectinload(NoShareDecision.revisited_by),
+            selectinload(NoShareDecision.revisited_by).selectinload(Share.versions),
             selectinload(NoShareDecision.decided_by),
         )
         .order_by(NoShareDecision.decided_at, NoShareDecision.id)
@@ -174,3 +175,31 @@ def counts_by_reason_and_agency(since: datetime | None = None) -> list[tuple[str
     if since is not None:
         query = query.where(NoShareDecision.decided_at >= since)
     return [tuple(row) for row in db.session.execute(query)]
+
+
+def chronology_entries(case_id: int) -> list[chronology.Entry]:
+    entries = []
+    for decision in db.session.scalars(for_case(case_id)):
+        considered = ", ".join(a.agency.name for a in decision.considered_for)
+        parts = [f"Reason: {decision.reason_label}: {decision.reason}"]
+        if decision.revisited:
+            first = min(s.current.shared_at for s in decision.revisited_by)
+            parts.append(
+                f"Revisited: shared after all on {workdays.to_local(first):%-d %b %Y %H:%M}"
+            )
+        entries.append(
+            chronology.Entry(
+                at=decision.decided_at,
+                kind="no_share",
+                agency_id=decision.decided_by_agency_id,
+                agency_name=decision.decided_by_agency.name,
+                recorder=decision.decided_by.name,
+                what=f"Decided not to share with {considered}: {decision.information}",
+                significance=" ".join(p.rstrip(". ") + "." for p in parts),
+                link=("cases.show", {"case_id": case_id, "decision_id": decision.id}),
+            )
+        )
+    return entries
+
+
+chronology.register_source("no_share", "Decision not to share", chronology_entries)
