@@ -397,3 +397,18 @@ def test_a_hidden_match_is_never_revealed_and_the_partnership_lead_is_alerted(
     assert alert.recipient_id == named.chair.id
     assert "Child" not in alert.subject
     assert _count(Case) == 1
+
+
+def test_trying_a_hidden_match_again_alerts_no_one_twice(world, frozen, password_hash):
+    from tests.challenges.support import name_leads
+
+    name_leads(world, password_hash)
+    frozen(NOW)
+    world.case.nhs_number = "9434765919"
+    db.session.commit()
+    for _ in range(2):
+        with pytest.raises(cases.CaseMatch):
+            new_case(
+                world, world.worker_c, lead_agency_id=world.agency_c.id, nhs_number="9434765919"
+            )
+    assert _count(Alert, Alert.kind == "case_match") == 1

@@ -155,7 +155,8 @@ def _refuse_matches(
         )
     # Never reveal a case the person may not read: say only that one exists, and tell the
     # partnership's leads (who may read it) so they can join the records up.
-    event = f"case_match:{actor.id}:{clock.now().isoformat()}"
+    # One alert per person and matched cases: trying again raises nothing new.
+    event = f"case_match:{actor.id}:" + ",".join(str(c.id) for c in found)
     alerts.raise_alert(
         event=event,
         recipients=leads.partnership_leads(1),
