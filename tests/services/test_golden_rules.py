@@ -412,3 +412,51 @@ def test_trying_a_hidden_match_again_alerts_no_one_twice(world, frozen, password
                 world, world.worker_c, lead_agency_id=world.agency_c.id, nhs_number="9434765919"
             )
     assert _count(Alert, Alert.kind == "case_match") == 1
+
+
+def _behind_the_session(statement, **values) -> None:
+    """A concurrent twin: another connection changes the row after this session read it (the
+    session ends its transaction but keeps what it read, as a request that read first would)."""
+    from sqlalchemy import text
+
+    session = db.session()
+    session.expire_on_commit = False
+    session.commit()
+    session.expire_on_commit = True
+    with db.engine.begin() as other:
+        other.execute(text(statement), values)
+
+
+def test_a_concurrent_first_view_is_recorded_once(world, frozen):
+    frozen(NOW)
+    recorded = share(world)
+    recipient = recorded.recipients[0]
+    assert recipient.viewed_at is None  # this session has read it unviewed
+    _behind_the_session(
+        "UPDATE share_recipient SET viewed_at = :at, viewed_by_id = :who WHERE id = :id",
+        at=NOW,
+        who=world.lead_b.id,
+        id=recipient.id,
+    )
+    sharing.record_share_view(recorded, world.worker_b)
+    db.session.expire_all()
+    assert recipient.viewed_by_id == world.lead_b.id  # the twin won; nothing overwritten
+    assert _count(AuditEvent, AuditEvent.action == "share.first_view") == 0
+
+
+def test_a_concurrent_outcome_is_refused_not_overwritten(world, frozen):
+    frozen(NOW)
+    recipient = share(world).recipients[0]
+    assert recipient.outcome is None
+    _behind_the_session(
+        "UPDATE share_recipient SET outcome = 'referral_made', outcome_at = :at, "
+        "outcome_by_id = :who WHERE id = :id",
+        at=NOW,
+        who=world.lead_b.id,
+        id=recipient.id,
+    )
+    with pytest.raises(sharing.ShareError, match="already been recorded"):
+        sharing.record_outcome(world.worker_b, recipient, "no_further_action")
+    db.session.expire_all()
+    assert recipient.outcome == "referral_made"
+    assert _count(AuditEvent, AuditEvent.action == "share.record_outcome") == 0
