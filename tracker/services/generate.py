@@ -351,6 +351,7 @@ class Generator:
                     "name": name,
                     "kind": kind.value,
                     "secure_mailbox": f"safeguarding@{slug}.example",
+                    "public_authority": kind.usually_public_authority,
                     "active": True,
                     "created_at": created,
                 },
