@@ -205,6 +205,9 @@ def from_environment(**overrides) -> dict:
         "AUDIT_SIGNING_KEY_FILE": signing_key_file,
         "AUDIT_CHECKPOINT_LOG": os.environ.get("TRACKER_AUDIT_CHECKPOINT_LOG")
         or str(instance_dir / "audit-checkpoints.log"),
+        # A share nobody at a receiving agency has opened after this many working days reminds
+        # that agency's people (once).
+        "SHARE_UNVIEWED_WORKING_DAYS": _int("TRACKER_SHARE_UNVIEWED_WORKING_DAYS", 1),
         # How many reverse proxies sit in front (for the client address in audit and throttling).
         "PROXY_COUNT": _int("TRACKER_PROXY_COUNT", 0),
     }

@@ -91,6 +91,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.new_identity_provider", "POST"): ADMIN_POST,
     ("admin.edit_identity_provider", "GET"): ADMIN_GET,
     ("admin.edit_identity_provider", "POST"): ADMIN_POST,
+    ("admin.closure_days", "GET"): ADMIN_GET,
+    ("admin.closure_days", "POST"): ADMIN_POST,
     ("admin.mail_message", "GET"): (403, 403, 403, 403, 404, 302),  # no such message
     # Sharing, notes, threshold views: B's share asks A for a response, so A may answer it.
     ("shares.record_sent", "GET"): CASE_CHANGE_GET,
@@ -102,6 +104,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("shares.amend", "GET"): CASE_CHANGE_GET,
     ("shares.amend", "POST"): CASE_CHANGE_POST,
     ("shares.acknowledge", "POST"): (302, 302, 404, 403, 403, 302),  # A acknowledges, done
+    ("shares.record_no_share", "GET"): CASE_CHANGE_GET,
+    ("shares.record_no_share", "POST"): CASE_CHANGE_POST,
+    ("shares.record_outcome", "POST"): CASE_CHANGE_POST,  # A's outcome on B's share to it
+    ("shares.change_rating", "POST"): CASE_CHANGE_POST,  # any agency on the share
     ("shares.respond", "GET"): CASE_CHANGE_GET,
     ("shares.respond", "POST"): CASE_CHANGE_POST,
     ("shares.record_note", "GET"): CASE_CHANGE_GET,
@@ -168,6 +174,12 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("api.concerns_awaiting_us", "GET"): API,
     ("api.concerns_awaiting_them", "GET"): API,
     ("api.respond", "POST"): API,
+    ("api.get_share", "GET"): API,
+    ("api.change_rating", "POST"): API,
+    ("api.acknowledge", "POST"): API,
+    ("api.record_share_outcome", "POST"): API,
+    ("api.list_no_share_decisions", "GET"): API,
+    ("api.record_no_share_decision", "POST"): API,
     ("api.list_challenges", "GET"): API,
     ("api.raise_challenge", "POST"): API,
     ("api.record_outcome", "POST"): API,

@@ -3,7 +3,7 @@ from tests.helpers import current_code
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Agency, AuditEvent, Case, Person, Role
-from tracker.services import audit
+from tracker.services import audit, clock
 
 
 def counts():
@@ -35,4 +35,32 @@ def test_demo_loads_once_and_every_login_works(app, client):
             assert response.status_code == 302, person.email
         assert response.headers["Location"] == "/", person.email
         assert client.get("/").status_code in (200, 302)  # home, or admin's redirect
+    assert audit.verify().ok
+
+
+def test_the_demo_has_one_of_each_golden_rule(app):
+    """A decision not to share, a viewed-but-unanswered share, a red concern, a linked sibling
+    and a closure day (issue 15), all recorded through the services."""
+    from sqlalchemy import select
+
+    from tracker.models import CaseLink, ClosureDay, NoShareDecision, Share, ShareRecipient
+
+    demo.load()
+    decisions = db.session.scalars(select(NoShareDecision)).all()
+    assert {d.reason_code for d in decisions} >= {"more_detrimental_to_child"}
+    assert any(d.revisited for d in decisions)
+    viewed_open = db.session.scalars(
+        select(ShareRecipient).where(
+            ShareRecipient.viewed_at.is_not(None), ShareRecipient.state == "awaiting_response"
+        )
+    ).all()
+    assert viewed_open
+    assert db.session.scalar(select(Share).where(Share.rating == "red")) is not None
+    links = db.session.scalars(select(CaseLink)).all()
+    assert {(link.case_id, link.linked_case_id) for link in links} >= {
+        (link.linked_case_id, link.case_id) for link in links
+    } and links
+    closure = db.session.scalar(select(ClosureDay))
+    assert closure is not None and closure.day > clock.now().date()
+    assert db.session.scalar(select(ShareRecipient).where(ShareRecipient.outcome.is_not(None)))
     assert audit.verify().ok

@@ -80,6 +80,11 @@ def is_involved(person: Person, case: Case) -> bool:
     return person.agency_id in case.involved_agency_ids
 
 
+def can_read_case(person: Person, case: Case) -> bool:
+    """The predicate behind case_for_reading, for lists that must not reveal a case."""
+    return can_read_cases(person) and (person.has_role(Role.AUDITOR) or is_involved(person, case))
+
+
 def case_for_reading(case_id: int, person: Person | None = None) -> Case:
     person = person or current_user
     if not can_read_cases(person):

@@ -125,6 +125,20 @@ def workdays_between_command(start, end) -> None:
     click.echo(workdays.working_days_between(start.date(), end.date()))
 
 
+@workdays_cli.command("close")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--reason", required=True, help="Why the partnership is closed that day.")
+def workdays_close_command(day, reason: str) -> None:
+    """Close the partnership on DAY: it stops being a working day and open due times move."""
+    from tracker.services import workdays
+
+    try:
+        closure, moved = workdays.close_day(None, day.date(), reason, "command line")
+    except workdays.ClosureError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{closure.day:%-d %B %Y} closed; {moved} open due times moved (audited).")
+
+
 audit_cli = AppGroup("audit", help="The audit log: sealing, checkpoints, verification, erasure.")
 tracker_cli.add_command(audit_cli)
 

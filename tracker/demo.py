@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from tracker.challenges import demo as challenges_demo
 from tracker.extensions import db
-from tracker.models import Agency, AgencyKind, Person, Role
-from tracker.services import audit, cases, clock, people, two_factor
+from tracker.models import Agency, AgencyKind, Case, Person, Role
+from tracker.services import audit, cases, clock, people, two_factor, workdays
 from tracker.shares import demo as sharing_demo
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)  # nosec B105
@@ -157,7 +157,10 @@ def load() -> list[Person]:
     everyone: list[Person] = []
     for name, kind, key in AGENCIES:
         agency = Agency(
-            name=name, kind=kind.value, secure_mailbox=f"safeguarding@{key}.{DEMO_DOMAIN}"
+            name=name,
+            kind=kind.value,
+            secure_mailbox=f"safeguarding@{key}.{DEMO_DOMAIN}",
+            public_authority=kind.usually_public_authority,
         )
         db.session.add(agency)
         db.session.flush()
@@ -201,9 +204,42 @@ def load() -> list[Person]:
             lead_professional_id=workers[lead_agency.id].id if number % 3 else None,
             other_agency_ids=[a.id for a in involved],
         )
+    first = db.session.scalar(select(Case).order_by(Case.id).limit(1))
+    first.nhs_number, first.upn = DEMO_NHS_NUMBER, DEMO_UPN
+    db.session.commit()
+    _sibling(first, workers[first.lead_agency_id], rng)
     sharing_demo.load(rng)  # shares, concerns, notes and threshold views on these cases
+    sharing_demo.load_golden_rules()  # a decision not to share, a viewed share, a red concern
     challenges_demo.load(rng)  # named leads, and challenges at every stage
+    _closure_day()
     return demo_logins()
+
+
+# Published example identifiers (NHS Digital's example NHS number; a UPN with a valid check
+# letter): never a real child's.
+DEMO_NHS_NUMBER = "9434765919"
+DEMO_UPN = "B801200005001"
+
+
+def _sibling(case: Case, worker: Person, rng: random.Random) -> None:
+    """A younger sibling of the first child, linked both ways."""
+    surname = case.child_name.split()[-1]
+    born = case.date_of_birth + timedelta(days=600)
+    sibling = cases.create(
+        worker,
+        child_name=f"{rng.choice(FIRST_NAMES)} {surname}",
+        date_of_birth=min(born, clock.now().date()),
+        lead_agency_id=case.lead_agency_id,
+        lead_professional_id=case.lead_professional_id,
+        other_agency_ids=sorted(case.involved_agency_ids - {case.lead_agency_id}),
+    )
+    cases.link_sibling(worker, case, sibling)
+
+
+def _closure_day() -> None:
+    """A partnership training day a few weeks ahead: open due times past it move (audited)."""
+    day = workdays.add_working_days(workdays.to_local(clock.now()).date(), 15)
+    workdays.close_day(None, day, "Partnership-wide safeguarding training day", "demo loader")
 
 
 def two_factor_instructions() -> str:

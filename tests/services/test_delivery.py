@@ -44,11 +44,12 @@ def test_each_alert_is_emailed_once_with_no_case_detail(world, mailbox, frozen):
     result = run_sweep(TUESDAY_10)
     assert result["concern_overdue_alerts"] == 2  # lead B (receiving) and worker A (sender)
     assert result["digest_alerts"] == 1  # lead A: the case has no lived-experience record
+    assert result["unviewed_reminders"] == 2  # B's worker and lead: nobody at B opened it
 
     first = delivery.deliver()
     again = delivery.deliver()
 
-    assert (first.sent, again.sent) == (3, 0)
+    assert (first.sent, again.sent) == (5, 0)
     ids = [a.id for a in db.session.scalars(select(Alert))]
     assert sorted(mailbox.alert_ids()) == sorted(ids)
     for message in mailbox.messages:
@@ -58,8 +59,16 @@ def test_each_alert_is_emailed_once_with_no_case_detail(world, mailbox, frozen):
         assert world.case.reference not in text
         assert "http://127.0.0.1:5000/" in text  # a link to sign in and read
     recipients = sorted(m["To"] for m in mailbox.messages)
-    assert recipients == sorted([world.lead_a.email, world.lead_b.email, world.worker_a.email])
-    assert _statuses() == {"sent": 3}
+    assert recipients == sorted(
+        [
+            world.lead_a.email,
+            world.lead_b.email,
+            world.worker_a.email,
+            world.worker_b.email,
+            world.lead_b.email,
+        ]
+    )
+    assert _statuses() == {"sent": 5}
 
 
 def test_smtp_down_for_several_sweeps_then_back_delivers_each_once(app, world, mailbox, frozen):

@@ -30,6 +30,7 @@ def details(**overrides) -> sharing.ShareDetails:
         "consent": "not_sought",
         "consent_reason": "Seeking consent could place the child at risk",
         "special_category": True,
+        "special_category_circumstance": "consent_would_prejudice_protection",
         "themes": ["information_sharing"],
     }
     values.update(overrides)
@@ -129,6 +130,7 @@ def test_the_pack_holds_everything_and_every_item_traces(app, client, world, fro
         "shares.csv",
         "responses.csv",
         "challenges.csv",
+        "no_share_decisions.csv",
         "audit_trail.csv",
         "audit/proofs.json",
         "verify_pack.py",

@@ -21,6 +21,7 @@ def details(shared_at: datetime, **overrides) -> sharing.ShareDetails:
         "consent": "refused",
         "consent_reason": "Risk of significant harm outweighs the refusal",
         "special_category": True,
+        "special_category_circumstance": "consent_would_prejudice_protection",
         "themes": ["childs_lived_experience", "information_sharing"],
     }
     values.update(overrides)

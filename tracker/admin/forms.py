@@ -15,10 +15,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, no_control_characters
+from tracker.forms import BaseForm, GovDateField, no_control_characters
 from tracker.models import AGENCY_KIND_LABELS, Role
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
@@ -51,7 +51,34 @@ class AgencyForm(BaseForm):
             Length(max=254, message="Email address must be 254 characters or fewer"),
         ],
     )
+    public_authority = RadioField(
+        "Is it a public authority acting in its statutory functions?",
+        widget=GovRadioInput(),
+        choices=choices([("yes", "Yes"), ("no", "No")]),
+        description="A public authority cannot rely on legitimate interests (UK GDPR Article "
+        "6(1)(f) or (ea)) for its tasks. Left blank: yes, except for the voluntary sector and "
+        "other kinds",
+        invalid_choice_message="Select yes or no",
+        validators=[Optional()],
+    )
     active = BooleanField("Active", widget=GovCheckboxInput(), default=True)
+
+
+class ClosureDayForm(BaseForm):
+    day = GovDateField(
+        "Date the partnership is closed",
+        description="For example, 27 12 2026. Today or later.",
+        validators=[InputRequired("Enter the date the partnership is closed")],
+    )
+    reason = StringField(
+        "Reason",
+        widget=GovTextInput(),
+        validators=[
+            DataRequired("Enter why the partnership is closed that day"),
+            Length(max=500, message="Reason must be 500 characters or fewer"),
+            no_control_characters,
+        ],
+    )
 
 
 class InviteForm(BaseForm):

@@ -8,6 +8,7 @@ from tracker import access, inputs
 from tracker.admin.forms import (
     AgencyForm,
     ApprovalForm,
+    ClosureDayForm,
     IdentityProviderForm,
     InviteForm,
     PersonForm,
@@ -16,7 +17,12 @@ from tracker.cases.forms import choices
 from tracker.errors import render_error
 from tracker.extensions import db
 from tracker.models import Agency, Alert, IdentityProvider, Person
-from tracker.services import agencies, identity, people
+from tracker.services import agencies, identity, people, workdays
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return None if not value else value == "yes"
+
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,6 +56,7 @@ def new_agency():
                 name=form.name.data,
                 kind=form.kind.data,
                 secure_mailbox=form.secure_mailbox.data,
+                public_authority=_yes_no(form.public_authority.data),
             )
         except agencies.AgencyError as error:
             getattr(form, error.field).errors.append(str(error))
@@ -63,6 +70,8 @@ def new_agency():
 def edit_agency(agency_id: int):
     agency = db.get_or_404(Agency, agency_id)
     form = AgencyForm(obj=agency)
+    if not form.is_submitted():
+        form.public_authority.data = "yes" if agency.public_authority else "no"
     if form.validate_on_submit():
         try:
             agencies.update(
@@ -72,6 +81,7 @@ def edit_agency(agency_id: int):
                 kind=form.kind.data,
                 secure_mailbox=form.secure_mailbox.data,
                 active=form.active.data,
+                public_authority=_yes_no(form.public_authority.data),
             )
         except agencies.AgencyError as error:
             getattr(form, error.field).errors.append(str(error))
@@ -80,6 +90,30 @@ def edit_agency(agency_id: int):
             return redirect(url_for("admin.index"))
     return render_template(
         "admin/agency.html", form=form, agency=agency, title=f"Edit {agency.name}"
+    ), _status(form)
+
+
+@blueprint.route("/closure-days", methods=["GET", "POST"])
+def closure_days():
+    """Partnership closure days: skipped like bank holidays; adding one moves open due times."""
+    form = ClosureDayForm()
+    if form.validate_on_submit():
+        try:
+            closure, moved = workdays.close_day(current_user, form.day.data, form.reason.data)
+        except workdays.ClosureError as error:
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            flash(
+                f"{closure.day:%-d %B %Y} is a closure day; {moved} open due "
+                f"time{'' if moved == 1 else 's'} moved",
+                "success",
+            )
+            return redirect(url_for("admin.closure_days"))
+    return render_template(
+        "admin/closure_days.html",
+        form=form,
+        closures=workdays.closures(),
+        title="Closure days",
     ), _status(form)
 
 

@@ -13,11 +13,17 @@ from tracker.models import (
     ChallengeStatus,
     ConcernState,
     Consent,
+    IdentifierAbsent,
     LawfulBasis,
+    NoShareReason,
+    Outcome,
     Priority,
     ShareMethod,
+    SpecialCategoryCircumstance,
     Theme,
 )
+
+LOOP_STAGES = ["sent", "viewed", "acknowledged", "responded", "outcome_recorded"]
 
 # Free text: no control characters other than tab and newlines (as the web forms refuse).
 TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
@@ -107,12 +113,24 @@ SCHEMAS: dict[str, dict] = {
             "lead_agency",
             "agencies",
             "created_at",
+            "nhs_number",
+            "upn",
         ],
         "properties": {
             "id": ID,
             "reference": {"type": "string"},
             "child_name": {"type": "string"},
             "date_of_birth": DATE,
+            "nhs_number": _nullable(
+                {
+                    "type": "string",
+                    "pattern": "^[0-9]{10}$",
+                    "description": "The child's consistent identifier (modulus 11 checked)",
+                }
+            ),
+            "upn": _nullable(
+                {"type": "string", "description": "Unique pupil number (check letter checked)"}
+            ),
             "status": _enum(["open", "closed"]),
             "lead_agency": _ref("Agency"),
             "agencies": {
@@ -157,8 +175,27 @@ SCHEMAS: dict[str, dict] = {
             "acknowledged_at",
             "responded_at",
             "response",
+            "loop_stage",
+            "viewed_at",
+            "viewed_by",
+            "outcome",
+            "outcome_detail",
+            "outcome_at",
         ],
         "properties": {
+            "loop_stage": {
+                **_enum(LOOP_STAGES),
+                "description": "How far the loop back to the sender has closed",
+            },
+            "viewed_at": _nullable(
+                {**DATE_TIME, "description": "First opened by someone of the receiving agency"}
+            ),
+            "viewed_by": _nullable({"type": "string"}),
+            "outcome": _nullable(
+                {**_enum(Outcome), "description": "What the receiving agency did with it"}
+            ),
+            "outcome_detail": _nullable({"type": "string"}),
+            "outcome_at": _nullable(DATE_TIME),
             "id": ID,
             "share_id": ID,
             "case_id": ID,
@@ -202,8 +239,26 @@ SCHEMAS: dict[str, dict] = {
             "consent_reason",
             "themes",
             "concerns",
+            "rating",
+            "revisits_decision_id",
+            "special_category_circumstance",
+            "nhs_number",
+            "identifier_absent",
         ],
         "properties": {
+            "rating": _nullable(
+                {"type": "string", "description": "The procedure file's concern rating, if any"}
+            ),
+            "revisits_decision_id": _nullable(
+                {**ID, "description": "The decision not to share this share revisits"}
+            ),
+            "special_category_circumstance": _nullable(_enum(SpecialCategoryCircumstance)),
+            "nhs_number": _nullable(
+                {"type": "string", "description": "The child's NHS number, carried with it"}
+            ),
+            "identifier_absent": _nullable(
+                {**_enum(IdentifierAbsent), "description": "Why no NHS number is carried"}
+            ),
             "id": ID,
             "case_id": ID,
             "recorded_as": _enum(["sent", "received"]),
@@ -271,6 +326,101 @@ SCHEMAS: dict[str, dict] = {
             "themes": THEMES,
             "needs_response": {"type": "boolean"},
             "priority": {**_enum(Priority), "default": "standard"},
+            "special_category_circumstance": {
+                **_enum(SpecialCategoryCircumstance),
+                "description": "Needed with special_category: the DPA 2018 Schedule 1 "
+                "paragraph 18 circumstance",
+            },
+            "identifier_absent": {
+                **_enum(IdentifierAbsent),
+                "description": "When the case has no NHS number, why (default unknown)",
+            },
+            "rating": {
+                "type": "string",
+                "maxLength": 20,
+                "description": "A concern rating from the procedure file (e.g. red, amber, "
+                "green): its timescale in working hours sets the due time",
+            },
+            "revisits_decision_id": {
+                **ID,
+                "description": "An earlier decision not to share this information, on this case",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "NoShareDecision": {
+        "type": "object",
+        "description": "A recorded decision not to share (golden rule 7).",
+        "required": [
+            "id",
+            "case_id",
+            "information",
+            "agencies",
+            "reason_code",
+            "reason",
+            "decided_by",
+            "decided_by_agency",
+            "decided_at",
+            "revisited_by_share_ids",
+        ],
+        "properties": {
+            "id": ID,
+            "case_id": ID,
+            "information": {"type": "string"},
+            "agencies": {"type": "array", "items": _ref("Agency")},
+            "reason_code": _enum(NoShareReason),
+            "reason": {"type": "string"},
+            "decided_by": {"type": "string"},
+            "decided_by_agency": _ref("Agency"),
+            "decided_at": DATE_TIME,
+            "revisited_by_share_ids": {"type": "array", "items": ID},
+        },
+        "additionalProperties": False,
+    },
+    "NoShareDecisionPage": _page_of("NoShareDecision"),
+    "NoShareDecisionCreate": {
+        "type": "object",
+        "description": "Your agency considered sharing information and decided not to.",
+        "required": ["information", "agency_ids", "reason_code", "reason", "decided_at"],
+        "properties": {
+            "information": _text(5000, description="What information was considered"),
+            "agency_ids": {
+                "type": "array",
+                "items": ID,
+                "minItems": 1,
+                "maxItems": 50,
+                "uniqueItems": True,
+                "description": "The agencies it was considered for",
+            },
+            "reason_code": _enum(NoShareReason),
+            "reason": _text(5000),
+            "decided_at": {**DATE_TIME, "description": "When decided, with an offset"},
+        },
+        "additionalProperties": False,
+    },
+    "AcknowledgementCreate": {
+        "type": "object",
+        "description": "Your agency has the share (any share, not only concerns).",
+        "properties": {},
+        "additionalProperties": False,
+    },
+    "OutcomeCreate": {
+        "type": "object",
+        "description": "What your agency did with what it was sent (once).",
+        "required": ["outcome"],
+        "properties": {
+            "outcome": _enum(Outcome),
+            "outcome_detail": _nullable(_text(2000, required=False)),
+        },
+        "additionalProperties": False,
+    },
+    "RatingChange": {
+        "type": "object",
+        "description": "Re-rate an open concern: its due time is recalculated.",
+        "required": ["rating", "rationale"],
+        "properties": {
+            "rating": {"type": "string", "maxLength": 20},
+            "rationale": _text(2000),
         },
         "additionalProperties": False,
     },
@@ -595,6 +745,64 @@ def document() -> dict:
                 ),
                 "post": {
                     **_create("Record a share", "ShareCreate", "Share", "createShare"),
+                    "parameters": [_path("case_id"), IDEMPOTENCY],
+                },
+            },
+            "/api/v1/shares/{share_id}": _get(
+                "One share (the first look by a receiving agency is its first view)",
+                "Share",
+                [_path("share_id")],
+                "getShare",
+                not_found=True,
+            ),
+            "/api/v1/shares/{share_id}/rating": {
+                "post": {
+                    **_create(
+                        "Change the rating of an open concern (with a rationale)",
+                        "RatingChange",
+                        "Share",
+                        "changeRating",
+                    ),
+                    "parameters": [_path("share_id"), IDEMPOTENCY],
+                }
+            },
+            "/api/v1/concerns/{concern_id}/acknowledgement": {
+                "post": {
+                    **_create(
+                        "Acknowledge a share sent to your agency",
+                        "AcknowledgementCreate",
+                        "Concern",
+                        "acknowledgeShare",
+                    ),
+                    "parameters": [_path("concern_id"), IDEMPOTENCY],
+                }
+            },
+            "/api/v1/concerns/{concern_id}/outcome": {
+                "post": {
+                    **_create(
+                        "Record what your agency did with a share sent to it",
+                        "OutcomeCreate",
+                        "Concern",
+                        "recordShareOutcome",
+                    ),
+                    "parameters": [_path("concern_id"), IDEMPOTENCY],
+                }
+            },
+            "/api/v1/cases/{case_id}/no-share-decisions": {
+                **_get(
+                    "Decisions not to share on a case, newest first",
+                    "NoShareDecisionPage",
+                    [_path("case_id"), *PAGING],
+                    "listNoShareDecisions",
+                    not_found=True,
+                ),
+                "post": {
+                    **_create(
+                        "Record a decision not to share",
+                        "NoShareDecisionCreate",
+                        "NoShareDecision",
+                        "recordNoShareDecision",
+                    ),
                     "parameters": [_path("case_id"), IDEMPOTENCY],
                 },
             },

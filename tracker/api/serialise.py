@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tracker.models import Agency, Case, Challenge, Share, ShareRecipient
+from tracker.models import Agency, Case, Challenge, NoShareDecision, Share, ShareRecipient
 from tracker.services import challenges, chronology, sharing
 
 
@@ -27,6 +27,8 @@ def case(value: Case) -> dict:
         "lead_agency": agency(value.lead_agency),
         "agencies": [agency(i.agency) for i in value.current_involvements],
         "created_at": moment(value.created_at),
+        "nhs_number": value.nhs_number,
+        "upn": value.upn,
     }
 
 
@@ -50,6 +52,12 @@ def concern(value: ShareRecipient, now: datetime) -> dict:
         "working_days_overdue": sharing.days_overdue(value, now),
         "acknowledged_at": moment(value.acknowledged_at),
         "responded_at": moment(value.responded_at),
+        "loop_stage": sharing.loop_stage(value),
+        "viewed_at": moment(value.viewed_at),
+        "viewed_by": value.viewed_by.name if value.viewed_by else None,
+        "outcome": value.outcome,
+        "outcome_detail": value.outcome_detail,
+        "outcome_at": moment(value.outcome_at),
         "response": None
         if response is None
         else {
@@ -85,6 +93,27 @@ def share(value: Share, now: datetime) -> dict:
         "consent_reason": version.consent_reason,
         "themes": [t.value for t in version.theme_list],
         "concerns": [concern(r, now) for r in value.recipients],
+        "rating": value.rating,
+        "revisits_decision_id": value.revisits_decision_id,
+        "special_category_circumstance": version.special_category_circumstance,
+        # The identifier travels with the share unless a reason it is absent was recorded.
+        "nhs_number": None if version.identifier_absent else value.case.nhs_number,
+        "identifier_absent": version.identifier_absent,
+    }
+
+
+def no_share_decision(value: NoShareDecision) -> dict:
+    return {
+        "id": value.id,
+        "case_id": value.case_id,
+        "information": value.information,
+        "agencies": [agency(a.agency) for a in value.considered_for],
+        "reason_code": value.reason_code,
+        "reason": value.reason,
+        "decided_by": value.decided_by.name,
+        "decided_by_agency": agency(value.decided_by_agency),
+        "decided_at": moment(value.decided_at),
+        "revisited_by_share_ids": [s.id for s in value.revisited_by],
     }
 
 

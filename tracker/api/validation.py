@@ -134,8 +134,18 @@ def run_form(form, aliases: dict[str, str] | None = None) -> None:
 
 
 def service_error(error, aliases: dict[str, str] | None = None) -> ApiError:
-    """A service refusal (ShareError, ChallengeError...) against its API field."""
-    return invalid((aliases or {}).get(error.field, error.field), str(error))
+    """A service refusal (ShareError, ChallengeError...) against its API field; every problem of
+    the round when the service gives several (`problems`)."""
+    problems = getattr(error, "problems", None) or [error]
+    if len(problems) == 1:
+        return invalid((aliases or {}).get(error.field, error.field), str(error))
+    return ApiError(
+        422,
+        "The request has invalid fields",
+        _unique(
+            [{"field": (aliases or {}).get(p.field, p.field), "message": str(p)} for p in problems]
+        ),
+    )
 
 
 def form_data(pairs: Iterable[tuple[str, object]]) -> MultiDict:

@@ -44,13 +44,31 @@ from tracker.models import (
     Case,
     Challenge,
     ChallengeEvent,
+    NoShareDecision,
     Person,
     Share,
     ShareRecipient,
     Theme,
 )
-from tracker.services import api_tokens, cases, challenges, chronology, clock, sharing, workdays
-from tracker.shares.forms import ResponseForm, ShareForm, share_form
+from tracker.services import (
+    api_tokens,
+    cases,
+    challenges,
+    chronology,
+    clock,
+    no_share,
+    sharing,
+    workdays,
+)
+from tracker.shares.forms import (
+    AcknowledgeForm,
+    NoShareForm,
+    OutcomeForm,
+    RatingForm,
+    ResponseForm,
+    ShareForm,
+    share_form,
+)
 
 blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX.rstrip("/"))
 csrf.exempt(blueprint)  # bearer tokens only, never cookies: nothing for a forged form to ride on
@@ -321,6 +339,9 @@ def create_share(case_id: int):
                         "consent",
                         "consent_reason",
                         "themes",
+                        "special_category_circumstance",
+                        "identifier_absent",
+                        "rating",
                     )
                 ),
                 # Who shared it matters only for a share received (as on the web form).
@@ -329,10 +350,13 @@ def create_share(case_id: int):
                 ("needs_response", v.yes_no(body["needs_response"])),
                 ("priority", body.get("priority", "standard")),
                 ("recipient_agency_ids", [r["agency_id"] for r in recipients]),
+                ("revisits_decision_id", body.get("revisits_decision_id")),
             ]
         ),
         meta={"csrf": False},
     )
+    form.lawful_context = (case, lambda: sharing.sharing_agency(recorded_as, form, person))
+    form.revisits_decision_id.choices = []  # any id: the service checks it is this case's
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
@@ -350,10 +374,105 @@ def create_share(case_id: int):
             details=form.details(),
             needs_response=body["needs_response"],
             priority=form.priority.data or "standard",
+            rating=body.get("rating") or None,
+            revisits_decision_id=body.get("revisits_decision_id"),
         )
     except sharing.ShareError as error:
         raise v.service_error(error, SHARE_ALIASES) from None
     return jsonify(serialise.share(share, clock.now())), 201
+
+
+@blueprint.route("/shares/<int:share_id>")
+def get_share(share_id: int):
+    person = _person()
+    share = sharing.share_for_reading(share_id, person)  # 404 unless the case is readable
+    sharing.record_share_view(share, person)
+    return jsonify(serialise.share(share, clock.now()))
+
+
+@blueprint.route("/shares/<int:share_id>/rating", methods=["POST"])
+@idempotent
+def change_rating(share_id: int):
+    person = _person()
+    share = sharing.share_for_reading(share_id, person)
+    access.case_for_changing(share.case_id, person)
+    body = v.json_body("RatingChange", RatingForm)
+    try:
+        sharing.change_rating(person, share, body["rating"], body["rationale"])
+    except sharing.ShareError as error:
+        raise v.service_error(error) from None
+    db.session.refresh(share)
+    return jsonify(serialise.share(share, clock.now())), 201
+
+
+def _recipient_for_changing(concern_id: int, person) -> ShareRecipient:
+    concern = db.session.get(ShareRecipient, concern_id)
+    if concern is None:
+        raise ApiError(404)
+    sharing.share_for_reading(concern.share_id, person)  # 404 unless the case is readable
+    access.case_for_changing(concern.share.case_id, person)
+    return concern
+
+
+@blueprint.route("/concerns/<int:concern_id>/acknowledgement", methods=["POST"])
+@idempotent
+def acknowledge(concern_id: int):
+    person = _person()
+    concern = _recipient_for_changing(concern_id, person)
+    v.json_body("AcknowledgementCreate", AcknowledgeForm)
+    try:
+        sharing.acknowledge(person, concern)
+    except sharing.ShareError as error:
+        raise v.service_error(error) from None
+    return jsonify(serialise.concern(concern, clock.now())), 201
+
+
+@blueprint.route("/concerns/<int:concern_id>/outcome", methods=["POST"])
+@idempotent
+def record_share_outcome(concern_id: int):
+    person = _person()
+    concern = _recipient_for_changing(concern_id, person)
+    body = v.json_body("OutcomeCreate", OutcomeForm)
+    try:
+        sharing.record_outcome(person, concern, body["outcome"], body.get("outcome_detail"))
+    except sharing.ShareError as error:
+        raise v.service_error(error) from None
+    return jsonify(serialise.concern(concern, clock.now())), 201
+
+
+# --- decisions not to share ---------------------------------------------------------------------
+
+
+@blueprint.route("/cases/<int:case_id>/no-share-decisions")
+def list_no_share_decisions(case_id: int):
+    case = access.case_for_reading(case_id, _person())
+    rows, body = _page(
+        no_share.for_case(case.id), by_id_desc(NoShareDecision), serialise.no_share_decision
+    )
+    no_share.record_view(rows, case.id)
+    return jsonify(body)
+
+
+@blueprint.route("/cases/<int:case_id>/no-share-decisions", methods=["POST"])
+@idempotent
+def record_no_share_decision(case_id: int):
+    person = _person()
+    case = access.case_for_changing(case_id, person)
+    body = v.json_body("NoShareDecisionCreate", NoShareForm)
+    decided_at = v.parse_datetime("decided_at", body["decided_at"])
+    try:
+        decision = no_share.record_decision(
+            person,
+            case,
+            information=body["information"],
+            agency_ids=body["agency_ids"],
+            reason_code=body["reason_code"],
+            reason=body["reason"],
+            decided_at=decided_at,
+        )
+    except no_share.NoShareError as error:
+        raise v.service_error(error, {"decided_on": "decided_at"}) from None
+    return jsonify(serialise.no_share_decision(decision)), 201
 
 
 @blueprint.route("/concerns/<int:concern_id>/response", methods=["POST"])

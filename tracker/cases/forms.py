@@ -1,15 +1,24 @@
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
+    GovCheckboxInput,
     GovRadioInput,
     GovSelect,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.forms import BaseForm, GovDateField, no_control_characters
+from tracker.services import identifiers
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -25,6 +34,18 @@ class CaseSearchForm(BaseForm):
         widget=GovTextInput(),
         validators=[Optional(), Length(max=120, message="Search must be 120 characters or fewer")],
     )
+
+
+def checked_identifier(normalise):
+    """A form validator from the one home of the check-character rules (services.identifiers)."""
+
+    def check(form, field) -> None:
+        try:
+            normalise(field.data, field.name)
+        except identifiers.IdentifierError as error:
+            raise ValidationError(str(error)) from None
+
+    return check
 
 
 class NewCaseForm(BaseForm):
@@ -67,6 +88,21 @@ class NewCaseForm(BaseForm):
         invalid_value_message="Select agencies from the list",
         description="Your agency and the lead agency are always included",
         validators=[Optional()],
+    )
+    nhs_number = StringField(
+        "NHS number (optional)",
+        widget=GovTextInput(),
+        description="The child's consistent identifier: 10 digits, for example 943 476 5919",
+        validators=[Optional(), checked_identifier(identifiers.normalise_nhs_number)],
+    )
+    upn = StringField(
+        "Unique pupil number (optional)",
+        widget=GovTextInput(),
+        description="13 characters from the child's school, for example B801200005001",
+        validators=[Optional(), checked_identifier(identifiers.normalise_upn)],
+    )
+    confirm_not_a_match = BooleanField(
+        "This is a different child: open a new case anyway", widget=GovCheckboxInput()
     )
 
 

@@ -65,6 +65,7 @@ def new():
         *choices((p.id, f"{p.name} ({p.agency.name})") for p in people),
     ]
     form.other_agency_ids.choices = _agency_choices()
+    matches: list[Case] = []  # cases that may be this child's, that the person may open
     if form.validate_on_submit():
         try:
             case = cases.create(
@@ -74,13 +75,21 @@ def new():
                 lead_agency_id=form.lead_agency_id.data,
                 lead_professional_id=form.lead_professional_id.data or None,
                 other_agency_ids=form.other_agency_ids.data or [],
+                nhs_number=form.nhs_number.data,
+                upn=form.upn.data,
+                confirm_not_a_match=bool(form.confirm_not_a_match.data),
             )
+        except cases.CaseMatch as error:
+            form.nhs_number.errors.append(str(error))
+            matches = error.readable
         except cases.CaseError as error:
             getattr(form, error.field).errors.append(str(error))
         else:
             flash(f"Case {case.reference} opened", "success")
             return redirect(url_for("cases.show", case_id=case.id))
-    return render_template("cases/new.html", form=form, title="Open a case"), _form_status(form)
+    return render_template(
+        "cases/new.html", form=form, matches=matches, title="Open a case"
+    ), _form_status(form)
 
 
 @blueprint.route("/<int:case_id>")

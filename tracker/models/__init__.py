@@ -20,20 +20,29 @@ from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSess
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
 from tracker.models.share import (
+    NO_SHARE_REASON_LABELS,
     OPEN_CONCERN_STATES,
+    OUTCOME_LABELS,
     THEME_LABELS,
     ConcernResponse,
     ConcernState,
     Consent,
+    IdentifierAbsent,
     LawfulBasis,
+    NoShareDecision,
+    NoShareDecisionAgency,
+    NoShareReason,
+    Outcome,
     Priority,
     Share,
     ShareMethod,
     ShareRecipient,
     ShareVersion,
+    SpecialCategoryCircumstance,
     Theme,
 )
 from tracker.models.two_factor import RecoveryCode
+from tracker.models.workday import ClosureDay
 
 __all__ = [
     "ApiAuthFailure",
@@ -61,6 +70,7 @@ __all__ = [
     "ChallengeKind",
     "ChallengeStatus",
     "EventKind",
+    "IdentifierAbsent",
     "IdempotencyRecord",
     "IdentityLink",
     "IdentityProvider",
@@ -70,12 +80,19 @@ __all__ = [
     "CaseNote",
     "CaseNoteVersion",
     "CaseStatus",
+    "ClosureDay",
     "ConcernResponse",
     "ConcernState",
     "Consent",
     "DeliveryStatus",
     "LawfulBasis",
+    "NO_SHARE_REASON_LABELS",
+    "NoShareDecision",
+    "NoShareDecisionAgency",
+    "NoShareReason",
     "NoteKind",
+    "OUTCOME_LABELS",
+    "Outcome",
     "Person",
     "Priority",
     "ProviderSession",
@@ -86,6 +103,7 @@ __all__ = [
     "ShareRecipient",
     "ShareVersion",
     "SignInAttempt",
+    "SpecialCategoryCircumstance",
     "Theme",
     "ThresholdView",
 ]

@@ -28,6 +28,12 @@ class AgencyKind(StrEnum):
     def label(self) -> str:
         return AGENCY_KIND_LABELS[self]
 
+    @property
+    def usually_public_authority(self) -> bool:
+        """The default for a new agency of this kind (an admin can change it): statutory
+        services are public authorities; the voluntary sector and "other" usually are not."""
+        return self not in (AgencyKind.VOLUNTARY_SECTOR, AgencyKind.OTHER)
+
 
 AGENCY_KIND_LABELS = {
     AgencyKind.CHILDRENS_SOCIAL_CARE: "Children's social care",
@@ -50,6 +56,9 @@ class Agency(db.Model):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     secure_mailbox: Mapped[str] = mapped_column(String(254))
+    # A public authority acting in its statutory tasks may not rely on legitimate interests
+    # (UK GDPR Art 6(1) last sentence); the lawful-basis rule reads this.
+    public_authority: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 

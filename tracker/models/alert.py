@@ -38,6 +38,8 @@ class AlertKind(StrEnum):
     ACCOUNT_LINK = "account_link"
     ACCOUNT_CHANGED = "account_changed"
     ROLE_APPROVAL = "role_approval"
+    SHARE_UNVIEWED = "share_unviewed"
+    CASE_MATCH = "case_match"
     OTHER = "other"
 
     @property
@@ -54,6 +56,8 @@ ALERT_KIND_LABELS = {
     AlertKind.CHALLENGE_AT_LAST_STAGE: "Challenge unresolved at the last stage",
     AlertKind.CHALLENGE_UPDATED: "Challenge updated",
     AlertKind.IMMEDIATE_RISK: "Immediate risk reported",
+    AlertKind.SHARE_UNVIEWED: "Shared information not yet opened",
+    AlertKind.CASE_MATCH: "A new case may match a known child",
     AlertKind.WEEKLY_DIGEST: "Weekly digest",
     AlertKind.ACCOUNT_LINK: "A link to set your password",
     AlertKind.ACCOUNT_CHANGED: "A change to your account",

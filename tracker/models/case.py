@@ -25,6 +25,9 @@ class Case(db.Model):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     child_name: Mapped[str] = mapped_column(String(120), index=True)
     date_of_birth: Mapped[date]
+    # The child's consistent identifier (CWSA 2026 s.16LC), and the pupil number schools use.
+    nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
+    upn: Mapped[str | None] = mapped_column(String(13))
     lead_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     lead_professional_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     status: Mapped[str] = mapped_column(String(10), default=CaseStatus.OPEN.value)

@@ -62,6 +62,61 @@ class LawfulBasis(StrEnum):
     VITAL_INTERESTS = "art6_1d_vital_interests"
     PUBLIC_TASK = "art6_1e_public_task"
     LEGITIMATE_INTERESTS = "art6_1f_legitimate_interests"
+    # Data (Use and Access) Act 2025: Article 6(1)(ea) and Annex 1's safeguarding condition.
+    RECOGNISED_LEGITIMATE_INTERESTS = "art6_1ea_recognised_legitimate_interests"
+
+
+class SpecialCategoryCircumstance(StrEnum):
+    """DPA 2018 Schedule 1 paragraph 18(2): why special category data went without consent."""
+
+    CANNOT_BE_GIVEN = "consent_cannot_be_given"
+    CANNOT_REASONABLY_BE_OBTAINED = "consent_cannot_reasonably_be_obtained"
+    WOULD_PREJUDICE_PROTECTION = "consent_would_prejudice_protection"
+
+
+class IdentifierAbsent(StrEnum):
+    """Why a share about a child carries no NHS number (CWSA 2026 s.16LC)."""
+
+    UNKNOWN = "unknown"
+    MORE_DETRIMENTAL = "more_detrimental"
+
+
+class NoShareReason(StrEnum):
+    """Why information was considered and not shared (golden rule 7; CA 2004 s.16LA)."""
+
+    MORE_DETRIMENTAL = "more_detrimental_to_child"
+    NOT_NECESSARY_OR_PROPORTIONATE = "not_necessary_or_proportionate"
+    COULD_PREJUDICE_ENQUIRY = "could_prejudice_enquiry"
+    ALREADY_HELD = "another_agency_already_holds_it"
+    OTHER = "other"
+
+
+NO_SHARE_REASON_LABELS = {
+    NoShareReason.MORE_DETRIMENTAL: "More detrimental to the child",
+    NoShareReason.NOT_NECESSARY_OR_PROPORTIONATE: "Not necessary or proportionate",
+    NoShareReason.COULD_PREJUDICE_ENQUIRY: "Could prejudice an enquiry",
+    NoShareReason.ALREADY_HELD: "Another agency already holds it",
+    NoShareReason.OTHER: "Other",
+}
+
+
+class Outcome(StrEnum):
+    """What the receiving agency did with what it was sent (the loop closed to the sender)."""
+
+    NO_FURTHER_ACTION = "no_further_action"
+    ADDED_TO_ASSESSMENT = "added_to_assessment"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    REFERRAL_MADE = "referral_made"
+    OTHER = "other"
+
+
+OUTCOME_LABELS = {
+    Outcome.NO_FURTHER_ACTION: "No further action",
+    Outcome.ADDED_TO_ASSESSMENT: "Added to assessment",
+    Outcome.STRATEGY_DISCUSSION: "Strategy discussion",
+    Outcome.REFERRAL_MADE: "Referral made",
+    Outcome.OTHER: "Other",
+}
 
 
 class Consent(StrEnum):
@@ -98,6 +153,11 @@ class Share(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
     needs_response: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[str] = mapped_column(String(10), default=Priority.STANDARD.value)
+    # A rating from the procedure file's concern timescales (e.g. red/amber/green); None uses
+    # the priority's working days.
+    rating: Mapped[str | None] = mapped_column(String(20))
+    # A decision not to share that this share revisits (the same information, shared after all).
+    revisits_decision_id: Mapped[int | None] = mapped_column(ForeignKey("no_share_decision.id"))
 
     case: Mapped[Case] = relationship()
     from_agency: Mapped[Agency] = relationship(foreign_keys=[from_agency_id], lazy="joined")
@@ -132,6 +192,10 @@ class ShareVersion(db.Model):
     lawful_basis: Mapped[str] = mapped_column(String(40))
     # UK GDPR special category data: shared under DPA 2018 Schedule 1 paragraph 18.
     special_category: Mapped[bool] = mapped_column(default=False)
+    special_category_circumstance: Mapped[str | None] = mapped_column(String(50))
+    # The child's NHS number travels with the share (from the case); if the case holds none,
+    # why it is absent (IdentifierAbsent).
+    identifier_absent: Mapped[str | None] = mapped_column(String(30))
     consent: Mapped[str] = mapped_column(String(20))
     consent_reason: Mapped[str | None] = mapped_column(Text)
     themes: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Theme values
@@ -161,10 +225,19 @@ class ShareRecipient(db.Model):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     responded_at: Mapped[datetime | None]
+    # The loop closed to the sender: first opened by someone of this agency, and what it did.
+    viewed_at: Mapped[datetime | None]
+    viewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome_detail: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None]
+    outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
     share: Mapped[Share] = relationship(back_populates="recipients")
     agency: Mapped[Agency] = relationship(lazy="joined")
-    acknowledged_by: Mapped[Person | None] = relationship()
+    acknowledged_by: Mapped[Person | None] = relationship(foreign_keys=[acknowledged_by_id])
+    viewed_by: Mapped[Person | None] = relationship(foreign_keys=[viewed_by_id])
+    outcome_by: Mapped[Person | None] = relationship(foreign_keys=[outcome_by_id])
     responses: Mapped[list[ConcernResponse]] = relationship(
         back_populates="recipient", order_by="ConcernResponse.number"
     )
@@ -197,3 +270,47 @@ class ConcernResponse(db.Model):
     recorded_by: Mapped[Person] = relationship()
 
     __table_args__ = (UniqueConstraint("recipient_id", "number"),)
+
+
+class NoShareDecision(db.Model):
+    """A recorded decision not to share (golden rule 7). Never edited: a later share cites it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("child_case.id"))
+    information: Mapped[str] = mapped_column(Text)  # what was considered
+    reason_code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    decided_by_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    decided_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    case: Mapped[Case] = relationship()
+    decided_by: Mapped[Person] = relationship()
+    decided_by_agency: Mapped[Agency] = relationship(lazy="joined")
+    considered_for: Mapped[list[NoShareDecisionAgency]] = relationship(
+        order_by="NoShareDecisionAgency.id"
+    )
+    revisited_by: Mapped[list[Share]] = relationship(order_by="Share.id", viewonly=True)
+
+    __table_args__ = (Index("ix_no_share_decision_case", "case_id", "id"),)
+
+    @property
+    def reason_label(self) -> str:
+        return NO_SHARE_REASON_LABELS[NoShareReason(self.reason_code)]
+
+    @property
+    def revisited(self) -> bool:
+        return bool(self.revisited_by)
+
+
+class NoShareDecisionAgency(db.Model):
+    """An agency the information was considered for (and not shared with)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("no_share_decision.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("decision_id", "agency_id"),)

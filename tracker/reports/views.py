@@ -36,7 +36,13 @@ def index():
     reports.record_view(report)
     if not request.args:
         form.from_date.data, form.to_date.data = period.start, period.end
-    return render_template("reports/index.html", form=form, report=report, title="Reports")
+    return render_template(
+        "reports/index.html",
+        form=form,
+        report=report,
+        outcome_columns=reports.OUTCOMES,
+        title="Reports",
+    )
 
 
 @blueprint.route("/<name>.csv")

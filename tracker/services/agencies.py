@@ -21,6 +21,7 @@ def _snapshot(agency: Agency) -> dict:
         "kind": agency.kind,
         "secure_mailbox": agency.secure_mailbox,
         "active": agency.active,
+        "public_authority": agency.public_authority,
     }
 
 
@@ -32,10 +33,25 @@ def _check_name_free(name: str, agency_id: int | None = None) -> None:
         raise AgencyError("name", "An agency with this name already exists")
 
 
-def create(actor: Person, *, name: str, kind: str, secure_mailbox: str) -> Agency:
+def create(
+    actor: Person,
+    *,
+    name: str,
+    kind: str,
+    secure_mailbox: str,
+    public_authority: bool | None = None,
+) -> Agency:
+    """A new agency; unless told, a public authority by its kind (AgencyKind)."""
     name = name.strip()
     _check_name_free(name)
-    agency = Agency(name=name, kind=AgencyKind(kind).value, secure_mailbox=secure_mailbox.strip())
+    agency = Agency(
+        name=name,
+        kind=AgencyKind(kind).value,
+        secure_mailbox=secure_mailbox.strip(),
+        public_authority=AgencyKind(kind).usually_public_authority
+        if public_authority is None
+        else public_authority,
+    )
     db.session.add(agency)
     db.session.flush()
     audit.record(
@@ -50,7 +66,14 @@ def create(actor: Person, *, name: str, kind: str, secure_mailbox: str) -> Agenc
 
 
 def update(
-    actor: Person, agency: Agency, *, name: str, kind: str, secure_mailbox: str, active: bool
+    actor: Person,
+    agency: Agency,
+    *,
+    name: str,
+    kind: str,
+    secure_mailbox: str,
+    active: bool,
+    public_authority: bool | None = None,
 ) -> None:
     name = name.strip()
     _check_name_free(name, agency.id)
@@ -59,6 +82,8 @@ def update(
     agency.kind = AgencyKind(kind).value
     agency.secure_mailbox = secure_mailbox.strip()
     agency.active = active
+    if public_authority is not None:
+        agency.public_authority = public_authority
     changes = audit.changes_between(before, _snapshot(agency))
     if changes:
         audit.record(

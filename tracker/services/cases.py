@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 
 from tracker import access
 from tracker.extensions import db
-from tracker.models import Agency, Case, CaseAgency, CaseLink, CaseStatus, Person
-from tracker.services import audit, clock, locks
+from tracker.models import Agency, AlertKind, Case, CaseAgency, CaseLink, CaseStatus, Person
+from tracker.services import alerts, audit, clock, identifiers, leads, locks
 
 
 class CaseError(ValueError):
@@ -51,8 +51,20 @@ def create(
     lead_agency_id: int,
     lead_professional_id: int | None,
     other_agency_ids: list[int],
+    nhs_number: str | None = None,
+    upn: str | None = None,
+    confirm_not_a_match: bool = False,
 ) -> Case:
-    """Open a case. The creator's agency and the lead agency are always involved."""
+    """Open a case. The creator's agency and the lead agency are always involved.
+
+    A case with the same NHS number, or the same name and date of birth, is refused (once:
+    `confirm_not_a_match` goes ahead) so records about one child join up; see `_matches`.
+    """
+    try:
+        nhs_number = identifiers.normalise_nhs_number(nhs_number)
+        upn = identifiers.normalise_upn(upn)
+    except identifiers.IdentifierError as error:
+        raise CaseError(error.field, str(error)) from None
     if date_of_birth > clock.now().date():
         raise CaseError("date_of_birth", "Date of birth must be today or in the past")
     if date_of_birth.year < clock.now().year - 25:
@@ -68,6 +80,8 @@ def create(
     agencies = {actor.agency_id: actor.agency, lead_agency.id: lead_agency}
     for agency_id in other_agency_ids:
         agencies.setdefault(agency_id, _active_agency(agency_id, "other_agency_ids"))
+    if not confirm_not_a_match:
+        _refuse_matches(actor, nhs_number, child_name.strip(), date_of_birth)
 
     case = Case(
         reference=_next_reference(),
@@ -75,6 +89,8 @@ def create(
         date_of_birth=date_of_birth,
         lead_agency_id=lead_agency.id,
         lead_professional_id=lead_professional.id if lead_professional else None,
+        nhs_number=nhs_number,
+        upn=upn,
         created_by_id=actor.id,
         created_at=clock.now(),
     )
@@ -95,6 +111,8 @@ def create(
                 "date_of_birth": case.date_of_birth,
                 "lead_agency_id": case.lead_agency_id,
                 "lead_professional_id": case.lead_professional_id,
+                "nhs_number": case.nhs_number,
+                "upn": case.upn,
                 "agencies": sorted(agencies),
             },
         ),
@@ -102,6 +120,61 @@ def create(
     )
     db.session.commit()
     return case
+
+
+class CaseMatch(CaseError):
+    """An existing case may be this child's: `readable` are the ones the creator may open (offer
+    to link them); when others exist, the partnership's leads have been alerted."""
+
+    def __init__(self, message: str, readable: list[Case]):
+        super().__init__("nhs_number", message)
+        self.readable = readable
+
+
+def _matches(nhs_number: str | None, child_name: str, date_of_birth: date) -> list[Case]:
+    same_child = (func.lower(Case.child_name) == child_name.lower()) & (
+        Case.date_of_birth == date_of_birth
+    )
+    condition = or_(Case.nhs_number == nhs_number, same_child) if nhs_number else same_child
+    return list(db.session.scalars(select(Case).where(condition).order_by(Case.id)))
+
+
+def _refuse_matches(
+    actor: Person, nhs_number: str | None, child_name: str, date_of_birth: date
+) -> None:
+    found = _matches(nhs_number, child_name, date_of_birth)
+    if not found:
+        return
+    readable = [c for c in found if access.can_read_case(actor, c)]
+    if len(readable) == len(found):
+        raise CaseMatch(
+            "A case with this NHS number, or this name and date of birth, already exists: "
+            + ", ".join(c.reference for c in readable)
+            + ". Link to it, or confirm this is a different child",
+            readable,
+        )
+    # Never reveal a case the person may not read: say only that one exists, and tell the
+    # partnership's leads (who may read it) so they can join the records up.
+    # One alert per person and matched cases: trying again raises nothing new.
+    event = f"case_match:{actor.id}:" + ",".join(str(c.id) for c in found)
+    alerts.raise_alert(
+        event=event,
+        recipients=leads.partnership_leads(1),
+        kind=AlertKind.CASE_MATCH.value,
+        subject="A new case may be a child already known to the partnership: please check",
+        link="/cases",
+        urgent=False,
+    )
+    audit.record(
+        "case.match_hidden",
+        object_kind="case",
+        changes={"matched_case_ids": [None, [c.id for c in found]]},
+        actor=actor,
+    )
+    db.session.commit()
+    raise CaseMatch(
+        "A case with this identifier exists; the partnership lead has been alerted", readable
+    )
 
 
 def add_agency(actor: Person, case: Case, agency_id: int) -> CaseAgency:

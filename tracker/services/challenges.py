@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -610,6 +609,34 @@ def withdraw(actor: Person, challenge: Challenge, why: str) -> ChallengeEvent:
 # --- for the sweep ------------------------------------------------------------------------------
 
 
+def recalculate_stage_due_times(since: datetime, why: str) -> int:
+    """After the working calendar changes (a closure day from `since`): every open challenge
+    whose stage is due after `since` gets its deadline again from the stage's start and its own
+    procedure; each move is audited (the caller commits). Alert keys name the challenge and
+    stage, not the deadline, so a move never raises a reminder twice."""
+    moved = 0
+    for challenge in db.session.scalars(
+        select(Challenge)
+        .where(Challenge.status == ChallengeStatus.OPEN.value, Challenge.stage_due_at >= since)
+        .order_by(Challenge.id)
+    ):
+        days = challenge.procedure.stage(challenge.stage).days(challenge.urgent)
+        due = workdays.deadline(challenge.stage_started_at, days)
+        if due == challenge.stage_due_at:
+            continue
+        _audit(
+            "challenge.due_recalculated",
+            challenge,
+            None,
+            "working calendar",
+            {"stage_due_at": [challenge.stage_due_at, due]},
+            reason=why,
+        )
+        challenge.stage_due_at = due
+        moved += 1
+    return moved
+
+
 def overdue(now: datetime) -> Select[tuple[Challenge]]:
     """Open challenges whose stage deadline has passed (uses ix_challenge_status_due)."""
     return (
@@ -666,9 +693,7 @@ def _due_by(challenge: Challenge) -> str:
 
 
 def _hours_per_working_day() -> float:
-    start = time.fromisoformat(current_app.config["WORKDAY_START"])
-    end = time.fromisoformat(current_app.config["WORKDAY_END"])
-    return max((end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60, 1.0)
+    return workdays.hours_per_working_day()
 
 
 def escalate_overdue(

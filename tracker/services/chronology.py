@@ -24,10 +24,12 @@ from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
 from tracker.models import (
+    OUTCOME_LABELS,
     THEME_LABELS,
     CaseNoteVersion,
     ConcernResponse,
     Consent,
+    Outcome,
     Share,
     ShareRecipient,
     ShareVersion,
@@ -101,7 +103,12 @@ def share_entries(case_id: int) -> list[Entry]:
         parts = [f"Purpose: {version.purpose}", _consent_text(version)]
         if share.needs_response:
             due = workdays.to_local(share.recipients[0].due_at).strftime("%-d %b %Y %H:%M")
-            parts.append(f"Response needed ({share.priority}) by {due}")
+            rated = f", rated {share.rating}" if share.rating else ""
+            parts.append(f"Response needed ({share.priority}{rated}) by {due}")
+        if version.identifier_absent:
+            parts.append(f"No NHS number carried ({version.identifier_absent.replace('_', ' ')})")
+        if share.revisits_decision_id:
+            parts.append("Revisits an earlier decision not to share")
         significance = " ".join(p.rstrip(". ") + "." for p in parts)
         entries.append(
             Entry(
@@ -151,6 +158,34 @@ def response_entries(case_id: int) -> list[Entry]:
     return entries
 
 
+def outcome_entries(case_id: int) -> list[Entry]:
+    """What a receiving agency did with what it was sent: the loop closed to the sender."""
+    recipients = db.session.scalars(
+        select(ShareRecipient)
+        .join(ShareRecipient.share)
+        .where(Share.case_id == case_id, ShareRecipient.outcome.is_not(None))
+        .options(
+            selectinload(ShareRecipient.outcome_by),
+            selectinload(ShareRecipient.share).selectinload(Share.versions),
+        )
+    )
+    return [
+        Entry(
+            at=recipient.outcome_at,
+            kind="outcome",
+            agency_id=recipient.agency_id,
+            agency_name=recipient.agency.name,
+            recorder=recipient.outcome_by.name,
+            what=f"Outcome of what {recipient.share.from_agency.name} shared: "
+            + OUTCOME_LABELS[Outcome(recipient.outcome)],
+            significance=recipient.outcome_detail or "",
+            themes=tuple(t.value for t in recipient.share.current.theme_list),
+            link=("shares.show", {"share_id": recipient.share_id}),
+        )
+        for recipient in recipients
+    ]
+
+
 def note_entries(case_id: int) -> list[Entry]:
     entries = []
     for note in db.session.scalars(notes.notes_for_case(case_id)):
@@ -195,6 +230,7 @@ def threshold_entries(case_id: int) -> list[Entry]:
 
 register_source("share", "Share", share_entries)
 register_source("response", "Response to a concern", response_entries)
+register_source("outcome", "Outcome of a share", outcome_entries)
 register_source("note", "Case note", note_entries)
 register_source("threshold", "Threshold view", threshold_entries)
 

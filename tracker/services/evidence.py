@@ -39,13 +39,14 @@ from tracker.models import (
     ChallengeEvent,
     ConcernResponse,
     ConcernState,
+    NoShareDecision,
     Person,
     Share,
     ShareRecipient,
     ShareVersion,
     ThresholdView,
 )
-from tracker.services import audit, chronology, clock, transparency, workdays
+from tracker.services import audit, chronology, clock, no_share, sharing, transparency, workdays
 
 
 @dataclass
@@ -85,10 +86,11 @@ class EvidencePack:
     checkpoint: AuditCheckpoint | None = None
     production_event: AuditEvent | None = None
     files: dict[str, bytes] = field(default_factory=dict)
+    decisions: list[Item] = field(default_factory=list)  # decisions not to share
 
     @property
     def items(self) -> list[Item]:
-        return [*self.shares, *self.responses, *self.challenges]
+        return [*self.shares, *self.responses, *self.challenges, *self.decisions]
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -178,6 +180,14 @@ def _share_items(case_id: int, index) -> tuple[list[Item], list[Item]]:
                         "Special category (DPA 2018 Sch 1 para 18)": (
                             "yes" if version.special_category else "no"
                         ),
+                        "Paragraph 18 circumstance": version.special_category_circumstance or "",
+                        # The child's consistent identifier, or why it did not go.
+                        "Child's NHS number": share.case.nhs_number or ""
+                        if not version.identifier_absent
+                        else "",
+                        "NHS number absent because": version.identifier_absent or "",
+                        "Rating": share.rating or "",
+                        "Revisits decision not to share": share.revisits_decision_id or "",
                         "Consent": version.consent,
                         "Consent reason": version.consent_reason or "",
                         "Learning themes": "; ".join(t.label for t in version.theme_list),
@@ -227,11 +237,42 @@ def _share_items(case_id: int, index) -> tuple[list[Item], list[Item]]:
                         "What was done or decided": response.action_taken if response else "",
                         "Next steps": (response.next_steps or "") if response else "",
                         "Response versions": len(recipient.responses),
+                        "First opened at": _local(recipient.viewed_at),
+                        "First opened by": recipient.viewed_by.name if recipient.viewed_by else "",
+                        "Loop stage": sharing.loop_stage(recipient),
+                        "Outcome": recipient.outcome or "",
+                        "Outcome detail": recipient.outcome_detail or "",
+                        "Outcome recorded at": _local(recipient.outcome_at),
                     },
                     sorted(events, key=lambda e: e.id),
                 )
             )
     return share_items, response_items
+
+
+def _decision_items(case_id: int, index) -> list[Item]:
+    decisions: list[NoShareDecision] = list(db.session.scalars(no_share.for_case(case_id)))
+    return [
+        Item(
+            "no_share_decisions.csv",
+            "no_share_decision",
+            decision.id,
+            {
+                "Decision": decision.id,
+                "Decided at": _local(decision.decided_at),
+                "Decided by": decision.decided_by.name,
+                "Agency": decision.decided_by_agency.name,
+                "Information considered": decision.information,
+                "Considered for": "; ".join(a.agency.name for a in decision.considered_for),
+                "Reason": decision.reason_label,
+                "Reasoning": decision.reason,
+                "Revisited by shares": "; ".join(str(s.id) for s in decision.revisited_by),
+                "Recorded at": _local(decision.recorded_at),
+            },
+            index.get(("no_share_decision", decision.id), []),
+        )
+        for decision in decisions
+    ]
 
 
 def _challenge_items(case_id: int, index) -> list[Item]:
@@ -305,6 +346,8 @@ def _chronology_trace(case_id: int, entries, items: list[Item], index) -> list[l
             traces.append(index.get(("case_note", values["note_id"]), []))
         elif "share_id" in values:
             traces.append(list(shares.get(values["share_id"], {}).values()))
+        elif "decision_id" in values:
+            traces.append(index.get(("no_share_decision", values["decision_id"]), []))
         elif "challenge_id" in values:
             traces.append(index.get(("challenge", values["challenge_id"]), []))
         elif entry.kind == "threshold":
@@ -439,6 +482,7 @@ def produce(actor: Person, case: Case) -> EvidencePack:
         challenges=_challenge_items(case.id, index),
         trail=list(db.session.scalars(audit.case_trail(case.id))),
         chronology_trace=[],
+        decisions=_decision_items(case.id, index),
     )
     pack.chronology_trace = _chronology_trace(case.id, entries, shares, index)
     chronology_csv = chronology.to_csv(entries).encode("utf-8")
@@ -447,6 +491,7 @@ def produce(actor: Person, case: Case) -> EvidencePack:
         "shares.csv": _items_csv(pack.shares),
         "responses.csv": _items_csv(pack.responses),
         "challenges.csv": _items_csv(pack.challenges),
+        "no_share_decisions.csv": _items_csv(pack.decisions),
         "audit_trail.csv": _trail_csv(pack.trail),
     }
     pack.checkpoint, proofs = _proofs(pack.trail)

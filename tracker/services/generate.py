@@ -53,6 +53,7 @@ from tracker.models import (
     Consent,
     DeliveryStatus,
     EventKind,
+    IdentifierAbsent,
     LawfulBasis,
     NamedLead,
     NoteKind,
@@ -63,6 +64,7 @@ from tracker.models import (
     ShareMethod,
     ShareRecipient,
     ShareVersion,
+    SpecialCategoryCircumstance,
     Theme,
     ThresholdView,
 )
@@ -349,6 +351,7 @@ class Generator:
                     "name": name,
                     "kind": kind.value,
                     "secure_mailbox": f"safeguarding@{slug}.example",
+                    "public_authority": kind.usually_public_authority,
                     "active": True,
                     "created_at": created,
                 },
@@ -578,6 +581,13 @@ class Generator:
             },
         )
         consent = rng.choices(list(Consent), (50, 35, 15))[0]
+        basis = rng.choices(
+            (LawfulBasis.PUBLIC_TASK, LawfulBasis.LEGAL_OBLIGATION, LawfulBasis.CONSENT),
+            (80, 15, 5),
+        )[0]
+        if basis == LawfulBasis.CONSENT and consent == Consent.REFUSED:
+            basis = LawfulBasis.PUBLIC_TASK  # consent refused cannot be the basis
+        special = rng.random() < 0.3
         version = {
             "share_id": share_id,
             "number": 1,
@@ -586,11 +596,12 @@ class Generator:
             "method": rng.choice(list(ShareMethod)).value,
             "summary": rng.choice(SUMMARIES),
             "purpose": rng.choice(PURPOSES),
-            "lawful_basis": rng.choices(
-                (LawfulBasis.PUBLIC_TASK, LawfulBasis.LEGAL_OBLIGATION, LawfulBasis.CONSENT),
-                (80, 15, 5),
-            )[0].value,
-            "special_category": rng.random() < 0.3,
+            "lawful_basis": basis.value,
+            "special_category": special,
+            "special_category_circumstance": rng.choice(list(SpecialCategoryCircumstance)).value
+            if special
+            else None,
+            "identifier_absent": IdentifierAbsent.UNKNOWN.value,
             "consent": consent.value,
             "consent_reason": None
             if consent == Consent.GIVEN

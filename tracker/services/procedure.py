@@ -30,7 +30,9 @@ PARTICIPANTS = {
 }
 MAX_WORKING_DAYS = 60
 MAX_REMINDER_HOURS = 200
-TOP_LEVEL_KEYS = {"name", "auto_open_challenge_for_unanswered_concern", "stage"}
+MAX_WORKING_HOURS = 400
+TOP_LEVEL_KEYS = {"name", "auto_open_challenge_for_unanswered_concern", "stage", "concern_rating"}
+RATING_KEYS = {"name", "label", "working_hours", "working_days", "out_of_hours"}
 STAGE_KEYS = {
     "number",
     "name",
@@ -69,14 +71,30 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Rating:
+    """A concern rating (e.g. a hub's red, amber, green) and its response timescale: working
+    hours or working days; `out_of_hours` lets it run straight through when raised out of hours."""
+
+    name: str
+    label: str
+    working_hours: int | None = None
+    working_days: int | None = None
+    out_of_hours: bool = False
+
+
+@dataclass(frozen=True)
 class Procedure:
     name: str
     version: str
     stages: tuple[Stage, ...]
     auto_open_challenge_for_unanswered_concern: bool = True
+    ratings: tuple[Rating, ...] = ()
 
     def stage(self, number: int) -> Stage:
         return self.stages[number - 1]
+
+    def rating(self, name: str) -> Rating | None:
+        return next((r for r in self.ratings if r.name == name), None)
 
     @property
     def last_stage(self) -> int:
@@ -180,6 +198,39 @@ def _check_stage(raw: Any, index: int, path: Path, lines: _Lines) -> Stage:
     return Stage(**{key: raw[key] for key in STAGE_KEYS})
 
 
+def _check_rating(raw: Any, index: int, path: Path, lines: _Lines, seen: set[str]) -> Rating:
+    def fail(problem: str) -> ProcedureError:
+        return _fail(path, None, f"concern_rating {index + 1}: {problem}")
+
+    if not isinstance(raw, dict):
+        raise fail("must be a [[concern_rating]] table")
+    for key in raw:
+        if key not in RATING_KEYS:
+            raise fail(f"unknown setting {key!r}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,19}", name):
+        raise fail(f'name must be a short lower-case word (e.g. "red"), not {name!r}')
+    if name in seen:
+        raise fail(f"name {name!r} is used twice")
+    label = raw.get("label", name.capitalize())
+    if not isinstance(label, str) or not label.strip():
+        raise fail("label must be a non-empty text in quotes")
+    hours, days = raw.get("working_hours"), raw.get("working_days")
+    if (hours is None) == (days is None):
+        raise fail("give exactly one of working_hours or working_days")
+    if hours is not None and not _whole_number(hours, 1, MAX_WORKING_HOURS):
+        raise fail(f"working_hours must be a whole number from 1 to {MAX_WORKING_HOURS}")
+    if days is not None and not _whole_number(days, 1, MAX_WORKING_DAYS):
+        raise fail(f"working_days must be a whole number from 1 to {MAX_WORKING_DAYS}")
+    out_of_hours = raw.get("out_of_hours", False)
+    if not isinstance(out_of_hours, bool):
+        raise fail(f"out_of_hours must be true or false, not {out_of_hours!r}")
+    if out_of_hours and hours is None:
+        raise fail("out_of_hours needs a timescale in working_hours")
+    seen.add(name)
+    return Rating(name, label.strip(), hours, days, out_of_hours)
+
+
 def parse(text: str, path: Path) -> Procedure:
     """Check the file's text strictly; raise ProcedureError naming the line and the problem."""
     try:
@@ -204,11 +255,17 @@ def parse(text: str, path: Path) -> Procedure:
     if not isinstance(raw_stages, list) or not raw_stages:
         raise _fail(path, None, "no stages: add at least one [[stage]] table")
     stages = tuple(_check_stage(raw, n, path, lines) for n, raw in enumerate(raw_stages))
+    raw_ratings = data.get("concern_rating", [])
+    if not isinstance(raw_ratings, list):
+        raise _fail(path, None, "concern_rating must be [[concern_rating]] tables")
+    seen: set[str] = set()
+    ratings = tuple(_check_rating(raw, n, path, lines, seen) for n, raw in enumerate(raw_ratings))
     return Procedure(
         name=name.strip(),
         version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         stages=stages,
         auto_open_challenge_for_unanswered_concern=auto_open,
+        ratings=ratings,
     )
 
 

@@ -14,6 +14,12 @@ Definitions (shown on the page too):
 - The matrix counts, for each pair (waiting agency, owing agency), concerns unanswered now or
   answered late.
 - "% resolved at stage 1" = challenges resolved at stage 1 out of all challenges resolved.
+- Decisions not to share belong to the period by when decided, counted once per agency the
+  information was considered for.
+- "Working hours to first view" runs from when a share was recorded to the first time someone of
+  the receiving agency opened it, in office hours on working days (to the hour), for shares
+  recorded in the period; "not yet opened" counts the rest.
+- Outcomes recorded belong to the period by when recorded, by the receiving agency.
 """
 
 from __future__ import annotations
@@ -40,12 +46,15 @@ from tracker.models import (
     ChallengeEvent,
     ChallengeStatus,
     EventKind,
+    NoShareDecision,
+    NoShareDecisionAgency,
     Share,
     ShareRecipient,
     ShareVersion,
     Theme,
     ThresholdView,
 )
+from tracker.models.share import NO_SHARE_REASON_LABELS, OUTCOME_LABELS, NoShareReason, Outcome
 from tracker.services import audit, chronology, clock, notes, workdays
 
 DEFAULT_DAYS = 90
@@ -452,6 +461,108 @@ def threshold_disagreements() -> list[tuple[int, str]]:
     return [(case_id, reference) for case_id, reference in db.session.execute(query)]
 
 
+# --- the golden rules: decisions not to share, first views, outcomes --------------------------
+
+
+@dataclass
+class NoShareCount:
+    reason: str
+    agency: str
+    decisions: int
+
+    @property
+    def reason_label(self) -> str:
+        return NO_SHARE_REASON_LABELS[NoShareReason(self.reason)]
+
+
+def no_share_by_reason(period: Period) -> list[NoShareCount]:
+    """Decisions not to share by reason and by the agency the information was considered for."""
+    rows = db.session.execute(
+        select(NoShareDecision.reason_code, Agency.name, func.count(NoShareDecision.id))
+        .join(NoShareDecisionAgency, NoShareDecisionAgency.decision_id == NoShareDecision.id)
+        .join(Agency, Agency.id == NoShareDecisionAgency.agency_id)
+        .where(period.contains(NoShareDecision.decided_at))
+        .group_by(NoShareDecision.reason_code, Agency.name)
+        .order_by(NoShareDecision.reason_code, Agency.name)
+    )
+    return [NoShareCount(*row) for row in rows]
+
+
+@dataclass
+class FirstView:
+    agency_id: int
+    agency: str
+    viewed: int = 0
+    not_viewed: int = 0
+    median_hours: float | None = None
+
+
+def _working_hours(start_hour: str, end_hour: str) -> int:
+    start = datetime.strptime(start_hour, "%Y-%m-%d %H")
+    end = datetime.strptime(end_hour, "%Y-%m-%d %H")
+    return round(workdays.working_hours_between(start, end))
+
+
+def first_views(period: Period) -> list[FirstView]:
+    """Time from a share being recorded to its first view, by receiving agency."""
+    names = _agency_names()
+    rows: dict[int, FirstView] = {}
+    in_period = period.contains(Share.recorded_at)
+    viewed = ShareRecipient.viewed_at.is_not(None)
+    for agency_id, seen, unseen in db.session.execute(
+        select(ShareRecipient.agency_id, _count_if(viewed), _count_if(~viewed))
+        .join(Share, Share.id == ShareRecipient.share_id)
+        .where(in_period)
+        .group_by(ShareRecipient.agency_id)
+    ):
+        rows[agency_id] = FirstView(agency_id, names[agency_id], seen, unseen)
+    durations: dict[int, Counter[int]] = defaultdict(Counter)
+    for agency_id, recorded_hour, viewed_hour, count in db.session.execute(
+        select(
+            ShareRecipient.agency_id,
+            _utc_hour(Share.recorded_at),
+            _utc_hour(ShareRecipient.viewed_at),
+            func.count(),
+        )
+        .join(Share, Share.id == ShareRecipient.share_id)
+        .where(in_period, viewed)
+        .group_by(
+            ShareRecipient.agency_id,
+            _utc_hour(Share.recorded_at),
+            _utc_hour(ShareRecipient.viewed_at),
+        )
+    ):
+        durations[agency_id][_working_hours(recorded_hour, viewed_hour)] += count
+    for agency_id, counts in durations.items():
+        rows[agency_id].median_hours = median(counts)
+    return sorted(rows.values(), key=lambda r: r.agency)
+
+
+@dataclass
+class OutcomeCounts:
+    agency: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+OUTCOMES = [(o.value, OUTCOME_LABELS[o]) for o in Outcome]
+
+
+def outcomes_by_agency(period: Period) -> list[OutcomeCounts]:
+    rows: dict[str, OutcomeCounts] = {}
+    for name, outcome, count in db.session.execute(
+        select(Agency.name, ShareRecipient.outcome, func.count(ShareRecipient.id))
+        .join(Agency, Agency.id == ShareRecipient.agency_id)
+        .where(period.contains(ShareRecipient.outcome_at))
+        .group_by(Agency.name, ShareRecipient.outcome)
+    ):
+        rows.setdefault(name, OutcomeCounts(name)).counts[outcome] = count
+    return sorted(rows.values(), key=lambda r: r.agency)
+
+
 # --- the whole report, its audit event and its CSV files --------------------------------------
 
 
@@ -464,6 +575,9 @@ class PartnershipReport:
     themes: list[ThemeCount]
     stale: list[tuple[int, str]]
     disagreements: list[tuple[int, str]]
+    no_share: list[NoShareCount] = field(default_factory=list)
+    first_views: list[FirstView] = field(default_factory=list)
+    outcomes: list[OutcomeCounts] = field(default_factory=list)
 
 
 def build(period: Period) -> PartnershipReport:
@@ -475,6 +589,9 @@ def build(period: Period) -> PartnershipReport:
         themes=themes(period),
         stale=stale_lived_experience(),
         disagreements=threshold_disagreements(),
+        no_share=no_share_by_reason(period),
+        first_views=first_views(period),
+        outcomes=outcomes_by_agency(period),
     )
 
 
@@ -582,10 +699,37 @@ def cases_csv(report: PartnershipReport) -> str:
     )
 
 
+def no_share_csv(report: PartnershipReport) -> str:
+    return _csv(
+        ["Reason", "Agency considered for", "Decisions not to share"],
+        [[r.reason_label, r.agency, r.decisions] for r in report.no_share],
+    )
+
+
+def first_views_csv(report: PartnershipReport) -> str:
+    return _csv(
+        ["Receiving agency", "Opened", "Not yet opened", "Median working hours to first view"],
+        [[r.agency, r.viewed, r.not_viewed, r.median_hours] for r in report.first_views],
+    )
+
+
+def outcomes_csv(report: PartnershipReport) -> str:
+    return _csv(
+        ["Receiving agency", *(label for _, label in OUTCOMES), "Total"],
+        [
+            [r.agency, *(r.counts.get(value, 0) for value, _ in OUTCOMES), r.total]
+            for r in report.outcomes
+        ],
+    )
+
+
 EXPORTS = {
     "sharing": sharing_csv,
     "matrix": matrix_csv,
     "challenges": challenges_csv,
     "themes": themes_csv,
     "cases": cases_csv,
+    "no-share": no_share_csv,
+    "first-views": first_views_csv,
+    "outcomes": outcomes_csv,
 }

@@ -18,38 +18,51 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import abort, current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from tracker import access
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
+    Agency,
     Case,
     ConcernResponse,
     ConcernState,
     Consent,
+    IdentifierAbsent,
     LawfulBasis,
+    NoShareDecision,
+    Outcome,
     Person,
     Priority,
     Share,
     ShareMethod,
     ShareRecipient,
     ShareVersion,
+    SpecialCategoryCircumstance,
     Theme,
 )
-from tracker.services import audit, clock, workdays
+from tracker.services import audit, clock, procedure, workdays
 
 SENT = "sent"
 RECEIVED = "received"
 
 
 class ShareError(ValueError):
-    """Bad input for a share or response; `field` names the form field to show it against."""
+    """Bad input for a share or response; `field` names the form field to show it against.
 
-    def __init__(self, field: str, message: str):
+    `problems` holds every refusal of one round (itself when there is only one)."""
+
+    def __init__(self, field: str, message: str, problems: list[ShareError] | None = None):
         super().__init__(message)
         self.field = field
+        self.problems = problems or [self]
+
+
+def _all(problems: list[ShareError]) -> None:
+    if problems:
+        raise ShareError(problems[0].field, str(problems[0]), problems)
 
 
 @dataclass
@@ -66,6 +79,8 @@ class ShareDetails:
     special_category: bool = False
     from_person_name: str | None = None
     themes: list[str] = field(default_factory=list)
+    special_category_circumstance: str | None = None
+    identifier_absent: str | None = None
 
     def as_changes(self) -> dict:
         return {
@@ -79,6 +94,8 @@ class ShareDetails:
             "consent_reason": self.consent_reason,
             "from_person_name": self.from_person_name,
             "themes": ",".join(self.themes),
+            "special_category_circumstance": self.special_category_circumstance,
+            "identifier_absent": self.identifier_absent,
         }
 
 
@@ -86,6 +103,82 @@ class ShareDetails:
 class Recipient:
     agency_id: int
     people_names: str | None = None
+
+
+LEGITIMATE_INTEREST_BASES = (
+    LawfulBasis.LEGITIMATE_INTERESTS.value,
+    LawfulBasis.RECOGNISED_LEGITIMATE_INTERESTS.value,
+)
+
+
+def lawful_sharing_problems(
+    details: ShareDetails, sharing_agency: Agency, case: Case
+) -> list[ShareError]:
+    """The law's cross-field rules for one share, every one that is broken (web and API alike).
+
+    - UK GDPR Art 6(1), last sentence: legitimate interests, and the Data (Use and Access) Act
+      2025's recognised legitimate interests, are not for a public authority in its tasks.
+    - Special category data needs a DPA 2018 Schedule 1 paragraph 18 circumstance.
+    - Consent as the basis contradicts "consent refused, but shared".
+    - The child's NHS number travels with a share; without one on the case, the reason is
+      recorded ("unknown" unless the sharer says it would be more detrimental).
+    """
+    problems = []
+    if details.lawful_basis in LEGITIMATE_INTEREST_BASES and sharing_agency.public_authority:
+        problems.append(
+            ShareError(
+                "lawful_basis",
+                f"{sharing_agency.name} is a public authority: it cannot rely on legitimate "
+                "interests (Article 6(1)(f)) or recognised legitimate interests (Article "
+                "6(1)(ea)) for its statutory tasks. Choose public task, legal obligation or "
+                "another basis",
+            )
+        )
+    circumstance = details.special_category_circumstance or None
+    if details.special_category:
+        if circumstance not in set(SpecialCategoryCircumstance):
+            problems.append(
+                ShareError(
+                    "special_category_circumstance",
+                    "Select why special category data was shared without consent: consent "
+                    "cannot be given, cannot reasonably be obtained, or obtaining it would "
+                    "prejudice the child's protection (DPA 2018 Schedule 1 paragraph 18)",
+                )
+            )
+    elif circumstance is not None:
+        details.special_category_circumstance = None  # only meaningful with special category
+    if details.lawful_basis == LawfulBasis.CONSENT and details.consent == Consent.REFUSED:
+        problems.append(
+            ShareError(
+                "consent",
+                "Consent cannot be the lawful basis when consent was refused: choose the basis "
+                "the information was shared under",
+            )
+        )
+    absent = details.identifier_absent or None
+    if case.nhs_number:
+        details.identifier_absent = None  # the share carries the case's NHS number
+    elif absent is None:
+        # Without a choice the recorded reason is the plain fact: the tracker does not know it.
+        details.identifier_absent = IdentifierAbsent.UNKNOWN.value
+    elif absent not in set(IdentifierAbsent):
+        problems.append(
+            ShareError(
+                "identifier_absent",
+                "Select why the share goes without the child's NHS number: not known, or "
+                "including it would be more detrimental to the child",
+            )
+        )
+    return problems
+
+
+def sharing_agency(recorded_as: str, form, actor: Person) -> Agency | None:
+    """Whose lawful basis a share form states: the actor's agency when sent, the chosen one
+    when received (None until one is chosen)."""
+    if recorded_as == SENT:
+        return actor.agency
+    agency_id = form.from_agency_id.data
+    return db.session.get(Agency, agency_id) if isinstance(agency_id, int) and agency_id else None
 
 
 def _validate(details: ShareDetails) -> ShareDetails:
@@ -125,8 +218,17 @@ def concern_days(priority: str) -> int:
     return current_app.config[key]
 
 
-def due_time(shared_at: datetime, priority: str) -> datetime:
-    """End of the Nth working day after the share (N by priority, from the settings)."""
+def due_time(shared_at: datetime, priority: str, rating: str | None = None) -> datetime:
+    """The rating's timescale from the procedure file if it has one (working hours or days);
+    else the end of the Nth working day after the share (N by priority, from the settings)."""
+    rule = procedure.current().rating(rating) if rating else None
+    if rule is not None:
+        return workdays.due_after(
+            shared_at,
+            working_hours=rule.working_hours,
+            working_days=rule.working_days,
+            out_of_hours=rule.out_of_hours,
+        )
     return workdays.deadline(shared_at, concern_days(priority))
 
 
@@ -141,6 +243,8 @@ def _version(share: Share, number: int, details: ShareDetails, actor: Person, re
         purpose=details.purpose,
         lawful_basis=details.lawful_basis,
         special_category=details.special_category,
+        special_category_circumstance=details.special_category_circumstance,
+        identifier_absent=details.identifier_absent,
         consent=details.consent,
         consent_reason=details.consent_reason,
         themes=",".join(details.themes),
@@ -160,10 +264,13 @@ def record_share(
     details: ShareDetails,
     needs_response: bool,
     priority: str = Priority.STANDARD.value,
+    rating: str | None = None,
+    revisits_decision_id: int | None = None,
 ) -> Share:
     """Record one act of sharing, sent by the actor's agency or received by it.
 
     Every agency involved must currently be involved in the case (so it can read and answer it).
+    `revisits_decision_id` cites an earlier decision not to share this information.
     """
     if not access.is_involved(actor, case):
         raise ShareError("recipient_agency_ids", "Your agency is not involved in this case")
@@ -196,9 +303,18 @@ def record_share(
         )
     if priority not in set(Priority):
         raise ShareError("priority", "Select standard or urgent")
+    rating = rating or None
+    if rating is not None and procedure.current().rating(rating) is None:
+        raise ShareError("rating", "Select a rating from the list")
+    if revisits_decision_id:
+        decision = db.session.get(NoShareDecision, revisits_decision_id)
+        if decision is None or decision.case_id != case.id:
+            raise ShareError("revisits_decision_id", "Select a decision not to share on this case")
     details = _validate(details)
+    _all(lawful_sharing_problems(details, db.session.get(Agency, from_agency_id), case))
     now = clock.now()
-    due = due_time(details.shared_at, priority) if needs_response else None
+    rating = rating if needs_response else None
+    due = due_time(details.shared_at, priority, rating) if needs_response else None
     share = Share(
         case_id=case.id,
         from_agency_id=from_agency_id,
@@ -208,6 +324,8 @@ def record_share(
         recorded_at=now,
         needs_response=needs_response,
         priority=priority if needs_response else Priority.STANDARD.value,
+        rating=rating,
+        revisits_decision_id=revisits_decision_id or None,
     )
     db.session.add(share)
     db.session.add(_version(share, 1, details, actor, None))
@@ -235,7 +353,10 @@ def record_share(
                 "recipients": sorted(by_agency),
                 "needs_response": needs_response,
                 "priority": share.priority,
+                "rating": rating,
                 "due_at": due,
+                "revisits_decision_id": share.revisits_decision_id,
+                "nhs_number_carried": bool(case.nhs_number),
             },
         ),
         actor=actor,
@@ -251,6 +372,7 @@ def amend_share(actor: Person, share: Share, details: ShareDetails, reason: str)
     if not reason.strip():
         raise ShareError("reason", "Enter why you are amending this share")
     details = _validate(details)
+    _all(lawful_sharing_problems(details, share.from_agency, share.case))
     before = share.current
     before_changes = ShareDetails(
         shared_at=before.shared_at,
@@ -263,13 +385,15 @@ def amend_share(actor: Person, share: Share, details: ShareDetails, reason: str)
         special_category=before.special_category,
         from_person_name=before.from_person_name,
         themes=[t.value for t in before.theme_list],
+        special_category_circumstance=before.special_category_circumstance,
+        identifier_absent=before.identifier_absent,
     ).as_changes()
     version = _version(share, before.number + 1, details, actor, reason.strip())
     db.session.add(version)
     changes = audit.changes_between(before_changes, details.as_changes())
     if share.needs_response and details.shared_at != before.shared_at:
         # The due time follows the corrected date for concerns still open.
-        due = due_time(details.shared_at, share.priority)
+        due = due_time(details.shared_at, share.priority, share.rating)
         for recipient in share.recipients:
             if recipient.state in OPEN_CONCERN_STATES:
                 recipient.due_at = due
@@ -288,6 +412,163 @@ def amend_share(actor: Person, share: Share, details: ShareDetails, reason: str)
     return version
 
 
+def change_rating(actor: Person, share: Share, rating: str, rationale: str) -> datetime | None:
+    """Re-rate a share's open concerns (e.g. amber to red): a rationale is needed; the due time
+    is recalculated from when it was shared, and the change audited. Returns the new due time."""
+    problems = []
+    if actor.agency_id not in {share.from_agency_id, *(r.agency_id for r in share.recipients)}:
+        problems.append(
+            ShareError("rating", "Only the agencies on this share can change its rating")
+        )
+    if procedure.current().rating(rating or "") is None:
+        problems.append(ShareError("rating", "Select a rating from the list"))
+    elif rating == share.rating:
+        problems.append(ShareError("rating", "Select a different rating from the current one"))
+    rationale = (rationale or "").strip()
+    if not rationale:
+        problems.append(ShareError("rationale", "Enter why the rating is changing"))
+    open_ones = [r for r in share.recipients if r.state in OPEN_CONCERN_STATES]
+    if not open_ones:
+        problems.append(ShareError("rating", "Only an open concern can be re-rated"))
+    _all(problems)
+    due = due_time(share.current.shared_at, share.priority, rating)
+    before = {"rating": share.rating, "due_at": open_ones[0].due_at}
+    share.rating = rating
+    for recipient in open_ones:
+        recipient.due_at = due
+    audit.record(
+        "share.change_rating",
+        object_kind="share",
+        object_id=share.id,
+        case_id=share.case_id,
+        changes=audit.changes_between(before, {"rating": rating, "due_at": due}),
+        reason=rationale,
+        actor=actor,
+    )
+    db.session.commit()
+    return due
+
+
+def recalculate_due_times(since: datetime, why: str) -> int:
+    """After the working calendar changes (a closure day from `since`): every open concern due
+    after `since` gets its due time again from its timescale; each move is audited (the caller
+    commits). The sweep's alert keys name the concern, not the due time: nothing is raised twice.
+    """
+    moved = 0
+    for recipient in db.session.scalars(open_concerns().where(ShareRecipient.due_at >= since)):
+        share = recipient.share
+        due = due_time(share.current.shared_at, share.priority, share.rating)
+        if due == recipient.due_at:
+            continue
+        audit.record(
+            "concern.due_recalculated",
+            object_kind="share_recipient",
+            object_id=recipient.id,
+            case_id=share.case_id,
+            changes={"due_at": [recipient.due_at, due]},
+            reason=why,
+            actor_label="working calendar",
+        )
+        recipient.due_at = due
+        moved += 1
+    return moved
+
+
+def record_first_view(person: Person, share: Share) -> None:
+    """The first time someone of a receiving agency opens the share: who and when (once, even
+    against a concurrent twin: the conditional update lets one of them win)."""
+    now = clock.now()
+    for recipient in share.recipients:
+        if recipient.agency_id != person.agency_id or recipient.viewed_at is not None:
+            continue
+        won = db.session.execute(
+            update(ShareRecipient)
+            .where(ShareRecipient.id == recipient.id, ShareRecipient.viewed_at.is_(None))
+            .values(viewed_at=now, viewed_by_id=person.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            db.session.refresh(recipient)
+            audit.record(
+                "share.first_view",
+                object_kind="share_recipient",
+                object_id=recipient.id,
+                case_id=share.case_id,
+                changes={"viewed_at": [None, now], "viewed_by_id": [None, person.id]},
+                actor=person,
+            )
+
+
+def record_outcome(
+    actor: Person, recipient: ShareRecipient, outcome: str, detail: str | None = None
+) -> None:
+    """What the receiving agency did with what it was sent, so the sender learns it."""
+    problems = []
+    if actor.agency_id != recipient.agency_id:
+        problems.append(
+            ShareError("outcome", f"Only {recipient.agency.name} can record what it did with this")
+        )
+    if outcome not in set(Outcome):
+        problems.append(ShareError("outcome", "Select what your agency did with it"))
+    detail = (detail or "").strip() or None
+    if outcome == Outcome.OTHER and not detail:
+        problems.append(ShareError("outcome_detail", "Enter what your agency did with it"))
+    _all(problems)
+    now = clock.now()
+    won = db.session.execute(
+        update(ShareRecipient)
+        .where(ShareRecipient.id == recipient.id, ShareRecipient.outcome.is_(None))
+        .values(outcome=outcome, outcome_detail=detail, outcome_at=now, outcome_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        db.session.rollback()
+        raise ShareError("outcome", "An outcome has already been recorded for this share")
+    db.session.refresh(recipient)
+    audit.record(
+        "share.record_outcome",
+        object_kind="share_recipient",
+        object_id=recipient.id,
+        case_id=recipient.share.case_id,
+        changes={"outcome": [None, outcome], "outcome_detail": [None, detail]},
+        actor=actor,
+    )
+    db.session.commit()
+
+
+LOOP_STAGES = ("sent", "viewed", "acknowledged", "responded", "outcome_recorded")
+LOOP_STAGE_LABELS = {
+    "sent": "Sent",
+    "viewed": "Viewed",
+    "acknowledged": "Acknowledged",
+    "responded": "Responded",
+    "outcome_recorded": "Outcome recorded",
+}
+
+
+def loop_stage(recipient: ShareRecipient) -> str:
+    """How far the loop back to the sender has closed for one receiving agency."""
+    if recipient.outcome:
+        return "outcome_recorded"
+    if recipient.responded_at:
+        return "responded"
+    if recipient.acknowledged_at:
+        return "acknowledged"
+    if recipient.viewed_at:
+        return "viewed"
+    return "sent"
+
+
+def unviewed_past(cutoff: datetime) -> Select[tuple[ShareRecipient]]:
+    """Shares not yet opened by their receiving agency that were recorded before `cutoff`."""
+    return (
+        select(ShareRecipient)
+        .join(ShareRecipient.share)
+        .where(ShareRecipient.viewed_at.is_(None), Share.recorded_at <= cutoff)
+        .order_by(ShareRecipient.id)
+    )
+
+
 def _check_answering(actor: Person, recipient: ShareRecipient, field: str) -> None:
     if actor.agency_id != recipient.agency_id:
         raise ShareError(
@@ -299,10 +580,20 @@ def _check_answering(actor: Person, recipient: ShareRecipient, field: str) -> No
 
 def acknowledge(actor: Person, recipient: ShareRecipient) -> None:
     """The receiving agency has seen the concern and is dealing with it (it stays open)."""
-    _check_answering(actor, recipient, "acknowledge")
-    if recipient.state != ConcernState.AWAITING:
-        raise ShareError("acknowledge", "This concern has already been acknowledged or answered")
-    recipient.state = ConcernState.ACKNOWLEDGED.value
+    if actor.agency_id != recipient.agency_id:
+        raise ShareError(
+            "acknowledge",
+            f"Only {recipient.agency.name} can acknowledge this: it is not your agency's",
+        )
+    if recipient.acknowledged_at is not None or recipient.state not in (
+        ConcernState.AWAITING,
+        ConcernState.NOT_NEEDED,
+    ):
+        raise ShareError("acknowledge", "This share has already been acknowledged or answered")
+    before = recipient.state
+    # Every share is acknowledged (the loop to the sender); only a concern changes state.
+    if recipient.state == ConcernState.AWAITING:
+        recipient.state = ConcernState.ACKNOWLEDGED.value
     recipient.acknowledged_at = clock.now()
     recipient.acknowledged_by_id = actor.id
     audit.record(
@@ -310,7 +601,7 @@ def acknowledge(actor: Person, recipient: ShareRecipient) -> None:
         object_kind="share_recipient",
         object_id=recipient.id,
         case_id=recipient.share.case_id,
-        changes={"state": [ConcernState.AWAITING.value, ConcernState.ACKNOWLEDGED.value]},
+        changes={"state": [before, recipient.state], "acknowledged_at": [None, clock.now()]},
         actor=actor,
     )
     db.session.commit()
@@ -375,8 +666,10 @@ def share_for_reading(share_id: int, person: Person) -> Share:
     return share
 
 
-def record_share_view(share: Share) -> None:
+def record_share_view(share: Share, person: Person | None = None) -> None:
     audit.record("share.view", object_kind="share", object_id=share.id, case_id=share.case_id)
+    if person is not None:
+        record_first_view(person, share)
     audit.commit_view()
 
 

@@ -14,7 +14,9 @@ indexed query (never the whole history):
    alert the new stage's leads and the raiser; past the last stage, alert the partnership's leads
    at most once a local day until it is resolved;
 5. stale lived experience and threshold disagreements: a weekly digest to each lead professional's
-   agency leads.
+   agency leads;
+6. shares nobody at a receiving agency has opened SHARE_UNVIEWED_WORKING_DAYS working days after
+   they were recorded: remind that agency's people once ("share_recipient:12:unviewed").
 
 One pass is complete: a second pass at the same moment finds nothing left to do (no step
 leaves work that only an earlier step of the next pass would see).
@@ -422,6 +424,50 @@ def send_weekly_digest(now: datetime, counts: Counter) -> None:
     _pause()
 
 
+# --- 6: shares not yet opened by a receiving agency ---------------------------------------------
+
+
+def remind_unviewed_shares(now: datetime, counts: Counter) -> None:
+    days = current_app.config["SHARE_UNVIEWED_WORKING_DAYS"]
+    if days <= 0:
+        return
+    hours = days * workdays.hours_per_working_day()
+    # Working hours never pass faster than the wall clock, and only recent shares are chased:
+    # a share unopened for weeks is a matter for the reports, not a fresh reminder each sweep.
+    newest = now - timedelta(hours=hours)
+    oldest = now - REMINDER_HORIZON - timedelta(days=2 * days)
+    candidates = db.session.scalars(
+        select(ShareRecipient)
+        .join(ShareRecipient.share)
+        .where(
+            ShareRecipient.viewed_at.is_(None),
+            Share.recorded_at <= newest,
+            Share.recorded_at >= oldest,
+        )
+        .order_by(ShareRecipient.id)
+    ).all()
+    due = [
+        r for r in candidates if workdays.working_hours_between(r.share.recorded_at, now) >= hours
+    ]
+    done = _raised([f"share_recipient:{r.id}:unviewed" for r in due])
+    for recipient in due:
+        event = f"share_recipient:{recipient.id}:unviewed"
+        if event in done:
+            continue
+        created = alerts.raise_alert(
+            event=event,
+            recipients=_present(_agency_people(recipient.agency_id, (Role.WORKER, Role.LEAD))),
+            kind=AlertKind.SHARE_UNVIEWED.value,
+            subject="Information shared with your agency has not been opened yet",
+            link=_concern_path(recipient.share),
+            case_id=recipient.share.case_id,
+            urgent=recipient.share.priority == Priority.URGENT.value,
+        )
+        db.session.commit()
+        counts["unviewed_reminders"] += len(created)
+        _pause()
+
+
 # --- the sweep ----------------------------------------------------------------------------------
 
 
@@ -431,6 +477,7 @@ STEPS = (
     remind_stages_due,
     escalate_overdue_stages,
     send_weekly_digest,
+    remind_unviewed_shares,
 )
 COUNTS = (
     "concern_reminders",
@@ -440,6 +487,7 @@ COUNTS = (
     "challenges_escalated",
     "unresolved_alerts",
     "digest_alerts",
+    "unviewed_reminders",
 )
 
 

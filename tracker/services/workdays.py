@@ -5,6 +5,10 @@ by default) after the local date of that moment, skipping weekends and the bank 
 configured region (England and Wales: `holidays` with subdiv="ENG", which also brings Easter
 Monday, the August bank holiday and substitute days). Stored times are naive UTC; the maths is
 done in local time so a deadline is 17:00 in London whether it is GMT or BST.
+
+Partnership closure days (ClosureDay rows, added by an admin) are skipped like bank holidays;
+`close_day` adds one and moves every open due time it affects. Timescales in working hours
+(`add_working_hours`, `due_after`) count only office hours (09:00-17:00 by default) on working days.
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tracker.extensions import db
+from tracker.models import ClosureDay, Person
+from tracker.services import audit, clock
+
+_CLOSURES = "workdays.closure_days"
 
 
 @lru_cache(maxsize=16)
@@ -35,9 +48,27 @@ def _settings() -> tuple[str, str, ZoneInfo, time, time]:
     )
 
 
+def closure_days() -> frozenset[date]:
+    """The partnership's closure days, read once per transaction (they are few)."""
+    info = db.session.info
+    if _CLOSURES not in info:
+        info[_CLOSURES] = frozenset(db.session.scalars(select(ClosureDay.day)))
+    return info[_CLOSURES]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_closures(session: Session, transaction) -> None:
+    # Another process may have closed a day: the next transaction reads them again.
+    session.info.pop(_CLOSURES, None)
+
+
 def is_working_day(day: date) -> bool:
     country, region, *_ = _settings()
-    return day.weekday() < 5 and day not in _holidays(country, region, day.year)
+    return (
+        day.weekday() < 5
+        and day not in _holidays(country, region, day.year)
+        and day not in closure_days()
+    )
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -113,6 +144,61 @@ def working_hours_between(start: datetime, end: datetime) -> float:
     return total
 
 
+def hours_per_working_day() -> float:
+    """Office hours in one working day (8 for 09:00-17:00); at least one."""
+    *_, open_at, close_at = _settings()
+    minutes = close_at.hour * 60 + close_at.minute - open_at.hour * 60 - open_at.minute
+    return max(minutes / 60, 1.0)
+
+
+def add_working_hours(start: datetime, hours: float) -> datetime:
+    """The moment `hours` office hours after `start` on working days (naive UTC in and out).
+
+    Friday 15:00 + 4 working hours is Monday 11:00 (two hours on Friday, two on Monday).
+    """
+    if hours <= 0:
+        return start
+    *_, open_at, close_at = _settings()
+    local = to_local(start)
+    zone = local.tzinfo
+    remaining = timedelta(hours=hours)
+    cursor, day = local, local.date()
+    # Bounded: a year without a working day would be a misconfiguration, not a deadline.
+    for _ in range(366 + int(hours)):
+        if is_working_day(day):
+            window_end = datetime.combine(day, close_at, zone)
+            begin = max(cursor, datetime.combine(day, open_at, zone))
+            if begin < window_end:
+                available = window_end - begin
+                if remaining <= available:
+                    return to_utc(begin + remaining)
+                remaining -= available
+        day += timedelta(days=1)
+        cursor = datetime.combine(day, time(0), zone)
+    raise ValueError("no working hours within a year: check the holiday and closure settings")
+
+
+def due_after(
+    start: datetime,
+    *,
+    working_days: int | None = None,
+    working_hours: int | None = None,
+    out_of_hours: bool = False,
+) -> datetime:
+    """A due time from a timescale in working days or working hours (naive UTC).
+
+    `out_of_hours`: raised outside office hours, the clock runs straight through (a red rating at
+    02:00 on Sunday is due 4 hours later, not on Monday); raised inside them, working hours count.
+    """
+    if working_hours is not None:
+        if out_of_hours and not is_working_hours(start):
+            return start + timedelta(hours=working_hours)
+        return add_working_hours(start, working_hours)
+    if working_days is None:
+        raise ValueError("a timescale needs working days or working hours")
+    return deadline(start, working_days)
+
+
 def is_working_hours(moment: datetime) -> bool:
     """Inside office hours on a working day (for quiet hours of non-urgent email)."""
     *_, open_at, close_at = _settings()
@@ -129,3 +215,66 @@ def due_status(due: datetime | None, now: datetime) -> str | None:
     if deadline(now, 1) >= due:
         return "due_soon"
     return None
+
+
+class ClosureError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def close_day(
+    actor: Person | None, day: date, reason: str, actor_label: str | None = None
+) -> tuple[ClosureDay, int]:
+    """Close the partnership on `day`: it stops being a working day, and every open due time it
+    moves (concerns and challenge stages) is recalculated and audited in the same transaction.
+
+    Returns the closure and how many due times moved. Alert keys name the concern or the
+    challenge stage, not the due time, so a moved deadline never raises an alert twice; the
+    sweep raises what is due against the new time, so none is lost.
+    """
+    # Imported here: sharing and challenges compute their due times with this module.
+    from tracker.services import challenges, sharing
+
+    reason = (reason or "").strip()
+    problems = []
+    today = to_local(clock.now()).date()
+    if day < today:
+        problems.append(ClosureError("day", "A closure day must be today or in the future"))
+    if not reason:
+        problems.append(ClosureError("reason", "Enter why the partnership is closed that day"))
+    elif len(reason) > 500:
+        problems.append(ClosureError("reason", "The reason must be 500 characters or fewer"))
+    if problems:
+        raise problems[0]
+    if day in closure_days():
+        raise ClosureError("day", f"{day:%-d %B %Y} is already a closure day")
+    closure = ClosureDay(day=day, reason=reason, created_by_id=actor.id if actor else None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(closure)
+            db.session.flush()
+    except IntegrityError:  # a concurrent twin closed it first
+        db.session.rollback()
+        raise ClosureError("day", f"{day:%-d %B %Y} is already a closure day") from None
+    db.session.info[_CLOSURES] = closure_days() | {day}
+    audit.record(
+        "workdays.close_day",
+        object_kind="closure_day",
+        object_id=closure.id,
+        changes={"day": [None, day], "reason": [None, reason]},
+        actor=actor,
+        actor_label=actor_label,
+    )
+    why = f"Partnership closure day {day.isoformat()}: {reason}"
+    # Due times already passed stay where they are (their alerts have gone); the rest move.
+    since = max(to_utc(datetime.combine(day, time(0))), clock.now())
+    moved = sharing.recalculate_due_times(since, why) + challenges.recalculate_stage_due_times(
+        since, why
+    )
+    db.session.commit()
+    return closure, moved
+
+
+def closures() -> list[ClosureDay]:
+    return list(db.session.scalars(select(ClosureDay).order_by(ClosureDay.day.desc())))

@@ -20,6 +20,7 @@ from tracker.models import (
     CaseNoteVersion,
     ConcernResponse,
     ConcernState,
+    NoShareDecision,
     Person,
     Role,
     Share,
@@ -28,7 +29,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock, notes, sharing, workdays
+from tracker.services import audit, clock, no_share, notes, sharing, workdays
 
 SHARES = [
     (
@@ -134,6 +135,12 @@ def _share(
             purpose=purpose,
             lawful_basis=rng.choice(["art6_1e_public_task", "art6_1c_legal_obligation"]),
             special_category="health" in summary.lower() or "A&E" in summary,
+            special_category_circumstance=(
+                "consent_would_prejudice_protection"
+                if "health" in summary.lower() or "A&E" in summary
+                else None
+            ),
+            identifier_absent="unknown",
             consent=consent,
             consent_reason={
                 "not_sought": "Seeking consent could place the child at increased risk",
@@ -181,10 +188,17 @@ def _answer(
             recipient.state = ConcernState.ACKNOWLEDGED.value
             recipient.acknowledged_at = min(shared_at + timedelta(hours=2), now)
             recipient.acknowledged_by_id = responder.id
+            recipient.viewed_at, recipient.viewed_by_id = recipient.acknowledged_at, responder.id
         return
     action, next_steps = rng.choice(RESPONSES)
     recipient.state = ConcernState.RESPONDED.value
     recipient.responded_at = answered_at
+    # The loop closed to the sender: opened an hour after sharing (or when answered), and what
+    # the receiving agency did with it (from the response, so the demo stays repeatable).
+    recipient.viewed_at = min(shared_at + timedelta(hours=1), answered_at)
+    recipient.viewed_by_id = responder.id
+    recipient.outcome = DEMO_OUTCOMES[RESPONSES.index((action, next_steps)) % len(DEMO_OUTCOMES)]
+    recipient.outcome_at, recipient.outcome_by_id = answered_at, responder.id
     db.session.add(
         ConcernResponse(
             recipient=recipient,
@@ -195,6 +209,126 @@ def _answer(
             recorded_at=answered_at,
         )
     )
+
+
+DEMO_OUTCOMES = [
+    "strategy_discussion",
+    "added_to_assessment",
+    "no_further_action",
+    "referral_made",
+    "added_to_assessment",
+]
+
+
+def _demo_details(summary: str, purpose: str, shared_at: datetime) -> sharing.ShareDetails:
+    return sharing.ShareDetails(
+        shared_at=shared_at,
+        method="multi_agency_hub",
+        summary=summary,
+        purpose=purpose,
+        lawful_basis="art6_1e_public_task",
+        consent="not_sought",
+        consent_reason="Seeking consent could place the child at increased risk",
+        themes=["information_sharing"],
+    )
+
+
+def load_golden_rules() -> None:
+    """One of each thing issue 15 adds, through the services as people would record them: a
+    decision not to share (and one revisited by a later share), a share opened by the receiving
+    agency but not answered, and a red-rated concern. Once."""
+    if db.session.scalar(select(NoShareDecision.id).limit(1)) is not None:
+        return
+    workers = {
+        p.agency_id: p
+        for p in db.session.scalars(
+            select(Person).where(Person.role == Role.WORKER.value).order_by(Person.id)
+        )
+    }
+    shared_cases = [
+        c
+        for c in db.session.scalars(select(Case).order_by(Case.id))
+        if len([a for a in sorted(c.involved_agency_ids) if a in workers]) >= 2
+    ]
+    now = clock.now()
+    with clock.restoring():
+        for number, case in enumerate(shared_cases[:3]):
+            sender_id, receiver_id = sorted(a for a in case.involved_agency_ids if a in workers)[:2]
+            sender, receiver = workers[sender_id], workers[receiver_id]
+            clock.freeze(_working_moment(random.Random(number), 3))  # noqa: S311  # nosec B311
+            if number == 0:
+                no_share.record_decision(
+                    sender,
+                    case,
+                    information="Mother's disclosure of her own mental health crisis last year",
+                    agency_ids=[receiver_id],
+                    reason_code="more_detrimental_to_child",
+                    reason="Sharing it now would put the child's placement with mother at risk "
+                    "and is not needed for the enquiry; reviewed at the next core group",
+                    decided_at=clock.now(),
+                )
+                # Opened by the receiving agency, not yet answered.
+                share = sharing.record_share(
+                    sender,
+                    case,
+                    recorded_as=sharing.SENT,
+                    from_agency_id=sender_id,
+                    recipients=[sharing.Recipient(receiver_id)],
+                    details=_demo_details(
+                        "Child told the teacher she is scared to go home at weekends",
+                        "So the receiving agency can check its records and respond",
+                        clock.now() - timedelta(minutes=20),
+                    ),
+                    needs_response=True,
+                )
+                clock.freeze(clock.now() + timedelta(hours=1))
+                sharing.record_first_view(receiver, share)
+                db.session.commit()
+            elif number == 1:
+                decision = no_share.record_decision(
+                    sender,
+                    case,
+                    information="Police intelligence about the father's associates",
+                    agency_ids=[receiver_id],
+                    reason_code="could_prejudice_enquiry",
+                    reason="An investigation is under way; sharing now could alert the suspect",
+                    decided_at=clock.now(),
+                )
+                clock.freeze(_working_moment(random.Random(7), 1))  # noqa: S311  # nosec B311
+                sharing.record_share(
+                    sender,
+                    case,
+                    recorded_as=sharing.SENT,
+                    from_agency_id=sender_id,
+                    recipients=[sharing.Recipient(receiver_id)],
+                    details=_demo_details(
+                        "The father's associates include a person convicted of offences "
+                        "against children",
+                        "The arrest has been made: the risk to the child must now be managed",
+                        clock.now() - timedelta(minutes=30),
+                    ),
+                    needs_response=False,
+                    revisits_decision_id=decision.id,
+                )
+            else:
+                # A multi-agency hub red rating: four working hours (straight through out of
+                # hours), raised two hours ago.
+                clock.freeze(now)
+                sharing.record_share(
+                    sender,
+                    case,
+                    recorded_as=sharing.SENT,
+                    from_agency_id=sender_id,
+                    recipients=[sharing.Recipient(receiver_id)],
+                    details=_demo_details(
+                        "Child arrived at school with a burn to the hand and would not say how",
+                        "Red: a same-day response to agree whether a strategy discussion is needed",
+                        now - timedelta(hours=2),
+                    ),
+                    needs_response=True,
+                    priority="urgent",
+                    rating="red",
+                )
 
 
 def _note(
@@ -332,6 +466,8 @@ def _amend_one() -> None:
             purpose=first.purpose + ". Confirmed with the designated safeguarding lead.",
             lawful_basis=first.lawful_basis,
             special_category=first.special_category,
+            special_category_circumstance=first.special_category_circumstance,
+            identifier_absent=first.identifier_absent,
             consent=first.consent,
             consent_reason=first.consent_reason,
             themes=first.themes,

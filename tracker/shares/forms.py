@@ -24,8 +24,18 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
-from tracker.models import THEME_LABELS, Consent, LawfulBasis, Priority, ShareMethod
-from tracker.services import workdays
+from tracker.models import (
+    NO_SHARE_REASON_LABELS,
+    OUTCOME_LABELS,
+    THEME_LABELS,
+    Consent,
+    IdentifierAbsent,
+    LawfulBasis,
+    Priority,
+    ShareMethod,
+    SpecialCategoryCircumstance,
+)
+from tracker.services import procedure, sharing, workdays
 from tracker.services.notes import NOTE_KIND_LABELS
 from tracker.services.sharing import ShareDetails
 
@@ -44,8 +54,22 @@ LAWFUL_BASIS_LABELS = {
     LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (Article 6(1)(c))",
     LawfulBasis.VITAL_INTERESTS: "Vital interests (Article 6(1)(d))",
     LawfulBasis.CONSENT: "Consent (Article 6(1)(a))",
-    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f))",
+    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f)): not for a public "
+    "authority's tasks",
+    LawfulBasis.RECOGNISED_LEGITIMATE_INTERESTS: "Recognised legitimate interests, safeguarding "
+    "(Article 6(1)(ea)): not for a public authority's tasks",
     LawfulBasis.CONTRACT: "Contract (Article 6(1)(b))",
+}
+CIRCUMSTANCE_LABELS = {
+    SpecialCategoryCircumstance.CANNOT_BE_GIVEN: "Consent cannot be given",
+    SpecialCategoryCircumstance.CANNOT_REASONABLY_BE_OBTAINED: "Consent cannot reasonably be "
+    "obtained",
+    SpecialCategoryCircumstance.WOULD_PREJUDICE_PROTECTION: "Obtaining consent would prejudice "
+    "the child's protection",
+}
+IDENTIFIER_ABSENT_LABELS = {
+    IdentifierAbsent.UNKNOWN: "Not known",
+    IdentifierAbsent.MORE_DETRIMENTAL: "Including it would be more detrimental to the child",
 }
 CONSENT_LABELS = {
     Consent.GIVEN: "Consent given",
@@ -104,6 +128,21 @@ class ShareDetailsForm(BaseForm):
         "condition of the Data Protection Act 2018, Schedule 1, paragraph 18",
         widget=GovCheckboxInput(),
     )
+    special_category_circumstance = RadioField(
+        "If it includes special category data: why without consent (DPA 2018 Schedule 1 "
+        "paragraph 18)",
+        widget=GovRadioInput(),
+        choices=choices(CIRCUMSTANCE_LABELS.items()),
+        invalid_choice_message="Select why special category data was shared without consent",
+        validators=[Optional()],
+    )
+    identifier_absent = RadioField(
+        "If the case has no NHS number: why the share goes without it",
+        widget=GovRadioInput(),
+        choices=choices(IDENTIFIER_ABSENT_LABELS.items()),
+        invalid_choice_message="Select why the share goes without the child's NHS number",
+        validators=[Optional()],
+    )
     consent = RadioField(
         "Consent",
         widget=GovRadioInput(),
@@ -128,6 +167,36 @@ class ShareDetailsForm(BaseForm):
         validators=[Optional()],
     )
 
+    # Set by the view: (case, a function giving the sharing agency or None). The law's
+    # cross-field rules then show against their fields with every other problem, in one round.
+    lawful_context = None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.lawful_context is None:
+            return valid
+        case, sharing_agency = self.lawful_context
+        agency = sharing_agency()
+        if agency is None:
+            return valid
+        details = ShareDetails(
+            shared_at=datetime.min,
+            method="",
+            summary="",
+            purpose="",
+            lawful_basis=self.lawful_basis.data or "",
+            consent=self.consent.data or "",
+            special_category=bool(self.special_category.data),
+            special_category_circumstance=self.special_category_circumstance.data or None,
+            identifier_absent=self.identifier_absent.data or None,
+        )
+        for problem in sharing.lawful_sharing_problems(details, agency, case):
+            field = self._fields.get(problem.field)
+            if field is not None and str(problem) not in field.errors:
+                field.errors = [*field.errors, str(problem)]
+                valid = False
+        return valid
+
     def shared_at(self) -> datetime:
         """The local date and time entered, as naive UTC."""
         hours, minutes = (int(p) for p in self.shared_time.data.split(":"))
@@ -145,6 +214,8 @@ class ShareDetailsForm(BaseForm):
             consent_reason=self.consent_reason.data,
             from_person_name=self.from_person_name.data,
             themes=list(self.themes.data or []),
+            special_category_circumstance=self.special_category_circumstance.data or None,
+            identifier_absent=self.identifier_absent.data or None,
         )
 
     def fill_from(self, version) -> None:
@@ -160,6 +231,8 @@ class ShareDetailsForm(BaseForm):
             "special_category",
             "consent",
             "consent_reason",
+            "special_category_circumstance",
+            "identifier_absent",
         ):
             getattr(self, name).data = getattr(version, name)
         self.themes.data = [t.value for t in version.theme_list]
@@ -200,6 +273,25 @@ class ShareForm(ShareDetailsForm):
         validators=[Optional()],
     )
 
+    rating = RadioField(
+        "Rating (optional)",
+        widget=GovRadioInput(),
+        description="A rating from the partnership's procedure sets the response timescale in "
+        "working hours instead",
+        invalid_choice_message="Select a rating from the list",
+        validators=[Optional()],
+        validate_choice=False,  # the service checks it against the procedure file
+    )
+    revisits_decision_id = SelectField(
+        "Does this share revisit an earlier decision not to share? (optional)",
+        widget=GovSelect(),
+        coerce=int,
+        default=0,
+        invalid_value_message="Select a decision not to share from the list",
+        validators=[Optional()],
+        validate_choice=False,  # the service says why a decision cannot be chosen
+    )
+
     def people_fields(self):
         return [f for name, f in self._fields.items() if name.startswith("people_")]
 
@@ -228,11 +320,105 @@ def share_form(agencies, **kwargs) -> ShareForm:
                 ],
             ),
         )
-    return CaseShareForm(**kwargs)
+    form = CaseShareForm(**kwargs)
+    form.rating.choices = rating_choices()
+    return form
+
+
+def rating_choices() -> list[tuple[str, str]]:
+    """The procedure file's concern ratings, with their timescales."""
+    return choices(
+        (
+            r.name,
+            f"{r.label}: {r.working_hours} working hours"
+            + (" (straight through out of hours)" if r.out_of_hours else "")
+            if r.working_hours
+            else f"{r.label}: {r.working_days} working days",
+        )
+        for r in procedure.current().ratings
+    )
 
 
 class AmendShareForm(ShareDetailsForm):
     reason = _reason("Why are you amending this share?", "Enter why you are amending this share")
+
+
+class NoShareForm(BaseForm):
+    """A decision not to share (golden rule 7): what, for whom, why, when."""
+
+    information = required_text(
+        "What information was considered?", "Enter what information was considered"
+    )
+    agency_ids = SelectMultipleField(
+        "Which agencies was it considered for?",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        invalid_value_message="Select agencies from the list",
+        validators=[Optional()],
+        validate_choice=False,  # the service says why an agency cannot be chosen
+    )
+    reason_code = RadioField(
+        "Why was it not shared?",
+        widget=GovRadioInput(),
+        choices=choices(NO_SHARE_REASON_LABELS.items()),
+        invalid_choice_message="Select the reason for not sharing",
+        validators=[InputRequired("Select the reason for not sharing")],
+    )
+    reason = required_text(
+        "The reasoning",
+        "Enter why the information was not shared",
+        description="Facts and "
+        "the judgement made: who was consulted, what risk sharing would bring",
+    )
+    decided_on = GovDateField(
+        "Date decided",
+        description="For example, 27 3 2026. Today or in the past.",
+        validators=[InputRequired("Enter the date the decision was made")],
+    )
+    decided_time = StringField(
+        "Time decided",
+        widget=GovTextInput(),
+        description="24-hour clock, for example 14:30",
+        validators=[InputRequired("Enter the time the decision was made"), valid_time],
+    )
+
+    def decided_at(self) -> datetime:
+        hours, minutes = (int(p) for p in self.decided_time.data.split(":"))
+        return workdays.to_utc(datetime.combine(self.decided_on.data, time(hours, minutes)))
+
+
+class RatingForm(BaseForm):
+    """Re-rate an open concern: the due time is recalculated."""
+
+    rating = RadioField(
+        "New rating",
+        widget=GovRadioInput(),
+        invalid_choice_message="Select a rating from the list",
+        validators=[InputRequired("Select a rating from the list")],
+        validate_choice=False,
+    )
+    rationale = _reason("Why is the rating changing?", "Enter why the rating is changing")
+
+
+class OutcomeForm(BaseForm):
+    """What the receiving agency did with what it was sent."""
+
+    outcome = RadioField(
+        "What did your agency do with it?",
+        widget=GovRadioInput(),
+        choices=choices(OUTCOME_LABELS.items()),
+        invalid_choice_message="Select what your agency did with it",
+        validators=[InputRequired("Select what your agency did with it")],
+    )
+    outcome_detail = TextAreaField(
+        "Details (needed for other)",
+        widget=GovTextArea(),
+        validators=[
+            Optional(),
+            Length(max=2000, message="Details must be 2000 characters or fewer"),
+            no_control_characters,
+        ],
+    )
 
 
 class AcknowledgeForm(BaseForm):

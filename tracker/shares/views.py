@@ -19,20 +19,36 @@ from flask_login import current_user, login_required
 from tracker import access, inputs
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import Case, ShareRecipient
-from tracker.services import agencies, cases, chronology, clock, notes, sharing
+from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
+from tracker.services import (
+    agencies,
+    cases,
+    chronology,
+    clock,
+    no_share,
+    notes,
+    procedure,
+    sharing,
+    workdays,
+)
 from tracker.shares.forms import (
+    CIRCUMSTANCE_LABELS,
     CONSENT_LABELS,
+    IDENTIFIER_ABSENT_LABELS,
     LAWFUL_BASIS_LABELS,
     METHOD_LABELS,
     AcknowledgeForm,
     AmendNoteForm,
     AmendShareForm,
     ChronologyFilterForm,
+    NoShareForm,
     NoteForm,
+    OutcomeForm,
+    RatingForm,
     ResponseForm,
     ThresholdForm,
     UnansweredFilterForm,
+    rating_choices,
     share_form,
 )
 
@@ -51,6 +67,9 @@ def labels():
         "method_labels": METHOD_LABELS,
         "lawful_basis_labels": LAWFUL_BASIS_LABELS,
         "consent_labels": CONSENT_LABELS,
+        "circumstance_labels": CIRCUMSTANCE_LABELS,
+        "identifier_absent_labels": IDENTIFIER_ABSENT_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
     }
 
 
@@ -59,9 +78,11 @@ def _status(form) -> int:
 
 
 def _field_error(form, error) -> None:
-    """Show a service refusal against its field (or the first field when it has none here)."""
-    field = form._fields.get(error.field) or next(iter(form))
-    field.errors = [*field.errors, str(error)]
+    """Show each service refusal against its field (or the first field when it has none here)."""
+    for problem in getattr(error, "problems", [error]):
+        field = form._fields.get(problem.field) or next(iter(form))
+        if str(problem) not in field.errors:
+            field.errors = [*field.errors, str(problem)]
 
 
 def _involved_agencies(case: Case, exclude: int | None = None):
@@ -78,6 +99,15 @@ def _record(case_id: int, recorded_as: str):
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
+    form.revisits_decision_id.choices = (
+        [
+            *choices([(0, "No")]),
+            *choices((d.id, f"{d.decided_at:%-d %b %Y}: {d.information[:80]}") for d in decisions),
+        ]
+        if (decisions := no_share.open_decisions(case.id))
+        else []
+    )
+    form.lawful_context = (case, lambda: sharing.sharing_agency(recorded_as, form, current_user))
     if request.method == "GET" and recorded_as == sharing.SENT:
         form.from_person_name.data = current_user.name
     if form.validate_on_submit():
@@ -98,6 +128,8 @@ def _record(case_id: int, recorded_as: str):
                 details=form.details(),
                 needs_response=form.needs_response.data == "yes",
                 priority=form.priority.data or "standard",
+                rating=form.rating.data or None,
+                revisits_decision_id=form.revisits_decision_id.data or None,
             )
         except sharing.ShareError as error:
             _field_error(form, error)
@@ -125,11 +157,16 @@ def record_received(case_id: int):
 
 def _render_share(share, *, status: int = 200, **forms):
     case = access.case_for_reading(share.case_id)
-    sharing.record_share_view(share)
+    sharing.record_share_view(share, current_user)
+    forms.setdefault("rating_form", RatingForm(formdata=None))
+    forms["rating_form"].rating.choices = rating_choices()
+    forms.setdefault("outcome_form", OutcomeForm(formdata=None))
     return render_template(
         "shares/show.html",
         case=case,
         share=share,
+        rating=procedure.current().rating(share.rating) if share.rating else None,
+        share_agency_ids={share.from_agency_id, *(r.agency_id for r in share.recipients)},
         now=clock.now(),
         can_change=access.can_change_cases(current_user),
         title="Share",
@@ -147,6 +184,7 @@ def amend(share_id: int):
     share = sharing.share_for_reading(share_id, current_user)
     case = access.case_for_changing(share.case_id)
     form = AmendShareForm()
+    form.lawful_context = (case, lambda: share.from_agency)
     if request.method == "GET":
         form.fill_from(share.current)
     if form.validate_on_submit():
@@ -181,7 +219,12 @@ def acknowledge(share_id: int, recipient_id: int):
         except sharing.ShareError as error:
             form.acknowledge.errors = [str(error)]
         else:
-            flash("Concern acknowledged: it stays open until your agency responds", "success")
+            flash(
+                "Concern acknowledged: it stays open until your agency responds"
+                if recipient.state == "acknowledged"
+                else "Acknowledged: the sender can see your agency has it",
+                "success",
+            )
             return redirect(url_for("shares.show", share_id=share_id))
     return _render_share(recipient.share, status=400, form=form)
 
@@ -218,6 +261,71 @@ def respond(share_id: int, recipient_id: int):
         amending=amending,
         form=form,
         title="Amend the response" if amending else "Respond to a concern",
+    ), _status(form)
+
+
+@blueprint.route("/shares/<int:share_id>/concerns/<int:recipient_id>/outcome", methods=["POST"])
+def record_outcome(share_id: int, recipient_id: int):
+    _, recipient = _concern(share_id, recipient_id)
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        try:
+            sharing.record_outcome(
+                current_user, recipient, form.outcome.data, form.outcome_detail.data
+            )
+        except sharing.ShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Outcome recorded: the sender can see what your agency did with it", "success")
+            return redirect(url_for("shares.show", share_id=share_id))
+    return _render_share(recipient.share, status=400, form=form, outcome_form=form)
+
+
+@blueprint.route("/shares/<int:share_id>/rating", methods=["POST"])
+def change_rating(share_id: int):
+    share = sharing.share_for_reading(share_id, current_user)
+    access.case_for_changing(share.case_id)
+    form = RatingForm()
+    form.rating.choices = rating_choices()
+    if form.validate_on_submit():
+        try:
+            sharing.change_rating(current_user, share, form.rating.data, form.rationale.data)
+        except sharing.ShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Rating changed: the due time has been recalculated", "success")
+            return redirect(url_for("shares.show", share_id=share_id))
+    return _render_share(share, status=400, form=form, rating_form=form)
+
+
+@blueprint.route("/cases/<int:case_id>/no-share/new", methods=["GET", "POST"])
+def record_no_share(case_id: int):
+    case = access.case_for_changing(case_id)
+    form = NoShareForm()
+    form.agency_ids.choices = choices(
+        (a.id, a.name) for a in _involved_agencies(case, exclude=current_user.agency_id)
+    )
+    if request.method == "GET":
+        local = workdays.to_local(clock.now())
+        form.decided_on.data, form.decided_time.data = local.date(), local.strftime("%H:%M")
+    if form.validate_on_submit():
+        try:
+            no_share.record_decision(
+                current_user,
+                case,
+                information=form.information.data,
+                agency_ids=list(form.agency_ids.data or []),
+                reason_code=form.reason_code.data,
+                reason=form.reason.data,
+                decided_at=form.decided_at(),
+            )
+        except no_share.NoShareError as error:
+            _field_error(form, error)
+        else:
+            flash("Decision not to share recorded", "success")
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="no-share"))
+    return render_template(
+        "shares/no_share.html", case=case, form=form, title="Record a decision not to share"
     ), _status(form)
 
 
@@ -423,6 +531,7 @@ def case_sharing(case: Case) -> dict:
             )
         ),
         "unanswered": sharing.unanswered_on_case(case.id, now),
+        "no_share": db.session.scalars(no_share.for_case(case.id)).all(),
         "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
         "note_labels": notes.NOTE_KIND_LABELS,
         "lived_experience_stale": notes.lived_experience_stale(case, now.date()),
@@ -437,3 +546,19 @@ def case_sharing(case: Case) -> dict:
 
 blueprint.add_app_template_global(sharing.concern_due_status, "sharing_due_status")
 blueprint.add_app_template_global(sharing.CONCERN_STATE_LABELS.get, "concern_state_label")
+
+
+def loop_summary(recipient: ShareRecipient) -> str:
+    """Where the loop back to the sender has got to, for the sender's lists and the share."""
+    stage = sharing.loop_stage(recipient)
+    label = sharing.LOOP_STAGE_LABELS[stage]
+    if stage == "sent":
+        return "Not yet opened"
+    if stage == "viewed":
+        return f"Opened {workdays.to_local(recipient.viewed_at):%-d %b %Y %H:%M}"
+    if stage == "outcome_recorded":
+        return f"Outcome: {OUTCOME_LABELS[Outcome(recipient.outcome)]}"
+    return label
+
+
+blueprint.add_app_template_global(loop_summary, "loop_summary")
