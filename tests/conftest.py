@@ -31,6 +31,7 @@ from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
+from tests.helpers import seconds_ago
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Person, Role
@@ -264,7 +265,7 @@ def sign_in_as(client, person: Person) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = person.get_id()
         session["_fresh"] = True
-        session["last_seen"] = clock.timestamp()
+        session["last_seen"] = seconds_ago(0)
 
 
 @pytest.fixture

@@ -49,3 +49,12 @@ def current_code(secret: str) -> str:
     from tracker.services import clock
 
     return pyotp.TOTP(secret).at(int(clock.now().replace(tzinfo=UTC).timestamp()))
+
+
+def seconds_ago(seconds: float) -> float:
+    """A Unix time this many seconds before the real now, for a session's sign-in step or last
+    request: the idle limit measures real time elapsed between requests, not the app's clock
+    (which tests move by days). A duration, so the one place the tests read the wall clock."""
+    import time
+
+    return time.time() - seconds

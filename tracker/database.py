@@ -10,7 +10,7 @@ SQLite gets foreign keys, WAL, a busy timeout, and a choice of BEGIN per transac
   which the busy timeout cannot wait out);
 - when such a page does write (its view event, an idle sign-out), its read transaction ends
   there and a write transaction begins on the same connection (`upgrade_for_write`, also done
-  before any INSERT, UPDATE or DELETE): a deferred reader must never upgrade itself, because in
+  before any INSERT, UPDATE, DELETE or SAVEPOINT): a deferred reader must never upgrade itself, because in
   WAL that fails at once with SQLITE_BUSY if anyone committed since it began.
 
 PostgreSQL needs none of this: its row locks and MVCC let readers and writers run side by side.
@@ -91,6 +91,6 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_write(connection, cursor, statement, parameters, context, executemany):
         if connection.info.get(_DEFERRED) and statement.lstrip()[:7].upper().startswith(
-            ("INSERT", "UPDATE", "DELETE", "REPLACE")
-        ):
+            ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOI")
+        ):  # a savepoint is begun to write: it must live inside the write transaction
             _upgrade(cursor.connection, connection.info)

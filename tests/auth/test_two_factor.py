@@ -7,10 +7,10 @@ import pyotp
 
 from tests.auth.test_sign_in import sign_in
 from tests.conftest import PASSWORD, make_app, sign_in_as
-from tests.helpers import assert_form_error, emailed_link_token, page_text
+from tests.helpers import assert_form_error, emailed_link_token, page_text, seconds_ago
 from tracker.extensions import db
 from tracker.models import AuditEvent, RecoveryCode, Role
-from tracker.services import clock, people, two_factor
+from tracker.services import people, two_factor
 
 START = datetime(2026, 11, 25, 10, 0)
 
@@ -132,7 +132,7 @@ def test_half_done_sign_in_expires(client, world):
     sign_in(client, world.lead_a.email)
     with client.session_transaction() as session:
         pending = session["pending_sign_in"]
-        pending["at"] = clock.timestamp() - 601
+        pending["at"] = seconds_ago(601)
         session["pending_sign_in"] = pending
     response = client.get("/sign-in/set-up-two-factor")
     assert response.headers["Location"] == "/sign-in"
@@ -185,10 +185,10 @@ def test_a_lost_authenticator_is_reset_through_the_persons_own_email(client, wor
 def test_idle_session_is_signed_out_with_an_explanation(client, world):
     sign_in_as(client, world.worker_a)
     with client.session_transaction() as session:
-        session["last_seen"] = clock.timestamp() - 29 * 60
+        session["last_seen"] = seconds_ago(29 * 60)
     assert client.get("/cases/").status_code == 200  # still active, and the clock restarts
     with client.session_transaction() as session:
-        session["last_seen"] = clock.timestamp() - 31 * 60
+        session["last_seen"] = seconds_ago(31 * 60)
     response = client.get("/cases/")
     assert response.headers["Location"] == "/signed-out"
     page = client.get("/signed-out")
@@ -202,7 +202,7 @@ def test_idle_minutes_is_a_setting(database_url, tmp_path, world):
     client = make_app(database_url, tmp_path, IDLE_MINUTES=5).test_client()
     sign_in_as(client, world.worker_a)
     with client.session_transaction() as session:
-        session["last_seen"] = clock.timestamp() - 6 * 60
+        session["last_seen"] = seconds_ago(6 * 60)
     assert client.get("/cases/").headers["Location"] == "/signed-out"
     assert "for 5 minutes" in page_text(client.get("/signed-out"))
 

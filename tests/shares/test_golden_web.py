@@ -119,9 +119,7 @@ def test_changing_the_rating_on_the_share_page(client, world, frozen):
     assert response.status_code == 302
     db.session.expire_all()
     assert share.recipients[0].due_at == datetime(2026, 11, 30, 11, 0)
-    assert (
-        db.session.scalar(
-            select(AuditEvent.reason).where(AuditEvent.action == "share.change_rating")
-        )
-        == "New injury seen"
-    )
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "share.change_rating")
+    ).all()
+    assert event.reason == "New injury seen"

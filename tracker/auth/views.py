@@ -1,3 +1,5 @@
+import time
+
 from flask import (
     Blueprint,
     abort,
@@ -15,7 +17,7 @@ from tracker import security
 from tracker.auth.forms import EnrolmentForm, SecurityCodeForm, SetPasswordForm, SignInForm
 from tracker.extensions import db
 from tracker.models import Person
-from tracker.services import clock, identity, people, two_factor
+from tracker.services import identity, people, two_factor
 
 # Between the password and the second factor: how long the half-done sign-in stays usable.
 PENDING_SECONDS = 600
@@ -82,7 +84,7 @@ def begin_second_factor(person: Person, next_url: str, provider_session_id: int 
     session.clear()
     session["pending_sign_in"] = {
         "id": person.get_id(),
-        "at": clock.timestamp(),
+        "at": time.time(),
         "next": next_url,
         "provider_session": provider_session_id,
     }
@@ -94,7 +96,7 @@ def complete_sign_in(person: Person, provider_session_id: int | None = None) -> 
     """Every factor checked: the person is signed in, in a fresh session."""
     session.clear()
     login_user(person)
-    session["last_seen"] = clock.timestamp()
+    session["last_seen"] = time.time()
     if provider_session_id is not None:
         # Checked with the provider now and then (tracker.identity.views).
         session["provider_session"] = provider_session_id
@@ -103,7 +105,7 @@ def complete_sign_in(person: Person, provider_session_id: int | None = None) -> 
 def _pending_person() -> tuple[Person | None, str]:
     """The person who gave the first factor in this session moments ago, if any."""
     pending = session.get("pending_sign_in") or {}
-    if clock.timestamp() - pending.get("at", 0) > PENDING_SECONDS:
+    if time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None, ""
     return load_person(str(pending.get("id", ""))), safe_next(pending.get("next"))
 
@@ -185,7 +187,8 @@ def end_idle_sessions():
     """Sign out a session that has been idle too long (a computer left unlocked)."""
     if "_user_id" not in session or request.endpoint == "static":
         return None
-    now = clock.timestamp()
+    # Real time between requests, not the app's clock (which tests and sweeps move by days).
+    now = time.time()
     last_seen = session.get("last_seen")
     if last_seen is None or now - last_seen > current_app.config["IDLE_MINUTES"] * 60:
         if current_user.is_authenticated:

@@ -33,11 +33,6 @@ def now() -> datetime:
     return _real_now() + _offset
 
 
-def timestamp() -> float:
-    """now() as Unix seconds, for what a session cookie records (sign-in steps, last seen)."""
-    return now().replace(tzinfo=UTC).timestamp()
-
-
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         return moment.astimezone(UTC).replace(tzinfo=None)
