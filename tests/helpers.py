@@ -24,3 +24,9 @@ def assert_form_error(response, message: str, status: int = 400) -> None:
     assert response.status_code == status, (response.status_code, error_summary(response))
     summary = error_summary(response)
     assert any(message in line for line in summary), summary
+
+
+def section(html: str, heading_id: str) -> str:
+    """The HTML from the heading with this id up to the next h2 (one section of a page)."""
+    after = html.split(f'id="{heading_id}"', 1)[1]
+    return after.split("<h2", 1)[0]

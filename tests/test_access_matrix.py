@@ -100,6 +100,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("shares.case_chronology", "GET"): CASE_READ,
     ("shares.chronology_csv", "GET"): CASE_READ,
     ("shares.unanswered", "GET"): PARTNERSHIP_LIST,
+    # The agency's own lists of open concerns (the home page's "see all"): scoped, not refused.
+    ("shares.agency_concerns", "GET"): (200, 200, 200, 403, 403, 302),
     # Challenges: B's challenge about A at stage 1, so A's people act on it.
     ("challenges.raise_challenge", "GET"): CASE_CHANGE_GET,
     ("challenges.raise_challenge", "POST"): CASE_CHANGE_POST,
@@ -234,6 +236,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "alert_id": alert.id,
         "token_id": token.id,
         "stage": 2,
+        "which": "ours",
     }
 
 

@@ -16,6 +16,41 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
         config.from_environment(INSTANCE_DIR=str(tmp_path))
 
 
+@pytest.mark.parametrize("missing", ["TRACKER_FRONT_DOOR_PHONE", "TRACKER_EMERGENCY_PHONE"])
+def test_production_refuses_to_start_without_the_immediate_risk_numbers(
+    monkeypatch, tmp_path, missing
+):
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
+    monkeypatch.setenv(missing, " ")
+    with pytest.raises(
+        config.ConfigError, match=f"^{missing} must be set when TRACKER_ENV=production$"
+    ):
+        config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
+
+
+def test_production_uses_the_numbers_it_is_given(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
+    settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
+    assert (settings["FRONT_DOOR_PHONE"], settings["EMERGENCY_PHONE"]) == (
+        "01632 960111",
+        "01632 960112",
+    )
+
+
+def test_outside_production_the_numbers_are_drama_numbers_that_reach_nobody(monkeypatch, tmp_path):
+    monkeypatch.delenv("TRACKER_ENV", raising=False)
+    monkeypatch.delenv("TRACKER_FRONT_DOOR_PHONE", raising=False)
+    monkeypatch.delenv("TRACKER_EMERGENCY_PHONE", raising=False)
+    settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x")
+    # Ofcom reserves 01632 960000 to 960999 for drama.
+    for number in (settings["FRONT_DOOR_PHONE"], settings["EMERGENCY_PHONE"]):
+        assert number.startswith("01632 960") and len(number.replace(" ", "")) == 11
+
+
 def test_wsgi_exits_with_one_line_reason(tmp_path):
     env = {
         "TRACKER_ENV": "production",
@@ -43,6 +78,8 @@ def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"

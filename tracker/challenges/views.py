@@ -465,6 +465,6 @@ def agency_open_challenges() -> list[Challenge]:
     """For the home page: open challenges raised by and about the person's agency (audited)."""
     if not access.can_change_cases(current_user):
         return []
-    found = challenges.open_for_agency(current_user.agency_id)
+    found = challenges.open_for_agency(current_user.agency_id, limit=5)
     challenges.record_list_view(found, "home: my agency's open challenges")
     return found

@@ -413,18 +413,42 @@ def open_concerns() -> Select[tuple[ShareRecipient]]:
     )
 
 
-def awaiting_our_response(agency_id: int) -> Select[tuple[ShareRecipient]]:
+OVERDUE = "overdue"
+DUE_SOON = "due_soon"
+
+
+def _due(query: Select, due: str | None, now: datetime | None) -> Select:
+    """Narrow open concerns to those overdue or due soon, as `workdays.due_status` says."""
+    if due is None:
+        return query
+    now = now or clock.now()
+    if due == OVERDUE:
+        return query.where(ShareRecipient.due_at < now)
+    if due == DUE_SOON:
+        return query.where(
+            ShareRecipient.due_at >= now, ShareRecipient.due_at <= workdays.deadline(now, 1)
+        )
+    raise ValueError(f"due must be {OVERDUE!r} or {DUE_SOON!r}, not {due!r}")
+
+
+def awaiting_our_response(
+    agency_id: int, due: str | None = None, now: datetime | None = None
+) -> Select[tuple[ShareRecipient]]:
     """Concerns shared with this agency still open, on cases it is involved in."""
-    return open_concerns().where(
+    query = open_concerns().where(
         ShareRecipient.agency_id == agency_id, access.agency_involved(agency_id)
     )
+    return _due(query, due, now)
 
 
-def awaiting_their_response(agency_id: int) -> Select[tuple[ShareRecipient]]:
+def awaiting_their_response(
+    agency_id: int, due: str | None = None, now: datetime | None = None
+) -> Select[tuple[ShareRecipient]]:
     """Concerns this agency shared that other agencies have not yet answered."""
-    return open_concerns().where(
+    query = open_concerns().where(
         Share.from_agency_id == agency_id, access.agency_involved(agency_id)
     )
+    return _due(query, due, now)
 
 
 def working_days_before(day: date, days: int) -> date:

@@ -370,6 +370,40 @@ def chronology_csv(case_id: int):
     )
 
 
+# --- The agency's own lists (the home page's "see all") -----------------------------------------
+
+AGENCY_LISTS = {
+    "ours": (sharing.awaiting_our_response, "Shared with us, awaiting our response"),
+    "theirs": (sharing.awaiting_their_response, "Waiting on other agencies"),
+}
+DUE_TITLES = {sharing.OVERDUE: "overdue", sharing.DUE_SOON: "due soon"}
+
+
+@blueprint.route("/concerns/<any(ours, theirs):which>")
+def agency_concerns(which: str):
+    """One of the agency's two lists of open concerns, optionally only overdue or due soon."""
+    access.require(access.can_change_cases(current_user))
+    due = request.args.get("due")
+    if due not in DUE_TITLES:
+        due = None
+    query, title = AGENCY_LISTS[which]
+    now = clock.now()
+    page = db.paginate(
+        query(current_user.agency_id, due, now),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    sharing.record_list_view(page.items, f"concerns: {which}" + (f", {due}" if due else ""))
+    return render_template(
+        "shares/agency_concerns.html",
+        page=page,
+        which=which,
+        due=due,
+        now=now,
+        title=f"{title}: {DUE_TITLES[due]}" if due else title,
+    )
+
+
 # --- The partnership list -----------------------------------------------------------------------
 
 

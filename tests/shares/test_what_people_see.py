@@ -1,0 +1,96 @@
+"""What a practitioner reads on the share page and in the lists (issue 14, items 3, 5, 6, 8)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from tests.conftest import sign_in_as
+from tests.helpers import page_text, section
+from tracker.extensions import db
+from tracker.services import sharing
+
+
+def _concern(world, shared_at: datetime, summary: str = "Mother disclosed the father is back"):
+    share = sharing.record_share(
+        world.worker_a,
+        world.case,
+        recorded_as=sharing.SENT,
+        from_agency_id=world.agency_a.id,
+        recipients=[sharing.Recipient(world.agency_b.id)],
+        details=sharing.ShareDetails(
+            shared_at=shared_at,
+            method="phone",
+            summary=summary,
+            purpose="Safety",
+            lawful_basis="art6_1e_public_task",
+            consent="given",
+        ),
+        needs_response=True,
+    )
+    db.session.commit()
+    return share
+
+
+def _headers(table_html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", h).strip()
+        for h in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", table_html)
+    ]
+
+
+def test_the_share_page_names_the_deadline_and_the_answer_apart(client, world, frozen):
+    frozen(datetime(2026, 12, 1, 10, 0))
+    share = _concern(world, datetime(2026, 12, 1, 9, 0))
+    recipient = share.recipients[0]
+    sharing.respond(world.worker_b, recipient, action_taken="Officers visited", next_steps=None)
+    db.session.commit()
+    sign_in_as(client, world.worker_a)
+    text = page_text(client.get(f"/shares/{share.id}"))
+    assert "Response needed by Standard, due 4 Dec 2026 17:00" in text
+    assert "Their response Officers visited" in text
+    assert not re.search(r"\bResponse (Standard|Officers)", text)
+
+
+def test_lists_say_what_was_shared_and_drop_the_column_that_repeats_the_page(client, world, frozen):
+    frozen(datetime(2026, 12, 1, 10, 0))
+    _concern(world, datetime(2026, 12, 1, 9, 0), summary="Mother disclosed " + "x" * 100)
+    sign_in_as(client, world.worker_b)
+    ours = client.get("/concerns/ours").get_data(as_text=True)
+    assert _headers(ours) == ["Case", "What was shared", "From", "Due", "State"]
+    assert "Mother disclosed" in ours and "x" * 100 not in ours  # the first words only
+    sign_in_as(client, world.worker_a)
+    home = client.get("/").get_data(as_text=True)
+    assert _headers(section(home, "waiting-on-others")) == [
+        "Case",
+        "What was shared",
+        "To",
+        "Due",
+        "State",
+    ]
+    frozen(datetime(2026, 12, 8, 10, 0))  # overdue: on the case page's list of unanswered
+    case_page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    table = case_page.split("Unanswered concerns on this case", 1)[1].split("</table>", 1)[0]
+    assert "Case" not in _headers(table) and "What was shared" in _headers(table)
+
+
+def test_case_references_never_wrap(client, world, frozen):
+    frozen(datetime(2026, 12, 8, 10, 0))
+    _concern(world, datetime(2026, 12, 1, 9, 0))
+    sign_in_as(client, world.lead_a)
+    for url in ("/", "/cases/", "/concerns/theirs", "/concerns/unanswered"):
+        html = client.get(url).get_data(as_text=True)
+        cells = re.findall(r"<td class=\"([^\"]*)\">\s*<a[^>]*>" + world.case.reference, html)
+        assert cells, url
+        assert all("tracker-nowrap" in c for c in cells), (url, cells)
+
+
+def test_unanswered_concerns_link_the_case_and_the_share_apart(client, world, frozen):
+    frozen(datetime(2026, 12, 8, 10, 0))
+    share = _concern(world, datetime(2026, 12, 1, 9, 0))
+    sign_in_as(client, world.lead_a)
+    html = client.get("/concerns/unanswered").get_data(as_text=True)
+    row = html.split('<tbody class="govuk-table__body">', 1)[1].split("</tr>", 1)[0]
+    links = re.findall(r'href="([^"]+)">([^<]+)', row)
+    assert (f"/cases/{world.case.id}", world.case.reference) in links
+    assert (f"/shares/{share.id}", "Mother disclosed the father is back") in links
