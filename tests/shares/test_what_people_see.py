@@ -94,3 +94,33 @@ def test_unanswered_concerns_link_the_case_and_the_share_apart(client, world, fr
     links = re.findall(r'href="([^"]+)">([^<]+)', row)
     assert (f"/cases/{world.case.id}", world.case.reference) in links
     assert (f"/shares/{share.id}", "Mother disclosed the father is back") in links
+
+
+def test_a_new_share_defaults_to_now_and_its_only_agency(client, world, frozen):
+    # 10:05 UTC in summer is 11:05 in London: the form speaks local time.
+    frozen(datetime(2026, 7, 1, 10, 5))
+    sign_in_as(client, world.worker_a)
+    html = client.get(f"/cases/{world.case.id}/shares/new").get_data(as_text=True)
+    assert re.findall(r'name="shared_on" type="text" value="(\d+)"', html) == ["01", "07", "2026"]
+    assert re.search(r'name="shared_time"[^>]*value="11:05"', html)
+    # Agency B is the only other agency on the case: ticked already.
+    checkbox = re.search(
+        rf'<input[^>]*name="recipient_agency_ids"[^>]*value="{world.agency_b.id}"[^>]*>', html
+    )
+    assert checkbox and "checked" in checkbox.group(0)
+    # The priority is asked only under "Yes, a response is needed" (a conditional reveal).
+    assert re.search(r'value="yes" data-aria-controls="conditional-needs_response"', html)
+    reveal = html.split('id="conditional-needs_response"', 1)[1]
+    assert reveal.index("Priority of the response") < reveal.index('name="needs_response"')
+
+
+def test_with_several_agencies_none_is_ticked_for_you(client, world, frozen):
+    from tracker.services import cases
+
+    frozen(datetime(2026, 7, 1, 10, 5))
+    cases.add_agency(world.worker_a, world.case, world.agency_c.id)
+    db.session.commit()
+    sign_in_as(client, world.worker_a)
+    html = client.get(f"/cases/{world.case.id}/shares/new").get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*name="recipient_agency_ids"[^>]*>', html)
+    assert len(boxes) == 2 and not any("checked" in b for b in boxes)

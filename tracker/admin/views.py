@@ -34,7 +34,7 @@ def index():
 @blueprint.route("/agencies/new", methods=["GET", "POST"])
 def new_agency():
     form = AgencyForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit(lambda: agencies.name_problems(form.name.data)):
         try:
             agency = agencies.create(
                 current_user,
@@ -43,7 +43,7 @@ def new_agency():
                 secure_mailbox=form.secure_mailbox.data,
             )
         except agencies.AgencyError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             flash(f"{agency.name} added", "success")
             return redirect(url_for("admin.index"))
@@ -54,7 +54,7 @@ def new_agency():
 def edit_agency(agency_id: int):
     agency = db.get_or_404(Agency, agency_id)
     form = AgencyForm(obj=agency)
-    if form.validate_on_submit():
+    if form.validate_on_submit(lambda: agencies.name_problems(form.name.data, agency.id)):
         try:
             agencies.update(
                 current_user,
@@ -65,7 +65,7 @@ def edit_agency(agency_id: int):
                 active=form.active.data,
             )
         except agencies.AgencyError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             flash(f"{agency.name} saved", "success")
             return redirect(url_for("admin.index"))
@@ -88,7 +88,7 @@ def people_list():
 def invite():
     form = InviteForm()
     form.agency_id.choices = choices((a.id, a.name) for a in agencies.active_agencies())
-    if form.validate_on_submit():
+    if form.validate_on_submit(lambda: people.invite_problems(form.email.data, None)):
         try:
             person, token = people.invite(
                 current_user,
@@ -98,7 +98,7 @@ def invite():
                 role=form.role.data,
             )
         except people.PeopleError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             return _show_invite_link(person, token)
     return render_template("admin/invite.html", form=form, title="Invite a person"), _status(form)

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker.forms import BaseForm, GovDateField, no_control_characters
+from tracker.services import cases
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -68,6 +69,11 @@ class NewCaseForm(BaseForm):
         description="Your agency and the lead agency are always included",
         validators=[Optional()],
     )
+
+    def cross_field_problems(self):
+        return cases.new_case_problems(
+            self.date_of_birth.data, self.lead_agency_id.data, self.lead_professional_id.data
+        )
 
 
 class AddAgencyForm(BaseForm):

@@ -76,7 +76,7 @@ def new():
                 other_agency_ids=form.other_agency_ids.data or [],
             )
         except cases.CaseError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             flash(f"Case {case.reference} opened", "success")
             return redirect(url_for("cases.show", case_id=case.id))

@@ -44,12 +44,6 @@ def _status(form) -> int:
     return 400 if form.errors else 200
 
 
-def _apply(form, error: challenges.ChallengeError | leads.LeadError, fallback: str) -> None:
-    """A service refusal shown against its field (or the form's main field)."""
-    field = form[error.field] if error.field in form else form[fallback]
-    field.errors = [*field.errors, str(error)]  # a tuple until the form has been validated
-
-
 # --- raising: risk question, details, check your answers ----------------------------------------
 
 DRAFT_FIELDS = (
@@ -219,7 +213,7 @@ def check(case_id: int):
             )
         except challenges.ChallengeError as error:
             details_form = _details_form(case, draft)
-            _apply(details_form, error, "what_happened")
+            details_form.refused(error, "what_happened")
             return _render_details(case, details_form, draft)
         session.pop(_draft_key(case_id), None)
         flash(f"Professional challenge {challenge.id} raised: stage 1 has begun", "success")
@@ -278,7 +272,7 @@ def _stage_action(challenge_id: int, form_class, template: str, title: str, act,
         try:
             act(challenge, form)
         except challenges.ChallengeError as error:
-            _apply(form, error, fallback)
+            form.refused(error, fallback)
         else:
             return redirect(url_for("challenges.show", challenge_id=challenge.id))
     return render_template(template, challenge=challenge, form=form, title=title), _status(form)
@@ -353,7 +347,7 @@ def withdraw(challenge_id: int):
         try:
             challenges.withdraw(current_user, challenge, form.why.data)
         except challenges.ChallengeError as error:
-            _apply(form, error, "why")
+            form.refused(error, "why")
         else:
             flash("Challenge withdrawn", "success")
             return redirect(url_for("challenges.show", challenge_id=challenge.id))
@@ -433,7 +427,7 @@ def edit_named_lead(agency_id: int, stage: int):
         try:
             leads.assign(current_user, agency, stage, form.lead_id.data, form.deputy_id.data)
         except leads.LeadError as error:
-            _apply(form, error, "lead_id")
+            form.refused(error, "lead_id")
         else:
             flash(f"{agency.name}: stage {stage} lead saved", "success")
             return redirect(url_for("challenges.named_leads"))

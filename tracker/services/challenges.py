@@ -493,6 +493,16 @@ class AgreedAction:
     due_on: date
 
 
+def action_due_problems(due_dates: list[tuple[str, date | None]]) -> list[ChallengeError]:
+    """An agreed action is due today or later: one problem per (field, date) that is not."""
+    today = clock.now().date()
+    return [
+        ChallengeError(field, "An action's date must be today or later")
+        for field, due_on in due_dates
+        if due_on is not None and due_on < today
+    ]
+
+
 def resolve(
     actor: Person,
     challenge: Challenge,
@@ -507,9 +517,9 @@ def resolve(
     themes = sorted(set(themes))
     if not set(themes) <= set(Theme):
         raise ChallengeError("themes", "Select learning themes from the list")
-    for action in actions:
-        if action.due_on < clock.now().date():
-            raise ChallengeError("actions", "An action's date must be today or later")
+    problems = action_due_problems([("actions", action.due_on) for action in actions])
+    if problems:
+        raise problems[0]
     _lock(challenge, expected_stage)
     now = clock.now()
     challenge.status = ChallengeStatus.RESOLVED.value

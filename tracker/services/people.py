@@ -75,15 +75,25 @@ def _snapshot(person: Person) -> dict:
     }
 
 
+def invite_problems(email: str | None, agency_id: int | None) -> list[PeopleError]:
+    """A new person's email address is not taken, and their agency exists."""
+    problems = []
+    email = normalise_email(email or "")
+    if email and db.session.scalar(select(Person.id).where(Person.email == email)) is not None:
+        problems.append(PeopleError("email", "A person with this email address already exists"))
+    if agency_id is not None and db.session.get(Agency, agency_id) is None:
+        problems.append(PeopleError("agency_id", "Select an agency from the list"))
+    return problems
+
+
 def invite(
     actor: Person, *, name: str, email: str, agency_id: int, role: str
 ) -> tuple[Person, str]:
     """Create a person with no password; return them and the set-password token (shown once)."""
+    problems = invite_problems(email, agency_id)
+    if problems:
+        raise problems[0]
     email = normalise_email(email)
-    if db.session.scalar(select(Person.id).where(Person.email == email)) is not None:
-        raise PeopleError("email", "A person with this email address already exists")
-    if db.session.get(Agency, agency_id) is None:
-        raise PeopleError("agency_id", "Select an agency from the list")
     token = secrets.token_urlsafe(32)
     person = Person(
         name=name.strip(),

@@ -25,7 +25,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import THEME_LABELS, Consent, LawfulBasis, Priority, ShareMethod
-from tracker.services import workdays
+from tracker.services import clock, notes, sharing, workdays
 from tracker.services.notes import NOTE_KIND_LABELS
 from tracker.services.sharing import ShareDetails
 
@@ -59,8 +59,11 @@ def _reason(label: str, required: str):
     return required_text(label, required, 2000)
 
 
+TIME = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
+
+
 def valid_time(form, field) -> None:
-    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", field.data or ""):
+    if not TIME.fullmatch(field.data or ""):
         raise ValidationError("Enter the time as hours and minutes, for example 14:30")
 
 
@@ -128,10 +131,22 @@ class ShareDetailsForm(BaseForm):
         validators=[Optional()],
     )
 
-    def shared_at(self) -> datetime:
-        """The local date and time entered, as naive UTC."""
+    def shared_at(self) -> datetime | None:
+        """The local date and time entered, as naive UTC (None while either is missing or wrong)."""
+        if self.shared_on.data is None or not TIME.fullmatch(self.shared_time.data or ""):
+            return None
         hours, minutes = (int(p) for p in self.shared_time.data.split(":"))
         return workdays.to_utc(datetime.combine(self.shared_on.data, time(hours, minutes)))
+
+    def cross_field_problems(self):
+        # The service's own rules (one home), so the date, consent and the rest come in one round.
+        return sharing.details_problems(self.details())
+
+    def fill_now(self) -> None:
+        """A new share defaults to now, in local time (most are recorded as they happen)."""
+        local = workdays.to_local(clock.now())
+        self.shared_on.data = local.date()
+        self.shared_time.data = local.strftime("%H:%M")
 
     def details(self) -> ShareDetails:
         return ShareDetails(
@@ -285,6 +300,9 @@ class NoteForm(BaseForm):
         "what they said and what their days are like.",
     )
     themes = ShareDetailsForm.themes
+
+    def cross_field_problems(self):
+        return notes.note_problems(self.occurred_on.data, self.text.data, self.themes.data or [])
 
 
 class AmendNoteForm(NoteForm):

@@ -58,12 +58,6 @@ def _status(form) -> int:
     return 400 if form.errors else 200
 
 
-def _field_error(form, error) -> None:
-    """Show a service refusal against its field (or the first field when it has none here)."""
-    field = form._fields.get(error.field) or next(iter(form))
-    field.errors = [*field.errors, str(error)]
-
-
 def _involved_agencies(case: Case, exclude: int | None = None):
     return [i.agency for i in case.current_involvements if i.agency_id != exclude]
 
@@ -78,13 +72,26 @@ def _record(case_id: int, recorded_as: str):
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
-    if request.method == "GET" and recorded_as == sharing.SENT:
-        form.from_person_name.data = current_user.name
-    if form.validate_on_submit():
-        received = recorded_as == sharing.RECEIVED
-        recipient_ids = list(form.recipient_agency_ids.data or [])
-        if received:
-            recipient_ids = [current_user.agency_id, *recipient_ids]
+    received = recorded_as == sharing.RECEIVED
+    if request.method == "GET":
+        form.fill_now()
+        if not received:
+            form.from_person_name.data = current_user.name
+            if len(others) == 1:  # the only agency it could have gone to
+                form.recipient_agency_ids.data = [others[0].id]
+        elif len(others) == 1:
+            form.from_agency_id.data = others[0].id
+
+    def recipient_ids() -> list[int]:
+        chosen = list(form.recipient_agency_ids.data or [])
+        return [current_user.agency_id, *chosen] if received else chosen
+
+    def who_shared_with_whom():
+        return sharing.recipient_problems(
+            current_user, case, recorded_as, form.from_agency_id.data or 0, recipient_ids()
+        )
+
+    if form.validate_on_submit(who_shared_with_whom):
         try:
             share = sharing.record_share(
                 current_user,
@@ -93,14 +100,14 @@ def _record(case_id: int, recorded_as: str):
                 from_agency_id=form.from_agency_id.data or 0,
                 recipients=[
                     sharing.Recipient(agency_id, form.people_for(agency_id))
-                    for agency_id in recipient_ids
+                    for agency_id in recipient_ids()
                 ],
                 details=form.details(),
                 needs_response=form.needs_response.data == "yes",
                 priority=form.priority.data or "standard",
             )
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Share recorded", "success")
             return redirect(url_for("shares.show", share_id=share.id))
@@ -109,7 +116,7 @@ def _record(case_id: int, recorded_as: str):
         case=case,
         form=form,
         recorded_as=recorded_as,
-        title="Record a share received" if recorded_as == sharing.RECEIVED else "Record a share",
+        title="Record a share received" if received else "Record a share",
     ), _status(form)
 
 
@@ -153,7 +160,7 @@ def amend(share_id: int):
         try:
             sharing.amend_share(current_user, share, form.details(), form.reason.data)
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Share amended: the earlier version stays in its history", "success")
             return redirect(url_for("shares.show", share_id=share.id))
@@ -196,7 +203,11 @@ def respond(share_id: int, recipient_id: int):
     if request.method == "GET" and amending:
         form.action_taken.data = recipient.response.action_taken
         form.next_steps.data = recipient.response.next_steps
-    if form.validate_on_submit():
+
+    def what_an_answer_needs():
+        return sharing.response_problems(recipient, form.action_taken.data, form.reason.data)
+
+    if form.validate_on_submit(what_an_answer_needs):
         try:
             sharing.respond(
                 current_user,
@@ -206,7 +217,7 @@ def respond(share_id: int, recipient_id: int):
                 reason=form.reason.data,
             )
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Response amended" if amending else "Response recorded", "success")
             return redirect(url_for("shares.show", share_id=share_id))
@@ -241,7 +252,7 @@ def record_note(case_id: int):
                 themes=list(form.themes.data or []),
             )
         except notes.NoteError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Note recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id))
@@ -292,7 +303,7 @@ def amend_note(case_id: int, note_id: int):
                 reason=form.reason.data,
             )
         except notes.NoteError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Note amended: the earlier version stays in its history", "success")
             return redirect(url_for("shares.note", case_id=case.id, note_id=found.id))
@@ -312,7 +323,7 @@ def threshold(case_id: int):
                 current_user, case, level=form.level.data, reason=form.reason.data
             )
         except notes.NoteError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Threshold view recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id))
