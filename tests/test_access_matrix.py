@@ -131,6 +131,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("inbox.index", "GET"): (200, 200, 200, 200, 200, 302),
     ("inbox.digest", "GET"): (200, 200, 200, 200, 403, 302),
     ("inbox.read", "POST"): (404, 404, 404, 404, 404, 302),
+    ("inbox.read_all", "POST"): (302, 302, 302, 302, 302, 302),  # one's own alerts only
     # Audit trail, evidence packs and reports: auditors.
     ("audit.index", "GET"): AUDITOR_ONLY,
     ("audit.case_history", "GET"): AUDITOR_ONLY,

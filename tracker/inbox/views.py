@@ -1,11 +1,21 @@
 """The in-app inbox: each person's alerts, unread first, and the weekly digest page."""
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from tracker import access
 from tracker.extensions import db
-from tracker.inbox.forms import AlertForm
+from tracker.inbox.forms import AlertForm, ReadAllForm
 from tracker.models import Case
 from tracker.services import alerts, cases, clock, sweep
 
@@ -36,7 +46,22 @@ def index():
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    return render_template("inbox/index.html", page=page, form=AlertForm(), title="Inbox")
+    return render_template(
+        "inbox/index.html",
+        page=page,
+        form=AlertForm(),
+        read_all=ReadAllForm(),
+        title="Inbox",
+    )
+
+
+@blueprint.route("/read-all", methods=["POST"])
+def read_all():
+    if not ReadAllForm().validate_on_submit():
+        abort(400)
+    marked = alerts.mark_all_read(current_user)
+    flash(f"{marked} alert{'s' if marked != 1 else ''} marked as read", "success")
+    return redirect(url_for("inbox.index"))
 
 
 @blueprint.route("/<int:alert_id>/read", methods=["POST"])

@@ -112,9 +112,11 @@ def _alert(
     kind: AlertKind,
     subject: str,
     urgent: bool = False,
+    sender: Person | None = None,
 ) -> None:
     """Alerts say who and what kind, with a link: never the child's name or case detail."""
     alerts.raise_alert(
+        sender=sender,
         event=f"challenge:{challenge.id}:{event}",
         recipients=recipients,
         kind=kind.value,
@@ -322,6 +324,7 @@ def raise_challenge(
         alert_recipients(challenge),
         AlertKind.CHALLENGE_RAISED,
         f"Professional challenge {challenge.id} raised: stage 1 awaits you",
+        sender=actor,
     )
     if immediate_risk:
         _alert(
@@ -331,6 +334,7 @@ def raise_challenge(
             AlertKind.IMMEDIATE_RISK,
             f"Immediate risk reported with professional challenge {challenge.id}",
             urgent=True,
+            sender=actor,
         )
     db.session.commit()
     return challenge
@@ -467,6 +471,7 @@ def _escalate(
         recipients,
         AlertKind.CHALLENGE_ESCALATED,
         f"Professional challenge {challenge.id} escalated to stage {challenge.stage}",
+        sender=actor,
     )
     return event
 
@@ -560,6 +565,7 @@ def resolve(
         alert_recipients(challenge) + [challenge.raised_by],
         AlertKind.CHALLENGE_UPDATED,
         f"Professional challenge {challenge.id} resolved",
+        sender=actor,
     )
     db.session.commit()
     return event
@@ -589,6 +595,7 @@ def withdraw(actor: Person, challenge: Challenge, why: str) -> ChallengeEvent:
         alert_recipients(challenge),
         AlertKind.CHALLENGE_UPDATED,
         f"Professional challenge {challenge.id} withdrawn",
+        sender=actor,
     )
     db.session.commit()
     return event
