@@ -35,6 +35,8 @@ ANYONE = (200, 200, 200, 200, 200, 200)
 PARTNERSHIP_LIST = (403, 200, 403, 200, 403, 302)  # unanswered concerns, open challenges
 AUDITOR_ONLY = (403, 403, 403, 200, 403, 302)
 API = (401, 401, 401, 401, 401, 401)
+STAGE_1_NAMED_GET = (200, 403, 404, 403, 403, 302)  # only the person named for the stage acts
+STAGE_1_NAMED_POST = (400, 403, 404, 403, 403, 302)
 
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # Sign-in and the account
@@ -112,12 +114,13 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("challenges.check", "GET"): (302, 302, 404, 403, 403, 302),
     ("challenges.check", "POST"): (302, 302, 404, 403, 403, 302),
     ("challenges.show", "GET"): CASE_READ,
-    ("challenges.discussion", "GET"): CASE_CHANGE_GET,
-    ("challenges.discussion", "POST"): CASE_CHANGE_POST,
-    ("challenges.escalate", "GET"): CASE_CHANGE_GET,
-    ("challenges.escalate", "POST"): CASE_CHANGE_POST,
-    ("challenges.resolve", "GET"): CASE_CHANGE_GET,
-    ("challenges.resolve", "POST"): CASE_CHANGE_POST,
+    # At stage 1, A (the agency it is about) names Worker A: she acts, not A's other people.
+    ("challenges.discussion", "GET"): STAGE_1_NAMED_GET,
+    ("challenges.discussion", "POST"): STAGE_1_NAMED_POST,
+    ("challenges.escalate", "GET"): STAGE_1_NAMED_GET,
+    ("challenges.escalate", "POST"): STAGE_1_NAMED_POST,
+    ("challenges.resolve", "GET"): STAGE_1_NAMED_GET,
+    ("challenges.resolve", "POST"): STAGE_1_NAMED_POST,
     # Only the raising agency withdraws its challenge.
     ("challenges.withdraw", "GET"): (403, 403, 404, 403, 403, 302),
     ("challenges.withdraw", "POST"): (403, 403, 404, 403, 403, 302),

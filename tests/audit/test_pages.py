@@ -150,3 +150,14 @@ def test_the_trail_is_paginated(client, world, app):
 def test_bad_search_gets_the_error_summary(client, world, query, message):
     sign_in_as(client, world.auditor)
     assert_form_error(client.get("/audit/", query_string=query), message)
+
+
+def test_an_auditor_reaches_history_and_evidence_from_the_case_page(client, world):
+    case_url = f"/cases/{world.case.id}"
+    sign_in_as(client, world.auditor)
+    html = client.get(case_url).get_data(as_text=True)
+    for target in (f"/audit/cases/{world.case.id}", f"/audit/cases/{world.case.id}/evidence"):
+        assert f'href="{target}"' in html
+        assert client.get(target).status_code == 200
+    sign_in_as(client, world.worker_a)  # a worker's case page has no audit links
+    assert "/audit/cases/" not in client.get(case_url).get_data(as_text=True)

@@ -245,6 +245,7 @@ def _acting_on(challenge_id: int) -> Challenge:
 def show(challenge_id: int):
     challenge = access.challenge_for_reading(challenge_id)
     challenges.record_view(challenge)
+    can_act = access.can_act_on_stage(current_user, challenge)
     return render_template(
         "challenges/show.html",
         challenge=challenge,
@@ -255,7 +256,11 @@ def show(challenge_id: int):
         },
         warning=challenges.unnamed_warning(challenge) if challenge.is_open else None,
         due=challenges.due(challenge),
-        can_act=access.can_act_on_stage(current_user, challenge),
+        can_act=can_act,
+        # Someone involved who may not act is told who can (nobody acts on their own challenge).
+        who_can_act=access.stage_actor_names(challenge)
+        if challenge.is_open and not can_act and access.can_change_cases(current_user)
+        else [],
         can_withdraw=access.can_withdraw(current_user, challenge),
         can_see_case=access.is_involved(current_user, challenge.case)
         or access.reads_all_challenges(current_user),
