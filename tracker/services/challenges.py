@@ -799,6 +799,42 @@ def due(challenge: Challenge, now: datetime | None = None) -> Due:
 # --- the chronology -----------------------------------------------------------------------------
 
 
+def _stage_in_words(challenge: Challenge, number: int | None) -> str:
+    """ "stage 2 (line managers)": the number and the name the challenge's procedure gave it."""
+    if not number:
+        return "stage 1"
+    try:
+        return f"stage {number} ({challenge.procedure.stage(number).name})"
+    except IndexError:
+        return f"stage {number}"
+
+
+def _in_words(challenge: Challenge, event: ChallengeEvent) -> str:
+    """What happened, for the chronology: after the challenge's reference (the link), the stage
+    and its outcome in words, then what was said."""
+    stage = _stage_in_words(challenge, event.from_stage)
+    if event.kind == EventKind.RAISED.value:
+        # The event's text starts with what this sentence already says ("Raised as urgent").
+        said = event.text.removeprefix("Raised as urgent").removeprefix("Raised").lstrip("; ")
+        return (
+            f"raised by {challenge.raised_by_agency.name} about "
+            f"{challenge.about_agency.name}'s {challenge.kind_label.lower()}"
+            f"{' (urgent)' if challenge.urgent else ''}; "
+            f"{_stage_in_words(challenge, 1)} began."
+            + (f" {said[:1].upper()}{said[1:]}." if said else "")
+        )
+    if event.kind == EventKind.ESCALATED.value:
+        return (
+            f"escalated from {stage} to {_stage_in_words(challenge, event.to_stage)}"
+            f"{' automatically' if event.person is None else ''}. Why: {event.text}"
+        )
+    if event.kind == EventKind.RESOLVED.value:
+        return f"resolved at {stage}. Agreed: {event.text}"
+    if event.kind == EventKind.WITHDRAWN.value:
+        return f"withdrawn at {stage}. Why: {event.text}"
+    return f"{event.kind_label.lower()} at {stage}: {event.text}"
+
+
 def chronology_entries(case_id: int) -> list[chronology.Entry]:
     """Every challenge transition on the case, for its chronology (two queries)."""
     events = db.session.scalars(
@@ -812,18 +848,7 @@ def chronology_entries(case_id: int) -> list[chronology.Entry]:
     for event in events:
         challenge = event.challenge
         agency = event.person.agency if event.person else challenge.raised_by_agency
-        if event.kind == EventKind.RAISED.value:
-            what = (
-                f"Challenge {challenge.id} raised by {challenge.raised_by_agency.name} about "
-                f"{challenge.about_agency.name} ({challenge.kind_label}): {event.text}"
-            )
-        elif event.kind == EventKind.ESCALATED.value:
-            what = (
-                f"Challenge {challenge.id} escalated from stage {event.from_stage} to stage "
-                f"{event.to_stage}: {event.text}"
-            )
-        else:
-            what = f"Challenge {challenge.id} {event.kind_label.lower()} at stage {event.from_stage}: {event.text}"
+        what = _in_words(challenge, event)
         entries.append(
             chronology.Entry(
                 at=event.at,
@@ -834,6 +859,7 @@ def chronology_entries(case_id: int) -> list[chronology.Entry]:
                 what=what,
                 themes=tuple(event.learning_themes.split(",")) if event.learning_themes else (),
                 link=("challenges.show", {"challenge_id": challenge.id}),
+                link_text=f"Challenge {challenge.id}",
             )
         )
     return entries
