@@ -138,6 +138,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # Audit trail, evidence packs and reports: auditors.
     ("audit.index", "GET"): AUDITOR_ONLY,
     ("audit.case_history", "GET"): AUDITOR_ONLY,
+    ("audit.event", "GET"): AUDITOR_ONLY,
     ("audit.evidence_pack", "GET"): AUDITOR_ONLY,
     ("audit.evidence_archive", "GET"): AUDITOR_ONLY,
     ("reports.index", "GET"): AUDITOR_ONLY,
@@ -241,6 +242,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "token_id": token.id,
         "stage": 2,
         "which": "ours",
+        "event_id": 1,
     }
 
 

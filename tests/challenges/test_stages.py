@@ -164,7 +164,7 @@ def test_walk_through_every_stage_to_resolution(client, world, named, frozen):
     assert f"Challenge {challenge.id} resolved at stage 4 (" in chronology
     html = client.get(f"/cases/{world.case.id}/chronology").get_data(as_text=True)
     assert f'/challenges/{challenge.id}">Challenge {challenge.id}</a> escalated' in html
-    assert "(Plan or actions): Raised" not in chronology
+    assert "): Raised" not in chronology and "began." in chronology
 
 
 def test_urgent_challenge_uses_one_day_stages_across_bank_holidays(app, world, named, frozen):

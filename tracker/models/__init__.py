@@ -19,7 +19,12 @@ from tracker.models.challenge import (
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, SignInAttempt
 from tracker.models.share import (
+    CONCERN_STATE_LABELS,
+    CONSENT_LABELS,
+    LAWFUL_BASIS_LABELS,
+    METHOD_LABELS,
     OPEN_CONCERN_STATES,
+    PRIORITY_LABELS,
     THEME_LABELS,
     ConcernResponse,
     ConcernState,
@@ -37,7 +42,12 @@ from tracker.models.two_factor import RecoveryCode
 __all__ = [
     "AGENCY_KIND_LABELS",
     "ALERT_KIND_LABELS",
+    "CONCERN_STATE_LABELS",
+    "CONSENT_LABELS",
+    "LAWFUL_BASIS_LABELS",
+    "METHOD_LABELS",
     "OPEN_CONCERN_STATES",
+    "PRIORITY_LABELS",
     "THEME_LABELS",
     "Agency",
     "ApiRateWindow",

@@ -84,6 +84,38 @@ class ConcernState(StrEnum):
 
 OPEN_CONCERN_STATES = (ConcernState.AWAITING.value, ConcernState.ACKNOWLEDGED.value)
 
+# What people read for each code (forms, pages, the printed evidence pack).
+METHOD_LABELS = {
+    ShareMethod.PHONE: "Phone",
+    ShareMethod.SECURE_EMAIL: "Secure email",
+    ShareMethod.MEETING: "Meeting",
+    ShareMethod.STRATEGY_DISCUSSION: "Strategy discussion",
+    ShareMethod.MULTI_AGENCY_HUB: "Multi-agency safeguarding hub",
+    ShareMethod.PORTAL: "Portal",
+    ShareMethod.LETTER: "Letter",
+    ShareMethod.OTHER: "Other",
+}
+LAWFUL_BASIS_LABELS = {
+    LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR Article 6(1)(e))",
+    LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (Article 6(1)(c))",
+    LawfulBasis.VITAL_INTERESTS: "Vital interests (Article 6(1)(d))",
+    LawfulBasis.CONSENT: "Consent (Article 6(1)(a))",
+    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f))",
+    LawfulBasis.CONTRACT: "Contract (Article 6(1)(b))",
+}
+CONSENT_LABELS = {
+    Consent.GIVEN: "Consent given",
+    Consent.NOT_SOUGHT: "Consent not sought",
+    Consent.REFUSED: "Consent refused, but shared",
+}
+PRIORITY_LABELS = {Priority.STANDARD: "Standard", Priority.URGENT: "Urgent"}
+CONCERN_STATE_LABELS = {
+    ConcernState.AWAITING: "Awaiting response",
+    ConcernState.ACKNOWLEDGED: "Acknowledged",
+    ConcernState.RESPONDED: "Responded",
+    ConcernState.NOT_NEEDED: "No response needed",
+}
+
 
 class Share(db.Model):
     """One act of information sharing about a child. Its content lives in versions."""

@@ -21,7 +21,7 @@ from flask import abort, current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from tracker import access
+from tracker import access, models
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -557,12 +557,7 @@ def days_overdue(recipient: ShareRecipient, now: datetime) -> int:
     return workdays.working_days_overdue(recipient.due_at, now)
 
 
-CONCERN_STATE_LABELS = {
-    ConcernState.AWAITING.value: "Awaiting response",
-    ConcernState.ACKNOWLEDGED.value: "Acknowledged",
-    ConcernState.RESPONDED.value: "Responded",
-    ConcernState.NOT_NEEDED.value: "No response needed",
-}
+CONCERN_STATE_LABELS = {state.value: label for state, label in models.CONCERN_STATE_LABELS.items()}
 
 
 def concern_due_status(recipient: ShareRecipient, now: datetime) -> str | None:

@@ -24,35 +24,17 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
-from tracker.models import THEME_LABELS, Consent, LawfulBasis, Priority, ShareMethod
+from tracker.models import (
+    CONSENT_LABELS,
+    LAWFUL_BASIS_LABELS,
+    METHOD_LABELS,
+    PRIORITY_LABELS,
+    THEME_LABELS,
+    Priority,
+)
 from tracker.services import clock, notes, sharing, workdays
 from tracker.services.notes import NOTE_KIND_LABELS
 from tracker.services.sharing import ShareDetails
-
-METHOD_LABELS = {
-    ShareMethod.PHONE: "Phone",
-    ShareMethod.SECURE_EMAIL: "Secure email",
-    ShareMethod.MEETING: "Meeting",
-    ShareMethod.STRATEGY_DISCUSSION: "Strategy discussion",
-    ShareMethod.MULTI_AGENCY_HUB: "Multi-agency safeguarding hub",
-    ShareMethod.PORTAL: "Portal",
-    ShareMethod.LETTER: "Letter",
-    ShareMethod.OTHER: "Other",
-}
-LAWFUL_BASIS_LABELS = {
-    LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR Article 6(1)(e))",
-    LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (Article 6(1)(c))",
-    LawfulBasis.VITAL_INTERESTS: "Vital interests (Article 6(1)(d))",
-    LawfulBasis.CONSENT: "Consent (Article 6(1)(a))",
-    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f))",
-    LawfulBasis.CONTRACT: "Contract (Article 6(1)(b))",
-}
-CONSENT_LABELS = {
-    Consent.GIVEN: "Consent given",
-    Consent.NOT_SOUGHT: "Consent not sought",
-    Consent.REFUSED: "Consent refused, but shared",
-}
-PRIORITY_LABELS = {Priority.STANDARD: "Standard", Priority.URGENT: "Urgent"}
 
 
 def _reason(label: str, required: str):
