@@ -108,9 +108,7 @@ def sign_in_with_code(journey, email: str, key: str) -> None:
     journey.submit("Continue")
 
 
-def test_share_respond_challenge_escalate_inbox_and_evidence(
-    journey, world, password_hash, frozen
-):
+def test_share_respond_challenge_escalate_inbox_and_evidence(journey, world, password_hash, frozen):
     from datetime import datetime
 
     from tests.challenges.support import name_leads
