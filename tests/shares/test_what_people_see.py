@@ -124,3 +124,15 @@ def test_with_several_agencies_none_is_ticked_for_you(client, world, frozen):
     html = client.get(f"/cases/{world.case.id}/shares/new").get_data(as_text=True)
     boxes = re.findall(r'<input[^>]*name="recipient_agency_ids"[^>]*>', html)
     assert len(boxes) == 2 and not any("checked" in b for b in boxes)
+
+
+def test_the_case_page_lists_its_challenges_without_a_case_column(client, world, password_hash):
+    from tests.challenges.support import name_leads, raise_one
+
+    name_leads(world, password_hash)
+    raise_one(world)
+    sign_in_as(client, world.worker_a)
+    html = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    table = html.split("Professional challenges on this case", 1)[1].split("</table>", 1)[0]
+    assert "Case" not in _headers(table) and "Stage" in _headers(table)
+    assert "Case" in _headers(client.get("/challenges/awaiting").get_data(as_text=True))
