@@ -166,3 +166,89 @@ def test_a_raiser_is_told_who_acts_her_inbox_names_each_case_and_an_auditor_prin
     assert "art6_1e_public_task" not in printed and "Secure email" in printed
     assert pyotp  # the auditor signed in with a code from the app's own clock
     assert clock.now() == datetime(2026, 12, 2, 12, 0)
+
+
+def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_hash, frozen):
+    """The pages the journeys do not pass through, each checked by axe as it loads."""
+    from tests.challenges.support import name_leads, raise_one
+    from tracker.models import AuditEvent
+    from tracker.services import notes
+
+    frozen(datetime(2026, 12, 2, 12, 0))
+    name_leads(world, password_hash)
+    share = sharing.record_share(
+        world.worker_a,
+        world.case,
+        recorded_as=sharing.SENT,
+        from_agency_id=world.agency_a.id,
+        recipients=[sharing.Recipient(world.agency_b.id)],
+        details=sharing.ShareDetails(
+            shared_at=datetime(2026, 11, 20, 9, 0),
+            method="phone",
+            summary="Mother said the father is back at home",
+            purpose="Safety",
+            lawful_basis="art6_1e_public_task",
+            consent="given",
+        ),
+        needs_response=True,
+    )
+    note = notes.record_note(
+        world.worker_a,
+        world.case,
+        kind="lived_experience",
+        occurred_on=datetime(2026, 12, 1).date(),
+        text="She said she likes school.",
+        themes=[],
+    )
+    challenge = raise_one(world)
+    case_id, share_id, note_id, challenge_id = world.case.id, share.id, note.id, challenge.id
+    worker_a, auditor, reference = world.worker_a.email, world.auditor.email, world.case.reference
+    auditor_key = enrol_with_key(world.auditor)
+    db.session.commit()
+    event_id = db.session.scalar(db.select(db.func.max(AuditEvent.id)))
+    db.session.commit()  # read before the server takes over: no transaction left open
+
+    a = journey()
+    sign_in(a, worker_a)
+    for path in (
+        "/concerns/theirs",
+        "/concerns/theirs?due=overdue",
+        f"/cases/{case_id}/chronology",
+        f"/cases/{case_id}/notes/new?kind=lived_experience",
+        f"/cases/{case_id}/notes/{note_id}",
+        f"/cases/{case_id}/notes/{note_id}/amend",
+        f"/cases/{case_id}/threshold",
+        f"/cases/{case_id}/shares/received",
+        f"/shares/{share_id}/amend",
+        f"/challenges/{challenge_id}/discussion",
+        f"/challenges/{challenge_id}/resolve",
+        f"/challenges/{challenge_id}/withdraw",
+        "/challenges/awaiting",
+        "/inbox/",
+        "/inbox/digest",
+        "/account/api-tokens",
+        "/api/guide",
+    ):
+        a.visit(path)
+    a.visit(f"/cases/{case_id}/challenges/new")
+    a.page.get_by_label("Yes", exact=True).check()
+    a.submit("Continue")  # the immediate-risk page, with its numbers
+    assert a.page.get_by_text("01632 960000").is_visible()
+    a.visit(f"/cases/{case_id}/threshold")
+    a.submit_form(status=400)  # an error summary on another form
+
+    audit = journey()
+    sign_in_with_code(audit, auditor, auditor_key)
+    for path in (
+        "/audit/",
+        f"/audit/?reference={reference}",
+        f"/audit/events/{event_id}",
+        f"/cases/{case_id}",
+        f"/shares/{share_id}",
+        f"/challenges/{challenge_id}",
+        "/concerns/unanswered",
+        "/challenges/",
+        "/reports/",
+    ):
+        audit.visit(path)
+    assert len(a.checked) + len(audit.checked) >= 28
