@@ -67,6 +67,22 @@ def test_wsgi_exits_with_one_line_reason(tmp_path):
     )
 
 
+def test_wsgi_names_a_missing_immediate_risk_number_in_one_line(tmp_path):
+    env = {
+        "TRACKER_ENV": "production",
+        "SECRET_KEY": "x" * 64,
+        "TRACKER_INSTANCE_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "tracker will not start: TRACKER_FRONT_DOOR_PHONE must be set when TRACKER_ENV=production"
+    )
+
+
 def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("TRACKER_ENV", raising=False)
