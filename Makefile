@@ -1,6 +1,8 @@
 # Two commands on a fresh machine (Python 3.11+, Node/npm): `make run` and `make test`.
 PYTHON ?= python3
 PORT ?= 5000
+# Links in alert emails point where `make run` serves, unless the address people use is set.
+BASE_URL := $(or $(TRACKER_BASE_URL),http://127.0.0.1:$(PORT))
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
@@ -13,6 +15,7 @@ run: $(VENV)/.installed $(STATIC)
 	$(FLASK) tracker demo --if-empty
 	@echo "Starting on http://127.0.0.1:$(PORT) (Ctrl-C stops the web app and the scheduler)"
 	@trap 'kill 0' INT TERM EXIT; \
+	  export TRACKER_BASE_URL="$(BASE_URL)"; \
 	  $(FLASK) tracker scheduler & \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 

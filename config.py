@@ -92,6 +92,20 @@ def from_environment(**overrides) -> dict:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
 
+    # Shown to someone who fears a child is at immediate risk: a wrong number there is dangerous,
+    # so production has no default at all. Elsewhere (the demo, tests) the defaults are Ofcom's
+    # numbers reserved for drama, which reach nobody.
+    phones = {}
+    for key, name, drama in (
+        ("FRONT_DOOR_PHONE", "TRACKER_FRONT_DOOR_PHONE", "01632 960000"),
+        ("EMERGENCY_PHONE", "TRACKER_EMERGENCY_PHONE", "01632 960999"),
+    ):
+        phones[key] = overrides.get(key) or os.environ.get(name, "").strip()
+        if not phones[key]:
+            if production:
+                raise ConfigError(f"{name} must be set when TRACKER_ENV=production")
+            phones[key] = drama
+
     two_factor_for = os.environ.get("TRACKER_TWO_FACTOR_FOR", "leads").strip().lower()
     if two_factor_for not in {"leads", "everyone", "nobody"}:
         raise ConfigError(
@@ -149,8 +163,7 @@ def from_environment(**overrides) -> dict:
         ],
         # Professional challenge
         "PROCEDURE_FILE": os.environ.get("TRACKER_PROCEDURE_FILE", ""),
-        "FRONT_DOOR_PHONE": os.environ.get("TRACKER_FRONT_DOOR_PHONE", "0161 603 4500"),
-        "EMERGENCY_PHONE": os.environ.get("TRACKER_EMERGENCY_PHONE", "999"),
+        **phones,  # FRONT_DOOR_PHONE, EMERGENCY_PHONE
         # Sign-in throttling: failures counted over a window, per account and per address.
         "SIGNIN_WINDOW_MINUTES": _int("TRACKER_SIGNIN_WINDOW_MINUTES", 15),
         "SIGNIN_MAX_PER_ACCOUNT": _int("TRACKER_SIGNIN_MAX_PER_ACCOUNT", 5),

@@ -58,3 +58,9 @@ def seconds_ago(seconds: float) -> float:
     import time
 
     return time.time() - seconds
+
+
+def section(html: str, heading_id: str) -> str:
+    """The HTML from the heading with this id up to the next h2 (one section of a page)."""
+    after = html.split(f'id="{heading_id}"', 1)[1]
+    return after.split("<h2", 1)[0]

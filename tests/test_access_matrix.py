@@ -35,6 +35,8 @@ ANYONE = (200, 200, 200, 200, 200, 200)
 PARTNERSHIP_LIST = (403, 200, 403, 200, 403, 302)  # unanswered concerns, open challenges
 AUDITOR_ONLY = (403, 403, 403, 200, 403, 302)
 API = (401, 401, 401, 401, 401, 401)
+STAGE_1_NAMED_GET = (200, 403, 404, 403, 403, 302)  # only the person named for the stage acts
+STAGE_1_NAMED_POST = (400, 403, 404, 403, 403, 302)
 
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # Sign-in and the account
@@ -120,6 +122,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("shares.case_chronology", "GET"): CASE_READ,
     ("shares.chronology_csv", "GET"): CASE_READ,
     ("shares.unanswered", "GET"): PARTNERSHIP_LIST,
+    # The agency's own lists of open concerns (the home page's "see all"): scoped, not refused.
+    ("shares.agency_concerns", "GET"): (200, 200, 200, 403, 403, 302),
     # Challenges: B's challenge about A at stage 1, so A's people act on it.
     ("challenges.raise_challenge", "GET"): CASE_CHANGE_GET,
     ("challenges.raise_challenge", "POST"): CASE_CHANGE_POST,
@@ -130,12 +134,13 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("challenges.check", "GET"): (302, 302, 404, 403, 403, 302),
     ("challenges.check", "POST"): (302, 302, 404, 403, 403, 302),
     ("challenges.show", "GET"): CASE_READ,
-    ("challenges.discussion", "GET"): CASE_CHANGE_GET,
-    ("challenges.discussion", "POST"): CASE_CHANGE_POST,
-    ("challenges.escalate", "GET"): CASE_CHANGE_GET,
-    ("challenges.escalate", "POST"): CASE_CHANGE_POST,
-    ("challenges.resolve", "GET"): CASE_CHANGE_GET,
-    ("challenges.resolve", "POST"): CASE_CHANGE_POST,
+    # At stage 1, A (the agency it is about) names Worker A: she acts, not A's other people.
+    ("challenges.discussion", "GET"): STAGE_1_NAMED_GET,
+    ("challenges.discussion", "POST"): STAGE_1_NAMED_POST,
+    ("challenges.escalate", "GET"): STAGE_1_NAMED_GET,
+    ("challenges.escalate", "POST"): STAGE_1_NAMED_POST,
+    ("challenges.resolve", "GET"): STAGE_1_NAMED_GET,
+    ("challenges.resolve", "POST"): STAGE_1_NAMED_POST,
     # Only the raising agency withdraws its challenge.
     ("challenges.withdraw", "GET"): (403, 403, 404, 403, 403, 302),
     ("challenges.withdraw", "POST"): (403, 403, 404, 403, 403, 302),
@@ -149,9 +154,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("inbox.index", "GET"): (200, 200, 200, 200, 200, 302),
     ("inbox.digest", "GET"): (200, 200, 200, 200, 403, 302),
     ("inbox.read", "POST"): (404, 404, 404, 404, 404, 302),
+    ("inbox.read_all", "POST"): (302, 302, 302, 302, 302, 302),  # one's own alerts only
     # Audit trail, evidence packs and reports: auditors.
     ("audit.index", "GET"): AUDITOR_ONLY,
     ("audit.case_history", "GET"): AUDITOR_ONLY,
+    ("audit.event", "GET"): AUDITOR_ONLY,
     ("audit.evidence_pack", "GET"): AUDITOR_ONLY,
     ("audit.evidence_archive", "GET"): AUDITOR_ONLY,
     ("audit.checkpoint", "GET"): AUDITOR_ONLY,
@@ -296,6 +303,8 @@ def url_args(world, password_hash) -> dict[str, object]:
         "stage": 2,
         "provider_id": provider.id,
         "approval_id": approval.id,
+        "which": "ours",
+        "event_id": 1,
     }
 
 

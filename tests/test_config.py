@@ -15,6 +15,41 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path, p
         config.from_environment(INSTANCE_DIR=str(tmp_path))
 
 
+@pytest.mark.parametrize("missing", ["TRACKER_FRONT_DOOR_PHONE", "TRACKER_EMERGENCY_PHONE"])
+def test_production_refuses_to_start_without_the_immediate_risk_numbers(
+    monkeypatch, tmp_path, missing
+):
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
+    monkeypatch.setenv(missing, " ")
+    with pytest.raises(
+        config.ConfigError, match=f"^{missing} must be set when TRACKER_ENV=production$"
+    ):
+        config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
+
+
+def test_production_uses_the_numbers_it_is_given(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
+    settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
+    assert (settings["FRONT_DOOR_PHONE"], settings["EMERGENCY_PHONE"]) == (
+        "01632 960111",
+        "01632 960112",
+    )
+
+
+def test_outside_production_the_numbers_are_drama_numbers_that_reach_nobody(monkeypatch, tmp_path):
+    monkeypatch.delenv("TRACKER_ENV", raising=False)
+    monkeypatch.delenv("TRACKER_FRONT_DOOR_PHONE", raising=False)
+    monkeypatch.delenv("TRACKER_EMERGENCY_PHONE", raising=False)
+    settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x")
+    # Ofcom reserves 01632 960000 to 960999 for drama.
+    for number in (settings["FRONT_DOOR_PHONE"], settings["EMERGENCY_PHONE"]):
+        assert number.startswith("01632 960") and len(number.replace(" ", "")) == 11
+
+
 def test_wsgi_exits_with_one_line_reason(tmp_path):
     env = {
         "TRACKER_ENV": "production",
@@ -31,6 +66,22 @@ def test_wsgi_exits_with_one_line_reason(tmp_path):
     )
 
 
+def test_wsgi_names_a_missing_immediate_risk_number_in_one_line(tmp_path):
+    env = {
+        "TRACKER_ENV": "production",
+        "SECRET_KEY": "x" * 64,
+        "TRACKER_INSTANCE_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "tracker will not start: TRACKER_FRONT_DOOR_PHONE must be set when TRACKER_ENV=production"
+    )
+
+
 def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("TRACKER_ENV", raising=False)
@@ -42,6 +93,8 @@ def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path, production_env):
     monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"

@@ -64,3 +64,30 @@ def test_the_demo_has_one_of_each_golden_rule(app):
     assert closure is not None and closure.day > clock.now().date()
     assert db.session.scalar(select(ShareRecipient).where(ShareRecipient.outcome.is_not(None)))
     assert audit.verify().ok
+
+
+def test_demo_cases_open_before_anything_is_recorded_on_them(app):
+    from tracker.models import Challenge, ConcernResponse, Share, ShareVersion
+
+    demo.load()
+    for case in db.session.scalars(db.select(Case)):
+        first_share = db.session.scalar(
+            db.select(db.func.min(ShareVersion.shared_at))
+            .join(Share, ShareVersion.share_id == Share.id)
+            .where(Share.case_id == case.id)
+        )
+        first_challenge = db.session.scalar(
+            db.select(db.func.min(Challenge.raised_at)).where(Challenge.case_id == case.id)
+        )
+        for moment in (first_share, first_challenge):
+            assert moment is None or case.created_at <= moment, case.reference
+    # Each answer talks about the agency giving it: no school's watch list from housing.
+    for response in db.session.scalars(db.select(ConcernResponse)):
+        kind = response.recipient.agency.kind
+        text = response.action_taken.lower()
+        if "school" in text or "attendance" in text:
+            assert kind == "education", (kind, text)
+        if "officers" in text or "police records" in text:
+            assert kind == "police", (kind, text)
+        if "health visitor" in text or "gp records" in text:
+            assert kind == "health", (kind, text)

@@ -30,6 +30,8 @@ def test_production_cookies_are_secure_httponly_and_strict(monkeypatch, tmp_path
 
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"

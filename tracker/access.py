@@ -165,27 +165,37 @@ def challenge_for_reading(challenge_id: int, person: Person | None = None):
 def stage_actors(challenge) -> set[int]:
     """Ids of the people the procedure names for the challenge's current stage.
 
-    Each side: its named lead and deputy for the stage; where the stage is between practitioners,
-    every practitioner (worker or lead) of that side's agency; where the side is the partnership,
-    or nobody is named for it, the partnership's named leads.
+    Each side: its named lead and deputy for the stage; where the side is the partnership, or
+    nobody is named for it, the partnership's named leads. Where the stage is between
+    practitioners, every practitioner (worker or lead) of the raising agency, and of the agency
+    the challenge is about when that agency names nobody for the stage.
+
+    Nobody acts alone on their own challenge: the person who raised it acts only when nobody
+    else is named for the raising side at this stage (a raiser who is also the deputy at the
+    next stage does not escalate her own challenge while her lead is named).
     """
     from tracker.services import leads
 
     stage = challenge.current_stage
-    actors: set[int] = set()
     partnership_needed = False
-    for agency_id, participant in (
-        (challenge.raised_by_agency_id, stage.raising_side),
-        (challenge.about_agency_id, stage.other_side),
+    sides: list[set[int]] = []
+    named_for_raising: set[int] = set()
+    for agency_id, participant, raising in (
+        (challenge.raised_by_agency_id, stage.raising_side, True),
+        (challenge.about_agency_id, stage.other_side, False),
     ):
+        side: set[int] = set()
         if participant == "partnership":
             partnership_needed = True
+            sides.append(side)
             continue
         named = leads.named_people(agency_id, challenge.stage)
         partnership_needed |= not named
-        actors |= {p.id for p in named}
-        if participant == "practitioner":
-            actors |= set(
+        side |= {p.id for p in named}
+        if raising:
+            named_for_raising = {p.id for p in named}
+        if participant == "practitioner" and (raising or not named):
+            side |= set(
                 db.session.scalars(
                     select(Person.id).where(
                         Person.agency_id == agency_id,
@@ -194,9 +204,24 @@ def stage_actors(challenge) -> set[int]:
                     )
                 )
             )
+        sides.append(side)
+    raising_side, about_side = sides
     if partnership_needed:
-        actors |= {p.id for p in leads.partnership_people(challenge.stage)}
-    return actors
+        partnership = {p.id for p in leads.partnership_people(challenge.stage)}
+        if stage.raising_side == "partnership":
+            named_for_raising |= partnership
+        raising_side |= partnership
+    if named_for_raising - {challenge.raised_by_id}:
+        raising_side.discard(challenge.raised_by_id)
+        about_side.discard(challenge.raised_by_id)
+    return raising_side | about_side
+
+
+def stage_actor_names(challenge) -> list[str]:
+    """Who may act on the challenge's current stage, by name and agency (for the page)."""
+    ids = stage_actors(challenge)
+    people = db.session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.name))
+    return [f"{p.name} ({p.agency.name})" for p in people]
 
 
 def can_act_on_stage(person: Person, challenge) -> bool:

@@ -191,19 +191,24 @@ def load() -> list[Person]:
     leads_of_cases = [by_key[k] for k in ("csc", "csc", "csc", "earlyhelp", "earlyhelp", "yjs")]
     others = [a for k, a in by_key.items() if k not in {"partnership"}]
     today = clock.now().date()
+    opened_from = clock.now()
     for number in range(34):
         lead_agency = rng.choice(leads_of_cases)
         involved = rng.sample([a for a in others if a.id != lead_agency.id], rng.randint(1, 4))
         child = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
         born = today - timedelta(days=rng.randint(200, 17 * 365))
-        cases.create(
-            workers[lead_agency.id],
-            child_name=child,
-            date_of_birth=date(born.year, born.month, born.day),
-            lead_agency_id=lead_agency.id,
-            lead_professional_id=workers[lead_agency.id].id if number % 3 else None,
-            other_agency_ids=[a.id for a in involved],
-        )
+        # A case opens before anything is recorded on it: shares reach back 35 days and notes
+        # 70, so each case opened 80 to 119 days ago (the same days on every load).
+        with clock.restoring():
+            clock.freeze(opened_from - timedelta(days=80 + (number * 13) % 40))
+            cases.create(
+                workers[lead_agency.id],
+                child_name=child,
+                date_of_birth=date(born.year, born.month, born.day),
+                lead_agency_id=lead_agency.id,
+                lead_professional_id=workers[lead_agency.id].id if number % 3 else None,
+                other_agency_ids=[a.id for a in involved],
+            )
     first = db.session.scalar(select(Case).order_by(Case.id).limit(1))
     first.nhs_number, first.upn = DEMO_NHS_NUMBER, DEMO_UPN
     db.session.commit()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Protocol
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextArea
@@ -52,9 +54,25 @@ def no_control_characters(form, field) -> None:
         raise ValidationError(f"{field.label.text} must not contain control characters")
 
 
+class FieldProblem(Protocol):
+    """A refusal naming the form field it is about: every service's input error (ShareError,
+    ChallengeError, ...) has this shape, so a form shows it against that field."""
+
+    field: str
+
+
+Check = Callable[[], Iterable[FieldProblem]]
+
+
 class BaseForm(FlaskForm):
     """CSRF-protected; strips surrounding whitespace from every text field; whole numbers in
-    select boxes bounded (tracker.inputs); text that is not valid Unicode refused, field by field.
+    select boxes bounded (tracker.inputs); text that is not valid Unicode refused, field by field;
+    every problem in one round.
+
+    One round: a submitted form runs its field validators, its own cross-field rules
+    (`cross_field_problems`) and any checks the view passes (the service's rules, which need the
+    case or the person), and shows all their problems together. A rule about a field that is
+    already wrong waits until that field is fixed, so the summary never contradicts itself.
     """
 
     class Meta:
@@ -82,14 +100,54 @@ class BaseForm(FlaskForm):
                 return formdata
             return MultiDict(pairs)
 
+    def cross_field_problems(self) -> Iterable[FieldProblem]:
+        """Rules across this form's fields; a form with such rules overrides this."""
+        return ()
+
     def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
+        super().validate(extra_validators)
         for name in sorted(getattr(self, "invalid_text_fields", ())):
             field = self._fields.get(name)
             if field is not None:
-                field.errors.append(f"{field.label.text} must contain only valid characters")
-                valid = False
-        return valid
+                field.errors = [
+                    *field.errors,
+                    f"{field.label.text} must contain only valid characters",
+                ]
+        self.add_problems(self.cross_field_problems())
+        return not self.errors
+
+    def validate_on_submit(self, *checks: Check) -> bool:
+        """Validate a submitted form, then run the view's checks too (every problem in one round)."""
+        if not self.is_submitted():
+            return False
+        self.validate()
+        for check in checks:
+            self.add_problems(check())
+        return not self.errors
+
+    def add_problems(self, problems: Iterable[FieldProblem]) -> None:
+        for problem in problems:
+            self.refused(problem)
+
+    def refused(self, problem: FieldProblem, fallback: str | None = None) -> None:
+        """Show a problem against its field (or the fallback field, or the first, when this form
+        has no such field), unless that field already says what is wrong with it."""
+        field = (
+            self._fields.get(problem.field) or self._fields.get(fallback or "") or next(iter(self))
+        )
+        message = str(problem)
+        if field is self._fields.get(problem.field) and field.errors:
+            return
+        if message not in field.errors:
+            field.errors = [*field.errors, message]
+
+
+class Problem(ValueError):
+    """A cross-field rule a form checks itself (the field it is shown against, and why)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def required_text(label: str, missing: str, max_length: int = 5000, **kwargs) -> TextAreaField:

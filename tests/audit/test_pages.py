@@ -82,7 +82,7 @@ def test_search_by_case_person_agency_action_and_dates(client, world, frozen):
     response = client.get("/audit/", query_string={"person_id": world.worker_a.id})
     text = results(response)
     assert "case.status_change" in text and "Second Child" not in text
-    assert "status: open → closed" in text and "Family moved away" in text
+    assert "Status: open → closed" in text and "Family moved away" in text
     assert "Agency A Social Care" in text and "Agency worker" in text
 
     text = results(client.get("/audit/", query_string={"agency_id": world.agency_b.id}))
@@ -150,3 +150,66 @@ def test_the_trail_is_paginated(client, world, app):
 def test_bad_search_gets_the_error_summary(client, world, query, message):
     sign_in_as(client, world.auditor)
     assert_form_error(client.get("/audit/", query_string=query), message)
+
+
+def test_an_auditor_reaches_history_and_evidence_from_the_case_page(client, world):
+    case_url = f"/cases/{world.case.id}"
+    sign_in_as(client, world.auditor)
+    html = client.get(case_url).get_data(as_text=True)
+    for target in (f"/audit/cases/{world.case.id}", f"/audit/cases/{world.case.id}/evidence"):
+        assert f'href="{target}"' in html
+        assert client.get(target).status_code == 200
+    sign_in_as(client, world.worker_a)  # a worker's case page has no audit links
+    assert "/audit/cases/" not in client.get(case_url).get_data(as_text=True)
+
+
+def test_the_evidence_page_reads_as_words_with_one_date_format_and_a_cover(client, world, frozen):
+    import re
+    from datetime import datetime
+
+    from tests.services.test_evidence import build_case_history
+
+    build_case_history(world, frozen)
+    frozen(datetime(2026, 6, 10, 12, 0))
+    sign_in_as(client, world.auditor)
+    response = client.get(f"/audit/cases/{world.case.id}/evidence")
+    text = page_text(response)
+    main = text.split("Evidence pack for a case review", 1)[1]
+    for code in ("art6_1e_public_task", "secure_email", "not_sought", "awaiting_response"):
+        assert code not in main, code
+    # One date format: no ISO dates and no seconds anywhere on the page.
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", main)
+    assert not re.search(r"\b\d{2}:\d{2}:\d{2}\b", main)
+    # The cover: the case, the period, the counts, the point of the chain it verifies against.
+    cover = main.split("Download as a zip", 1)[0]
+    assert world.case.reference in cover and "Period covered" in cover
+    assert "Shares (versions):" in cover and "Audit events on the case:" in cover
+    assert "Verifies against" in cover and "hash" in cover
+
+
+def test_trail_rows_are_short_and_the_event_page_has_everything(client, world, frozen):
+    from datetime import datetime
+
+    from tracker.models import AuditEvent
+    from tracker.services import audit
+
+    frozen(datetime(2026, 6, 3, 10, 0))
+    agent = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    )
+    sign_in_as(client, world.auditor)
+    client.get(f"/audit/cases/{world.case.id}/evidence", headers={"User-Agent": agent})
+    produced = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "evidence.produce")
+    ).one()
+    assert produced.user_agent == agent
+    row = audit.trail_rows([produced])[0]
+    assert row.browser == "Chrome on Windows"
+    text = results(client.get("/audit/?action=evidence.produce"))
+    assert "Chrome on Windows" in text and "AppleWebKit" not in text
+    assert "{'" not in text and '{"' not in text  # words, not a Python dict
+    assert "Files: audit_trail.csv:" in text
+    page = page_text(client.get(f"/audit/events/{produced.id}"))
+    assert agent in page and produced.hash in page and produced.prev_hash in page
+    assert "Chrome on Windows" in page

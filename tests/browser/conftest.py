@@ -30,7 +30,36 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# WCAG 2.2 AA and axe's best practices (landmarks, for example: content outside them is missed
+# by people who move by landmark).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+# axe runs as a script of the page, with the page's own nonce, so the content security policy
+# governs it like any of the app's scripts (nothing bypasses it); a page whose policy refuses the
+# nonce refuses axe too, and the check says so.
+LOAD_AXE = """source => {
+  if (window.axe) return true;
+  const script = document.createElement('script');
+  script.nonce = document.querySelector('script[nonce]')?.nonce || '';
+  script.textContent = source;
+  document.head.appendChild(script);
+  return Boolean(window.axe);
+}"""
+
+
+def _known_govuk_frontend_issue(rule: str, node: dict) -> bool:
+    """GOV.UK Frontend's conditional reveal sets aria-expanded on a radio on purpose: screen
+    readers announce it and user research found it helps, though ARIA 1.2 does not list it for
+    radios (alphagov/govuk-frontend#979, its documented known issue #1280). Only that one
+    attribute on that one component is let through; anything else on the element still fails."""
+    return (
+        rule == "aria-allowed-attr"
+        and 'class="govuk-radios__input"' in node["html"]
+        and 'aria-controls="conditional-' in node["html"]
+        and all(
+            "aria-expanded" in check["message"]
+            for check in node.get("any", []) + node.get("all", [])
+        )
+    )
 
 
 def _free_port() -> int:
@@ -158,22 +187,24 @@ class Journey:
         """axe-core with the WCAG 2.2 AA rules on the page as it is now; any violation fails."""
         url = self.page.url
         self.checked.append(url)
-        # Evaluated through the DevTools protocol, which the page's CSP does not govern, so the
-        # CSP stays enforced for the app's own scripts and styles (a violation fails the test).
-        self.page.evaluate(self._axe)
+        if not self.page.evaluate(LOAD_AXE, self._axe):
+            pytest.fail(f"axe could not run on {url}: the content security policy refused it")
         result = self.page.evaluate(
-            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
         )
-        problems = [
-            {
-                "rule": v["id"],
-                "impact": v["impact"],
-                "help": v["help"],
-                "nodes": [n["target"] for n in v["nodes"]][:5],
-                "html": [n["html"][:200] for n in v["nodes"]][:3],
-            }
-            for v in result["violations"]
-        ]
+        problems = []
+        for v in result["violations"]:
+            nodes = [n for n in v["nodes"] if not _known_govuk_frontend_issue(v["id"], n)]
+            if nodes:
+                problems.append(
+                    {
+                        "rule": v["id"],
+                        "impact": v["impact"],
+                        "help": v["help"],
+                        "nodes": [n["target"] for n in nodes][:5],
+                        "html": [n["html"][:200] for n in nodes][:3],
+                    }
+                )
         if problems or self.csp_errors:
             screenshot = self.shot(url.removeprefix(self.base_url) or "home")
             pytest.fail(

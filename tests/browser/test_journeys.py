@@ -109,10 +109,13 @@ def sign_in_with_code(journey, email: str, key: str) -> None:
     journey.submit("Continue")
 
 
-def test_share_respond_challenge_escalate_inbox_and_evidence(journey, world, password_hash):
+def test_share_respond_challenge_escalate_inbox_and_evidence(journey, world, password_hash, frozen):
+    from datetime import datetime
+
     from tests.challenges.support import name_leads
     from tracker.models import Alert, Challenge, Share
 
+    frozen(datetime(2026, 12, 2, 12, 0))  # a working day, after the share's 09:00
     name_leads(world, password_hash)
     case_id, b = world.case.id, world.agency_b.id
     worker_a, worker_b = world.worker_a.email, world.worker_b.email
@@ -191,8 +194,8 @@ def test_share_respond_challenge_escalate_inbox_and_evidence(journey, world, pas
     assert db.session.scalar(db.select(db.func.count(Alert.id))) > 0
     db.session.commit()
     lead.visit("/inbox/")
-    lead.page.locator("main button[name=read]").first.click()
-    lead.page.wait_for_load_state()
+    with lead.page.expect_navigation():
+        lead.page.get_by_role("button", name="Mark all as read").click()
     lead.check()
     lead.visit("/challenges/awaiting")
     lead.visit("/challenges/")

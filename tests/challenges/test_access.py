@@ -159,3 +159,56 @@ def test_deputy_receives_the_alert_while_the_lead_is_away(app, world, password_h
     assert leads.stage_leads(world.agency_b.id, 2) == [world.worker_b]
     assert leads.stage_leads(world.agency_a.id, 2) == [world.lead_a]
     assert leads.stage_leads(world.agency_c.id, 2) == []
+
+
+def test_the_raiser_does_not_escalate_her_own_challenge_as_a_deputy(
+    client, world, password_hash, frozen
+):
+    """The demo's case: the worker who raised it is her agency's deputy at stage 2."""
+    frozen(datetime(2026, 12, 17, 10, 0))
+    named = name_leads(world, password_hash)
+    leads.assign(world.admin, world.agency_a, 2, world.lead_a.id, world.worker_a.id)
+    db.session.commit()
+    challenge = raise_one(world)  # raised by Worker A about B
+    challenges.escalate(world.worker_b, challenge, "No agreement between practitioners")
+    sign_in_as(client, world.worker_a)
+    page = page_text(client.get(f"/challenges/{challenge.id}"))
+    assert "Escalate to stage 3" not in page
+    assert "You raised this challenge" in page
+    assert "Who can act on stage 2:" in page and "Lead A (Agency A Social Care)" in page
+    assert "Worker A (Agency A" not in page.split("Who can act on stage 2:", 1)[1][:300]
+    response = client.post(
+        f"/challenges/{challenge.id}/escalate", data={"why": "Mine", "stage": "2"}
+    )
+    assert response.status_code == 403
+    sign_in_as(client, world.lead_a)  # her lead acts
+    assert "Escalate to stage 3" in page_text(client.get(f"/challenges/{challenge.id}"))
+    assert named.head_a is not None
+
+
+def test_the_raiser_acts_when_nobody_else_is_named_for_her_side(
+    client, world, password_hash, frozen
+):
+    frozen(datetime(2026, 12, 17, 10, 0))
+    name_leads(world, password_hash)  # Worker A alone is named for A at stage 1
+    challenge = raise_one(world)
+    sign_in_as(client, world.worker_a)
+    response = client.post(
+        f"/challenges/{challenge.id}/discussion", data={"text": "Spoke.", "stage": "1"}
+    )
+    assert response.status_code == 302
+
+
+def test_at_stage_1_the_agency_it_is_about_acts_through_whom_it_names(
+    client, world, password_hash, frozen
+):
+    frozen(datetime(2026, 12, 17, 10, 0))
+    name_leads(world, password_hash)  # B names Worker B at stage 1
+    challenge = raise_one(world)  # about B
+    sign_in_as(client, world.lead_b)  # a practitioner of B, but not the one named
+    page = page_text(client.get(f"/challenges/{challenge.id}"))
+    assert "Record a discussion" not in page and "Worker B (Agency B Police)" in page
+    data = {"text": "Spoke.", "stage": "1"}
+    assert client.post(f"/challenges/{challenge.id}/discussion", data=data).status_code == 403
+    sign_in_as(client, world.worker_b)
+    assert client.post(f"/challenges/{challenge.id}/discussion", data=data).status_code == 302

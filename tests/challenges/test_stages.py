@@ -158,7 +158,13 @@ def test_walk_through_every_stage_to_resolution(client, world, named, frozen):
     case_page = page_text(client.get(f"/cases/{world.case.id}"))
     assert "Professional challenges" in case_page and "Resolved" in case_page
     chronology = page_text(client.get(f"/cases/{world.case.id}/chronology"))
-    assert f"Challenge {challenge.id} escalated from stage 3 to stage 4" in chronology
+    # The stage and its outcome in words, the link on the reference only.
+    assert f"Challenge {challenge.id} escalated from stage 3 (" in chronology
+    assert ") to stage 4 (" in chronology and "automatically. Why:" in chronology
+    assert f"Challenge {challenge.id} resolved at stage 4 (" in chronology
+    html = client.get(f"/cases/{world.case.id}/chronology").get_data(as_text=True)
+    assert f'/challenges/{challenge.id}">Challenge {challenge.id}</a> escalated' in html
+    assert "): Raised" not in chronology and "began." in chronology
 
 
 def test_urgent_challenge_uses_one_day_stages_across_bank_holidays(app, world, named, frozen):

@@ -311,6 +311,12 @@ def test_the_page_shows_the_numbers_beside_svg_charts(client, known):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.count("<svg") >= 4 and " style=" not in html.split("<main", 1)[1]
+    # Wide tables scroll in a box a keyboard can reach (axe: scrollable-region-focusable),
+    # named for a screen reader, with a visible hint that it scrolls.
+    boxes = re.findall(r'<div class="tracker-scroll"[^>]*>', html)
+    assert len(boxes) == 2
+    assert all('tabindex="0"' in b and 'role="region"' in b and "aria-label=" in b for b in boxes)
+    assert html.count("tracker-scroll-hint") == 2
     text = page_text(response)
     assert f"{w.agency_b.name} 1 4 4 25.0% (1 of 4) 4 1" in text
     assert f"{w.agency_a.name} 4 2 1 100.0% (1 of 1) 0 0" in text

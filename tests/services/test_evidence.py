@@ -195,7 +195,7 @@ def test_the_printable_page_shows_the_pack_and_is_audited(app, client, world, fr
     for expected in [
         "Chronology",
         "Said she is hungry at school most days",
-        "art6_1e_public_task",
+        "Public task (UK GDPR Article 6(1)(e))",
         "Seeking consent could place the child at risk",
         "Added where the bruising was",
         "late",

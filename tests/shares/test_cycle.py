@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.conftest import sign_in_as
-from tests.helpers import page_text
+from tests.helpers import page_text, section
 from tracker.extensions import db
 from tracker.models import AuditEvent, ConcernState, Share, ShareRecipient
 
@@ -57,21 +57,22 @@ def test_whole_cycle(client, world, frozen):
     text = page_text(page)
     assert "31 Dec 2026 17:00" in text and "Awaiting response" in text and "DC Morgan" in text
 
-    # A's home: awaiting their response; B's home: awaiting our response. Not yet due soon.
-    home_a = client.get("/")
-    assert "Awaiting their response" in page_text(home_a)
-    assert world.case.reference in home_a.get_data(as_text=True)
+    # A's home: waiting on others; B's list of what it owes. Not yet due soon: not on B's home.
+    home_a = client.get("/").get_data(as_text=True)
+    assert world.case.reference in section(home_a, "waiting-on-others")
     sign_in_as(client, world.worker_b)
-    home_b = client.get("/")
-    html = home_b.get_data(as_text=True)
-    our_list = html.split('id="awaiting-our-response"')[1].split('id="awaiting-their-response"')[0]
+    our_list = client.get("/concerns/ours").get_data(as_text=True)
     assert world.case.reference in our_list
     assert tags_in(our_list) == (False, False)
+    home_b = client.get("/").get_data(as_text=True)
+    assert world.case.reference not in section(home_b, "overdue") + section(home_b, "due-soon")
 
-    # The morning of the due day: due within a working day, yellow.
+    # The morning of the due day: due within a working day, yellow, first on B's home.
     frozen(datetime(2026, 12, 31, 9, 0))
-    our_list = client.get("/").get_data(as_text=True).split('id="awaiting-their-response"')[0]
-    assert tags_in(our_list) == (False, True)
+    home_b = client.get("/").get_data(as_text=True)
+    assert world.case.reference in section(home_b, "due-soon")
+    assert tags_in(section(home_b, "due-soon")) == (False, True)
+    assert "1 due soon" in page_text(client.get("/"))
 
     # B acknowledges: still open.
     response = client.post(
@@ -83,10 +84,11 @@ def test_whole_cycle(client, world, frozen):
 
     # Monday 4 January 2027 (1 January a bank holiday): overdue, one working day.
     frozen(datetime(2027, 1, 4, 10, 0))
-    our_list = client.get("/").get_data(as_text=True).split('id="awaiting-their-response"')[0]
+    our_list = section(client.get("/").get_data(as_text=True), "overdue")
     assert world.case.reference in our_list and tags_in(our_list) == (True, False)
+    assert "1 overdue for us to answer" in page_text(client.get("/"))
     sign_in_as(client, world.worker_a)
-    their_list = client.get("/").get_data(as_text=True).split('id="awaiting-their-response"')[1]
+    their_list = section(client.get("/").get_data(as_text=True), "waiting-on-others")
     assert world.case.reference in their_list and tags_in(their_list)[0]
     case_page = page_text(client.get(f"/cases/{world.case.id}"))
     assert "1 unanswered concern on this case" in case_page
@@ -107,10 +109,7 @@ def test_whole_cycle(client, world, frozen):
     assert response.status_code == 302
     db.session.expire_all()
     assert recipient.state == ConcernState.RESPONDED
-    assert (
-        world.case.reference
-        not in client.get("/").get_data(as_text=True).split('id="awaiting-their-response"')[0]
-    )
+    assert world.case.reference not in client.get("/concerns/ours").get_data(as_text=True)
     sign_in_as(client, world.lead_a)
     assert world.case.reference not in page_text(client.get("/concerns/unanswered"))
     assert "unanswered concern" not in page_text(client.get(f"/cases/{world.case.id}"))

@@ -35,19 +35,22 @@ def showing(html: str) -> list[str]:
     return re.findall(r"Showing (\d+ to \d+ of \d+)", re.sub(r"\s+", " ", html))
 
 
-def test_home_lists_are_paginated_separately(client, app, world, frozen):
+def test_home_shows_the_first_few_and_each_full_list_is_paginated(client, app, world, frozen):
     frozen(datetime(2026, 11, 16, 10, 0))
     for _ in range(7):
         concern(world, datetime(2026, 11, 16, 9, 0))
     app.config["PAGE_SIZE"] = 5
+    sign_in_as(client, world.worker_a)
+    home = page_text(client.get("/"))
+    assert "7 waiting on others" in home and "See all 7 waiting on others" in home
     sign_in_as(client, world.worker_b)
-    assert showing(client.get("/").get_data(as_text=True)) == ["1 to 5 of 7"]
-    page_two = client.get("/?our_page=2").get_data(as_text=True)
+    assert showing(client.get("/concerns/ours").get_data(as_text=True)) == ["1 to 5 of 7"]
+    page_two = client.get("/concerns/ours?page=2").get_data(as_text=True)
     assert showing(page_two) == ["6 to 7 of 7"]
     sign_in_as(client, world.worker_a)
-    html = client.get("/?their_page=2&our_page=9").get_data(as_text=True)
-    assert showing(html) == ["6 to 7 of 7"]  # A owes nothing; its "their" list is on page 2
-    assert "our_page=9" in html  # the other list's page is kept in the links
+    html = client.get("/concerns/theirs?page=2").get_data(as_text=True)
+    assert showing(html) == ["6 to 7 of 7"]
+    assert showing(client.get("/concerns/ours").get_data(as_text=True)) == []  # A owes nothing
 
 
 def test_partnership_list_filters(client, app, world, frozen):

@@ -49,7 +49,7 @@ def index():
 @blueprint.route("/agencies/new", methods=["GET", "POST"])
 def new_agency():
     form = AgencyForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit(lambda: agencies.name_problems(form.name.data)):
         try:
             agency = agencies.create(
                 current_user,
@@ -59,7 +59,7 @@ def new_agency():
                 public_authority=_yes_no(form.public_authority.data),
             )
         except agencies.AgencyError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             flash(f"{agency.name} added", "success")
             return redirect(url_for("admin.index"))
@@ -72,7 +72,7 @@ def edit_agency(agency_id: int):
     form = AgencyForm(obj=agency)
     if not form.is_submitted():
         form.public_authority.data = "yes" if agency.public_authority else "no"
-    if form.validate_on_submit():
+    if form.validate_on_submit(lambda: agencies.name_problems(form.name.data, agency.id)):
         try:
             agencies.update(
                 current_user,
@@ -84,7 +84,7 @@ def edit_agency(agency_id: int):
                 public_authority=_yes_no(form.public_authority.data),
             )
         except agencies.AgencyError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             flash(f"{agency.name} saved", "success")
             return redirect(url_for("admin.index"))
@@ -127,7 +127,7 @@ def people_list():
 def invite():
     form = InviteForm()
     form.agency_id.choices = choices((a.id, a.name) for a in agencies.active_agencies())
-    if form.validate_on_submit():
+    if form.validate_on_submit(lambda: people.invite_problems(form.email.data, None)):
         try:
             person = people.invite(
                 current_user,
@@ -137,7 +137,7 @@ def invite():
                 role=form.role.data,
             )
         except people.PeopleError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             if person.active:
                 flash(

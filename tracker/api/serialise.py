@@ -155,7 +155,7 @@ def entry(value: chronology.Entry) -> dict:
         "kind": value.kind,
         "agency": {"id": value.agency_id, "name": value.agency_name},
         "recorder": value.recorder,
-        "what": value.what,
+        "what": value.full_text,
         "significance": value.significance,
         "themes": list(value.themes),
         "amended": value.amended,

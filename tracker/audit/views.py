@@ -4,6 +4,9 @@ log's latest signed checkpoint and verifier key (to see, and to download).
 Auditors only (access.can_audit). Every page here is itself an audit event.
 """
 
+import re
+from datetime import datetime
+
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,7 +15,17 @@ from tracker import access, inputs
 from tracker.audit.forms import TrailSearchForm
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import Agency, Case, Person
+from tracker.models import (
+    CONCERN_STATE_LABELS,
+    CONSENT_LABELS,
+    LAWFUL_BASIS_LABELS,
+    METHOD_LABELS,
+    PRIORITY_LABELS,
+    Agency,
+    AuditEvent,
+    Case,
+    Person,
+)
 from tracker.services import audit, evidence, transparency
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
@@ -95,12 +108,70 @@ def case_history(case_id: int):
     )
 
 
+@blueprint.route("/events/<int:event_id>")
+def event(event_id: int):
+    """One audit event in full: every change, the whole browser string, its hashes."""
+    found = db.get_or_404(AuditEvent, event_id)
+    [row] = audit.trail_rows([found])
+    audit.record_trail_view(
+        "audit.event_view", case_id=found.case_id, changes={"event": [None, found.id]}
+    )
+    return render_template("audit/event.html", row=row, e=found, title=f"Audit event {found.id}")
+
+
+# The printed pack shows what people read: labels, not codes, and one date format. The CSV files
+# in the zip keep the codes and sortable dates, for spreadsheets.
+CELL_LABELS = {
+    "Method": METHOD_LABELS,
+    "Lawful basis": LAWFUL_BASIS_LABELS,
+    "Consent": CONSENT_LABELS,
+    "Priority": PRIORITY_LABELS,
+    "State": CONCERN_STATE_LABELS,
+    "Recorded as": {"sent": "By the sender", "received": "By a receiving agency"},
+}
+CSV_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+PAGE_DATE = "%-d %b %Y %H:%M"  # as local_time shows every other time in the app
+
+
+@blueprint.app_template_global()
+def evidence_cell(column: str, value) -> str:
+    """One cell of the evidence pack's page, as a person reads it."""
+    labels = CELL_LABELS.get(column)
+    if labels is not None and value in labels:
+        return labels[value]
+    if isinstance(value, str) and CSV_DATE.fullmatch(value):
+        return datetime.strptime(value, "%Y-%m-%d %H:%M").strftime(PAGE_DATE)
+    if column == "Status now" and isinstance(value, str):
+        return value.capitalize()
+    return "" if value is None else str(value)
+
+
+def _cover(pack: evidence.EvidencePack) -> dict:
+    """The cover summary: the period the record covers and what the pack holds."""
+    moments = [e.at for e in pack.chronology] + [e.at for e in pack.trail]
+    return {
+        "first": min(moments) if moments else None,
+        "last": max(moments) if moments else None,
+        "counts": [
+            ("Chronology entries", len(pack.chronology)),
+            ("Shares (versions)", len(pack.shares)),
+            ("Concerns", len(pack.responses)),
+            ("Challenge transitions", len(pack.challenges)),
+            ("Audit events on the case", len(pack.trail)),
+        ],
+    }
+
+
 @blueprint.route("/cases/<int:case_id>/evidence")
 def evidence_pack(case_id: int):
     case = access.case_for_reading(case_id)
     pack = evidence.produce(current_user, case)
     return render_template(
-        "audit/evidence.html", case=case, pack=pack, title=f"Evidence pack: {case.reference}"
+        "audit/evidence.html",
+        case=case,
+        pack=pack,
+        cover=_cover(pack),
+        title=f"Evidence pack: {case.reference}",
     )
 
 

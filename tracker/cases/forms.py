@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.forms import BaseForm, GovDateField, no_control_characters
-from tracker.services import identifiers
+from tracker.services import cases, identifiers
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -104,6 +104,11 @@ class NewCaseForm(BaseForm):
     confirm_not_a_match = BooleanField(
         "This is a different child: open a new case anyway", widget=GovCheckboxInput()
     )
+
+    def cross_field_problems(self):
+        return cases.new_case_problems(
+            self.date_of_birth.data, self.lead_agency_id.data, self.lead_professional_id.data
+        )
 
 
 class AddAgencyForm(BaseForm):

@@ -83,7 +83,7 @@ def new():
             form.nhs_number.errors.append(str(error))
             matches = error.readable
         except cases.CaseError as error:
-            getattr(form, error.field).errors.append(str(error))
+            form.refused(error)
         else:
             flash(f"Case {case.reference} opened", "success")
             return redirect(url_for("cases.show", case_id=case.id))

@@ -16,8 +16,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
+from tracker.forms import BaseForm, GovDateField, Problem, no_control_characters, required_text
 from tracker.models import CHALLENGE_KIND_LABELS, THEME_LABELS
+from tracker.services import challenges
 
 YES_NO = choices([("yes", "Yes"), ("no", "No")])
 
@@ -131,8 +132,8 @@ class ResolveForm(StageForm):
             for n in range(1, ACTION_SLOTS + 1)
         ]
 
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
+    def cross_field_problems(self):
+        # An action row is all or nothing: what, who, and by when.
         for action, owner, due in self.action_rows():
             if action.data or owner.data or due.data or any(due.raw_data or []):
                 for field, message in (
@@ -140,10 +141,11 @@ class ResolveForm(StageForm):
                     (owner, "Enter who owns the action"),
                     (due, "Enter the date the action is due by"),
                 ):
-                    if not field.data and not field.errors:
-                        field.errors.append(message)
-                        ok = False
-        return ok
+                    if not field.data:
+                        yield Problem(field.name, message)
+        yield from challenges.action_due_problems(
+            [(due.name, due.data) for _, _, due in self.action_rows()]
+        )
 
 
 for _n in range(1, ACTION_SLOTS + 1):

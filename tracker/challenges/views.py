@@ -44,12 +44,6 @@ def _status(form) -> int:
     return 400 if form.errors else 200
 
 
-def _apply(form, error: challenges.ChallengeError | leads.LeadError, fallback: str) -> None:
-    """A service refusal shown against its field (or the form's main field)."""
-    field = form[error.field] if error.field in form else form[fallback]
-    field.errors = [*field.errors, str(error)]  # a tuple until the form has been validated
-
-
 # --- raising: risk question, details, check your answers ----------------------------------------
 
 DRAFT_FIELDS = (
@@ -219,7 +213,7 @@ def check(case_id: int):
             )
         except challenges.ChallengeError as error:
             details_form = _details_form(case, draft)
-            _apply(details_form, error, "what_happened")
+            details_form.refused(error, "what_happened")
             return _render_details(case, details_form, draft)
         session.pop(_draft_key(case_id), None)
         flash(f"Professional challenge {challenge.id} raised: stage 1 has begun", "success")
@@ -251,6 +245,7 @@ def _acting_on(challenge_id: int) -> Challenge:
 def show(challenge_id: int):
     challenge = access.challenge_for_reading(challenge_id)
     challenges.record_view(challenge)
+    can_act = access.can_act_on_stage(current_user, challenge)
     return render_template(
         "challenges/show.html",
         challenge=challenge,
@@ -261,7 +256,11 @@ def show(challenge_id: int):
         },
         warning=challenges.unnamed_warning(challenge) if challenge.is_open else None,
         due=challenges.due(challenge),
-        can_act=access.can_act_on_stage(current_user, challenge),
+        can_act=can_act,
+        # Someone involved who may not act is told who can (nobody acts on their own challenge).
+        who_can_act=access.stage_actor_names(challenge)
+        if challenge.is_open and not can_act and access.can_change_cases(current_user)
+        else [],
         can_withdraw=access.can_withdraw(current_user, challenge),
         can_see_case=access.is_involved(current_user, challenge.case)
         or access.reads_all_challenges(current_user),
@@ -278,7 +277,7 @@ def _stage_action(challenge_id: int, form_class, template: str, title: str, act,
         try:
             act(challenge, form)
         except challenges.ChallengeError as error:
-            _apply(form, error, fallback)
+            form.refused(error, fallback)
         else:
             return redirect(url_for("challenges.show", challenge_id=challenge.id))
     return render_template(template, challenge=challenge, form=form, title=title), _status(form)
@@ -353,7 +352,7 @@ def withdraw(challenge_id: int):
         try:
             challenges.withdraw(current_user, challenge, form.why.data)
         except challenges.ChallengeError as error:
-            _apply(form, error, "why")
+            form.refused(error, "why")
         else:
             flash("Challenge withdrawn", "success")
             return redirect(url_for("challenges.show", challenge_id=challenge.id))
@@ -433,7 +432,7 @@ def edit_named_lead(agency_id: int, stage: int):
         try:
             leads.assign(current_user, agency, stage, form.lead_id.data, form.deputy_id.data)
         except leads.LeadError as error:
-            _apply(form, error, "lead_id")
+            form.refused(error, "lead_id")
         else:
             flash(f"{agency.name}: stage {stage} lead saved", "success")
             return redirect(url_for("challenges.named_leads"))
@@ -465,6 +464,6 @@ def agency_open_challenges() -> list[Challenge]:
     """For the home page: open challenges raised by and about the person's agency (audited)."""
     if not access.can_change_cases(current_user):
         return []
-    found = challenges.open_for_agency(current_user.agency_id)
+    found = challenges.open_for_agency(current_user.agency_id, limit=5)
     challenges.record_list_view(found, "home: my agency's open challenges")
     return found

@@ -1,11 +1,19 @@
 """The in-app inbox: each person's alerts, unread first, and the weekly digest page."""
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from tracker import access, inputs
 from tracker.extensions import db
-from tracker.inbox.forms import AlertForm
+from tracker.inbox.forms import AlertForm, ReadAllForm
 from tracker.models import Case
 from tracker.services import alerts, cases, clock, sweep
 
@@ -32,7 +40,22 @@ def require_sign_in():
 @blueprint.route("/")
 def index():
     page = inputs.paginate(alerts.inbox_query(current_user))
-    return render_template("inbox/index.html", page=page, form=AlertForm(), title="Inbox")
+    return render_template(
+        "inbox/index.html",
+        page=page,
+        form=AlertForm(),
+        read_all=ReadAllForm(),
+        title="Inbox",
+    )
+
+
+@blueprint.route("/read-all", methods=["POST"])
+def read_all():
+    if not ReadAllForm().validate_on_submit():
+        abort(400)
+    marked = alerts.mark_all_read(current_user)
+    flash(f"{marked} alert{'s' if marked != 1 else ''} marked as read", "success")
+    return redirect(url_for("inbox.index"))
 
 
 @blueprint.route("/<int:alert_id>/read", methods=["POST"])

@@ -1,36 +1,44 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from tracker import access, inputs
+from tracker import access
 from tracker.extensions import db
-from tracker.services import cases, clock, sharing
+from tracker.services import cases, challenges, clock, sharing
 
 blueprint = Blueprint("main", __name__)
+
+# Each list on the home page shows its first few, with "see all" to the full list.
+HOME_LIST_SIZE = 5
 
 
 @blueprint.route("/")
 @login_required
 def home():
-    """Each person's starting point: what needs their attention."""
+    """Each person's starting point: what needs their attention, most pressing first."""
     if access.can_administer(current_user):
         return redirect(url_for("admin.index"))
-    recent = db.session.scalars(cases.recent_for(current_user).limit(10)).all()
+    recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
     cases.record_list_view(recent, "home")
     return render_template(
-        "main/home.html", recent=recent, title="Home", **_concern_lists(), now=clock.now()
+        "main/home.html", recent=recent, title="Home", now=clock.now(), **_to_do()
     )
 
 
-def _concern_lists() -> dict:
-    """Information sharing: the agency's two lists of open concerns, each paginated on its own."""
+def _first(query):
+    return db.paginate(query, page=1, per_page=HOME_LIST_SIZE, error_out=False)
+
+
+def _to_do() -> dict:
+    """For a worker or lead: what their agency owes, what it waits for, what waits on them."""
     if not access.can_change_cases(current_user):
         return {}
-    pages = {
-        name: inputs.paginate(query, f"{name}_page")
-        for name, query in (
-            ("our", sharing.awaiting_our_response(current_user.agency_id)),
-            ("their", sharing.awaiting_their_response(current_user.agency_id)),
-        )
+    agency_id, now = current_user.agency_id, clock.now()
+    lists = {
+        "overdue": _first(sharing.awaiting_our_response(agency_id, sharing.OVERDUE, now)),
+        "due_soon": _first(sharing.awaiting_our_response(agency_id, sharing.DUE_SOON, now)),
+        "theirs": _first(sharing.awaiting_their_response(agency_id, now=now)),
     }
-    sharing.record_list_view([*pages["our"].items, *pages["their"].items], "home")
-    return {"awaiting_ours": pages["our"], "awaiting_theirs": pages["their"]}
+    sharing.record_list_view([r for page in lists.values() for r in page.items], "home")
+    awaiting_me = _first(challenges.awaiting(current_user))
+    challenges.record_list_view(awaiting_me.items, "home: challenges awaiting me")
+    return {"lists": lists, "awaiting_me": awaiting_me}

@@ -20,9 +20,14 @@ from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSess
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
 from tracker.models.share import (
+    CONCERN_STATE_LABELS,
+    CONSENT_LABELS,
+    LAWFUL_BASIS_LABELS,
+    METHOD_LABELS,
     NO_SHARE_REASON_LABELS,
     OPEN_CONCERN_STATES,
     OUTCOME_LABELS,
+    PRIORITY_LABELS,
     THEME_LABELS,
     ConcernResponse,
     ConcernState,
@@ -49,7 +54,12 @@ __all__ = [
     "RoleApproval",
     "AGENCY_KIND_LABELS",
     "ALERT_KIND_LABELS",
+    "CONCERN_STATE_LABELS",
+    "CONSENT_LABELS",
+    "LAWFUL_BASIS_LABELS",
+    "METHOD_LABELS",
     "OPEN_CONCERN_STATES",
+    "PRIORITY_LABELS",
     "THEME_LABELS",
     "Agency",
     "ApiRateWindow",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.extensions import db
 from tracker.models.person import Person
 from tracker.services import clock
+
+if TYPE_CHECKING:
+    from tracker.models.case import Case
 
 
 class DeliveryStatus(StrEnum):
@@ -74,6 +78,9 @@ class Alert(db.Model):
     subject: Mapped[str] = mapped_column(String(200))
     link: Mapped[str] = mapped_column(String(300))  # a path in the app, e.g. /cases/12
     case_id: Mapped[int | None] = mapped_column(ForeignKey("child_case.id"))
+    # Who it is from (a person and agency, or None for the tracker's own sweep): shown in the
+    # inbox only, never emailed.
+    sender: Mapped[str | None] = mapped_column(String(200))
     # What happened, e.g. "concern:12:overdue"; with the recipient, the exactly-once key.
     event: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -90,6 +97,7 @@ class Alert(db.Model):
     claim_token: Mapped[str | None] = mapped_column(String(32))
 
     recipient: Mapped[Person] = relationship(lazy="joined")
+    case: Mapped[Case | None] = relationship()  # its reference, in the inbox
 
     __table_args__ = (
         UniqueConstraint("event", "recipient_id", name="uq_alert_event_recipient"),

@@ -139,6 +139,52 @@ class ConcernState(StrEnum):
 
 OPEN_CONCERN_STATES = (ConcernState.AWAITING.value, ConcernState.ACKNOWLEDGED.value)
 
+# What people read for each code (forms, pages, the printed evidence pack).
+METHOD_LABELS = {
+    ShareMethod.PHONE: "Phone",
+    ShareMethod.SECURE_EMAIL: "Secure email",
+    ShareMethod.MEETING: "Meeting",
+    ShareMethod.STRATEGY_DISCUSSION: "Strategy discussion",
+    ShareMethod.MULTI_AGENCY_HUB: "Multi-agency safeguarding hub",
+    ShareMethod.PORTAL: "Portal",
+    ShareMethod.LETTER: "Letter",
+    ShareMethod.OTHER: "Other",
+}
+LAWFUL_BASIS_LABELS = {
+    LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR Article 6(1)(e))",
+    LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (Article 6(1)(c))",
+    LawfulBasis.VITAL_INTERESTS: "Vital interests (Article 6(1)(d))",
+    LawfulBasis.CONSENT: "Consent (Article 6(1)(a))",
+    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f)): not for a public "
+    "authority's tasks",
+    LawfulBasis.RECOGNISED_LEGITIMATE_INTERESTS: "Recognised legitimate interests, safeguarding "
+    "(Article 6(1)(ea)): not for a public authority's tasks",
+    LawfulBasis.CONTRACT: "Contract (Article 6(1)(b))",
+}
+CIRCUMSTANCE_LABELS = {
+    SpecialCategoryCircumstance.CANNOT_BE_GIVEN: "Consent cannot be given",
+    SpecialCategoryCircumstance.CANNOT_REASONABLY_BE_OBTAINED: "Consent cannot reasonably be "
+    "obtained",
+    SpecialCategoryCircumstance.WOULD_PREJUDICE_PROTECTION: "Obtaining consent would prejudice "
+    "the child's protection",
+}
+IDENTIFIER_ABSENT_LABELS = {
+    IdentifierAbsent.UNKNOWN: "Not known",
+    IdentifierAbsent.MORE_DETRIMENTAL: "Including it would be more detrimental to the child",
+}
+CONSENT_LABELS = {
+    Consent.GIVEN: "Consent given",
+    Consent.NOT_SOUGHT: "Consent not sought",
+    Consent.REFUSED: "Consent refused, but shared",
+}
+PRIORITY_LABELS = {Priority.STANDARD: "Standard", Priority.URGENT: "Urgent"}
+CONCERN_STATE_LABELS = {
+    ConcernState.AWAITING: "Awaiting response",
+    ConcernState.ACKNOWLEDGED: "Acknowledged",
+    ConcernState.RESPONDED: "Responded",
+    ConcernState.NOT_NEEDED: "No response needed",
+}
+
 
 class Share(db.Model):
     """One act of information sharing about a child. Its content lives in versions."""

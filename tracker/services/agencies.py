@@ -25,12 +25,22 @@ def _snapshot(agency: Agency) -> dict:
     }
 
 
-def _check_name_free(name: str, agency_id: int | None = None) -> None:
+def name_problems(name: str | None, agency_id: int | None = None) -> list[AgencyError]:
+    """An agency's name is unique, whatever its case (a missing name is its field's to report)."""
+    name = (name or "").strip()
+    if not name:
+        return []
     query = select(Agency.id).where(func.lower(Agency.name) == name.lower())
     if agency_id is not None:
         query = query.where(Agency.id != agency_id)
     if db.session.scalar(query) is not None:
-        raise AgencyError("name", "An agency with this name already exists")
+        return [AgencyError("name", "An agency with this name already exists")]
+    return []
+
+
+def _check_name_free(name: str, agency_id: int | None = None) -> None:
+    for problem in name_problems(name, agency_id):
+        raise problem
 
 
 def create(

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus, Person
@@ -51,13 +52,15 @@ def raise_alert(
     case_id: int | None = None,
     urgent: bool = False,
     even_if_inactive: bool = False,
+    sender: Person | None = None,
 ) -> list[Alert]:
     """Create one alert per (event, recipient) that does not exist yet; return the new ones.
 
     Runs in the caller's transaction (the caller commits) and audits each new alert. The subject
     and link are emailed: they must say only who, what kind and where, never a child's name or
     any case detail. Inactive people get nothing, except (even_if_inactive) the email telling
-    them their account was deactivated.
+    them their account was deactivated. `sender` is the person whose action raised it (None: the
+    tracker's own sweep), shown in the inbox.
     """
     if not link.startswith("/"):
         raise AlertError("An alert's link is a path in the app, starting with /", "link")
@@ -74,6 +77,7 @@ def raise_alert(
                 subject=subject,
                 link=link,
                 case_id=case_id,
+                sender=f"{sender.name}, {sender.agency.name}" if sender is not None else None,
                 event=event,
                 created_at=now,
                 urgent=urgent,
@@ -108,11 +112,12 @@ def app_path(endpoint: str, **values) -> str:
 
 
 def inbox_query(person: Person):
-    """A person's alerts: unread first, then newest first."""
+    """A person's alerts, newest first (an unread one says so)."""
     return (
         select(Alert)
         .where(Alert.recipient_id == person.id)
-        .order_by(Alert.read_at.is_not(None), Alert.id.desc())
+        .options(selectinload(Alert.case))
+        .order_by(Alert.id.desc())
     )
 
 
@@ -128,6 +133,30 @@ def alert_for(person: Person, alert_id: int) -> Alert | None:
     """The person's own alert, or None (someone else's alert is not found, not forbidden)."""
     alert = db.session.get(Alert, alert_id)
     return alert if alert is not None and alert.recipient_id == person.id else None
+
+
+def mark_all_read(person: Person) -> int:
+    """Mark every one of one's unread alerts read; returns how many. A twin marks none again."""
+    now = clock.now()
+    marked = list(
+        db.session.scalars(
+            update(Alert)
+            .where(Alert.recipient_id == person.id, Alert.read_at.is_(None))
+            .values(read_at=now)
+            .returning(Alert.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if marked:
+        audit.record(
+            "alert.read_all",
+            object_kind="person",
+            object_id=person.id,
+            changes={"alerts": [None, sorted(marked)], "read_at": [None, now]},
+            actor=person,
+        )
+    db.session.commit()
+    return len(marked)
 
 
 def mark_read(person: Person, alert: Alert) -> None:

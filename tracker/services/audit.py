@@ -318,6 +318,18 @@ class TrailRow:
     def role_label(self) -> str | None:
         return Role(self.event.role).label if self.event.role else None
 
+    @property
+    def browser(self) -> str:
+        from tracker.services import readable
+
+        return readable.browser(self.event.user_agent)
+
+    @property
+    def readable_changes(self) -> list[tuple[str, str]]:
+        from tracker.services import readable
+
+        return readable.changes(self.changes)
+
 
 def trail_rows(events: list[AuditEvent]) -> list[TrailRow]:
     """Resolve agency names and case references for a page of events in two queries."""

@@ -43,6 +43,29 @@ def _involve(case: Case, agency: Agency, actor: Person) -> CaseAgency:
     return involvement
 
 
+def new_case_problems(
+    date_of_birth: date | None, lead_agency_id: int | None, lead_professional_id: int | None
+) -> list[CaseError]:
+    """The rules across a new case's fields (a missing value is its form field's to report)."""
+    problems = []
+    today = clock.now().date()
+    if date_of_birth is not None and date_of_birth > today:
+        problems.append(CaseError("date_of_birth", "Date of birth must be today or in the past"))
+    elif date_of_birth is not None and date_of_birth.year < today.year - 25:
+        problems.append(
+            CaseError("date_of_birth", "Date of birth must be within the last 25 years")
+        )
+    if lead_professional_id and lead_agency_id:
+        lead_professional = db.session.get(Person, lead_professional_id)
+        if lead_professional is None or lead_professional.agency_id != lead_agency_id:
+            problems.append(
+                CaseError(
+                    "lead_professional_id", "The lead professional must work for the lead agency"
+                )
+            )
+    return problems
+
+
 def create(
     actor: Person,
     *,
@@ -65,18 +88,11 @@ def create(
         upn = identifiers.normalise_upn(upn)
     except identifiers.IdentifierError as error:
         raise CaseError(error.field, str(error)) from None
-    if date_of_birth > clock.now().date():
-        raise CaseError("date_of_birth", "Date of birth must be today or in the past")
-    if date_of_birth.year < clock.now().year - 25:
-        raise CaseError("date_of_birth", "Date of birth must be within the last 25 years")
+    problems = new_case_problems(date_of_birth, lead_agency_id, lead_professional_id)
+    if problems:
+        raise problems[0]
     lead_agency = _active_agency(lead_agency_id, "lead_agency_id")
-    lead_professional = None
-    if lead_professional_id:
-        lead_professional = db.session.get(Person, lead_professional_id)
-        if lead_professional is None or lead_professional.agency_id != lead_agency.id:
-            raise CaseError(
-                "lead_professional_id", "The lead professional must work for the lead agency"
-            )
+    lead_professional = db.session.get(Person, lead_professional_id or 0)
     agencies = {actor.agency_id: actor.agency, lead_agency.id: lead_agency}
     for agency_id in other_agency_ids:
         agencies.setdefault(agency_id, _active_agency(agency_id, "other_agency_ids"))

@@ -112,9 +112,11 @@ def _alert(
     kind: AlertKind,
     subject: str,
     urgent: bool = False,
+    sender: Person | None = None,
 ) -> None:
     """Alerts say who and what kind, with a link: never the child's name or case detail."""
     alerts.raise_alert(
+        sender=sender,
         event=f"challenge:{challenge.id}:{event}",
         recipients=recipients,
         kind=kind.value,
@@ -343,6 +345,7 @@ def raise_challenge(
         alert_recipients(challenge),
         AlertKind.CHALLENGE_RAISED,
         f"Professional challenge {challenge.id} {how}: stage 1 awaits you, {_due_by(challenge)}",
+        sender=None if scheduler_reason else actor,
     )
     if immediate_risk:
         _alert(
@@ -352,6 +355,7 @@ def raise_challenge(
             AlertKind.IMMEDIATE_RISK,
             f"Immediate risk reported with professional challenge {challenge.id}",
             urgent=True,
+            sender=actor,
         )
     db.session.commit()
     return challenge
@@ -489,6 +493,7 @@ def _escalate(
         AlertKind.CHALLENGE_ESCALATED,
         f"Professional challenge {challenge.id} escalated to stage {challenge.stage}, "
         f"{_due_by(challenge)}",
+        sender=actor,
     )
     return event
 
@@ -515,6 +520,16 @@ class AgreedAction:
     due_on: date
 
 
+def action_due_problems(due_dates: list[tuple[str, date | None]]) -> list[ChallengeError]:
+    """An agreed action is due today or later: one problem per (field, date) that is not."""
+    today = clock.now().date()
+    return [
+        ChallengeError(field, "An action's date must be today or later")
+        for field, due_on in due_dates
+        if due_on is not None and due_on < today
+    ]
+
+
 def resolve(
     actor: Person,
     challenge: Challenge,
@@ -529,9 +544,9 @@ def resolve(
     themes = sorted(set(themes))
     if not set(themes) <= set(Theme):
         raise ChallengeError("themes", "Select learning themes from the list")
-    for action in actions:
-        if action.due_on < clock.now().date():
-            raise ChallengeError("actions", "An action's date must be today or later")
+    problems = action_due_problems([("actions", action.due_on) for action in actions])
+    if problems:
+        raise problems[0]
     _lock(challenge, expected_stage)
     now = clock.now()
     challenge.status = ChallengeStatus.RESOLVED.value
@@ -572,6 +587,7 @@ def resolve(
         alert_recipients(challenge) + [challenge.raised_by],
         AlertKind.CHALLENGE_UPDATED,
         f"Professional challenge {challenge.id} resolved",
+        sender=actor,
     )
     db.session.commit()
     return event
@@ -601,6 +617,7 @@ def withdraw(actor: Person, challenge: Challenge, why: str) -> ChallengeEvent:
         alert_recipients(challenge),
         AlertKind.CHALLENGE_UPDATED,
         f"Professional challenge {challenge.id} withdrawn",
+        sender=actor,
     )
     db.session.commit()
     return event
@@ -851,6 +868,42 @@ def due(challenge: Challenge, now: datetime | None = None) -> Due:
 # --- the chronology -----------------------------------------------------------------------------
 
 
+def _stage_in_words(challenge: Challenge, number: int | None) -> str:
+    """ "stage 2 (line managers)": the number and the name the challenge's procedure gave it."""
+    if not number:
+        return "stage 1"
+    try:
+        return f"stage {number} ({challenge.procedure.stage(number).name})"
+    except IndexError:
+        return f"stage {number}"
+
+
+def _in_words(challenge: Challenge, event: ChallengeEvent) -> str:
+    """What happened, for the chronology: after the challenge's reference (the link), the stage
+    and its outcome in words, then what was said."""
+    stage = _stage_in_words(challenge, event.from_stage)
+    if event.kind == EventKind.RAISED.value:
+        # The event's text starts with what this sentence already says ("Raised as urgent").
+        said = event.text.removeprefix("Raised as urgent").removeprefix("Raised").lstrip("; ")
+        return (
+            f"raised by {challenge.raised_by_agency.name} about "
+            f"{challenge.about_agency.name}'s {challenge.kind_label.lower()}"
+            f"{' (urgent)' if challenge.urgent else ''}; "
+            f"{_stage_in_words(challenge, 1)} began."
+            + (f" {said[:1].upper()}{said[1:]}." if said else "")
+        )
+    if event.kind == EventKind.ESCALATED.value:
+        return (
+            f"escalated from {stage} to {_stage_in_words(challenge, event.to_stage)}"
+            f"{' automatically' if event.person is None else ''}. Why: {event.text}"
+        )
+    if event.kind == EventKind.RESOLVED.value:
+        return f"resolved at {stage}. Agreed: {event.text}"
+    if event.kind == EventKind.WITHDRAWN.value:
+        return f"withdrawn at {stage}. Why: {event.text}"
+    return f"{event.kind_label.lower()} at {stage}: {event.text}"
+
+
 def chronology_entries(case_id: int) -> list[chronology.Entry]:
     """Every challenge transition on the case, for its chronology (two queries)."""
     events = db.session.scalars(
@@ -864,18 +917,7 @@ def chronology_entries(case_id: int) -> list[chronology.Entry]:
     for event in events:
         challenge = event.challenge
         agency = event.person.agency if event.person else challenge.raised_by_agency
-        if event.kind == EventKind.RAISED.value:
-            what = (
-                f"Challenge {challenge.id} raised by {challenge.raised_by_agency.name} about "
-                f"{challenge.about_agency.name} ({challenge.kind_label}): {event.text}"
-            )
-        elif event.kind == EventKind.ESCALATED.value:
-            what = (
-                f"Challenge {challenge.id} escalated from stage {event.from_stage} to stage "
-                f"{event.to_stage}: {event.text}"
-            )
-        else:
-            what = f"Challenge {challenge.id} {event.kind_label.lower()} at stage {event.from_stage}: {event.text}"
+        what = _in_words(challenge, event)
         entries.append(
             chronology.Entry(
                 at=event.at,
@@ -886,6 +928,7 @@ def chronology_entries(case_id: int) -> list[chronology.Entry]:
                 what=what,
                 themes=tuple(event.learning_themes.split(",")) if event.learning_themes else (),
                 link=("challenges.show", {"challenge_id": challenge.id}),
+                link_text=f"Challenge {challenge.id}",
             )
         )
     return entries

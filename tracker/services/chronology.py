@@ -54,6 +54,14 @@ class Entry:
     amended: bool = False
     date_only: bool = False  # notes are dated by day, not time
     link: tuple[str, dict] | None = field(default=None, compare=False)  # (endpoint, values)
+    # The words the link goes on (a reference such as "Challenge 3"), written before `what`;
+    # empty: the link goes on the whole of `what`.
+    link_text: str = ""
+
+    @property
+    def full_text(self) -> str:
+        """What happened, with its reference, where there is no link to carry it (CSV, print)."""
+        return f"{self.link_text} {self.what}" if self.link_text else self.what
 
     @property
     def kind_label(self) -> str:
@@ -285,7 +293,7 @@ def to_csv(entries: list[Entry]) -> str:
             entry.kind_label,
             entry.agency_name,
             entry.recorder,
-            entry.what,
+            entry.full_text,
             entry.significance,
             "; ".join(entry.theme_labels),
             "yes" if entry.amended else "no",

@@ -41,13 +41,22 @@ class NoteError(ValueError):
         self.field = field
 
 
-def _validate(occurred_on: date, text: str, themes: list[str]) -> tuple[str, str]:
-    if occurred_on > clock.now().date():
-        raise NoteError("occurred_on", "The date must be today or in the past")
-    if not text.strip():
-        raise NoteError("text", "Enter the note")
+def note_problems(occurred_on: date | None, text: str | None, themes: list[str]) -> list[NoteError]:
+    """Every rule about what a note says (a missing date is its form field's to report)."""
+    problems = []
+    if occurred_on is not None and occurred_on > clock.now().date():
+        problems.append(NoteError("occurred_on", "The date must be today or in the past"))
+    if not (text or "").strip():
+        problems.append(NoteError("text", "Enter the note"))
     if any(t not in set(Theme) for t in themes):
-        raise NoteError("themes", "Select learning themes from the list")
+        problems.append(NoteError("themes", "Select learning themes from the list"))
+    return problems
+
+
+def _validate(occurred_on: date, text: str, themes: list[str]) -> tuple[str, str]:
+    problems = note_problems(occurred_on, text, themes)
+    if problems:
+        raise problems[0]
     return text.strip(), ",".join(t.value for t in Theme if t.value in themes)
 
 

@@ -138,15 +138,25 @@ def tell(person: Person, what: str, event: AuditEvent) -> None:
     )
 
 
+def invite_problems(email: str | None, agency_id: int | None) -> list[PeopleError]:
+    """A new person's email address is not taken, and their agency exists."""
+    problems = []
+    email = normalise_email(email or "")
+    if email and db.session.scalar(select(Person.id).where(Person.email == email)) is not None:
+        problems.append(PeopleError("email", "A person with this email address already exists"))
+    if agency_id is not None and db.session.get(Agency, agency_id) is None:
+        problems.append(PeopleError("agency_id", "Select an agency from the list"))
+    return problems
+
+
 def invite(actor: Person, *, name: str, email: str, agency_id: int, role: str) -> Person:
     """Create a person with no password. A worker or lead is emailed a set-password link now;
     an auditor or administrator waits, unable to sign in, for a second administrator's approval
     (`approve`), which sends the link."""
+    problems = invite_problems(email, agency_id)
+    if problems:
+        raise problems[0]
     email = normalise_email(email)
-    if db.session.scalar(select(Person.id).where(Person.email == email)) is not None:
-        raise PeopleError("email", "A person with this email address already exists")
-    if db.session.get(Agency, agency_id) is None:
-        raise PeopleError("agency_id", "Select an agency from the list")
     role = Role(role).value
     person = Person(
         name=name.strip(),

@@ -21,7 +21,7 @@ from flask import abort, current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
-from tracker import access
+from tracker import access, models
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -69,7 +69,7 @@ def _all(problems: list[ShareError]) -> None:
 class ShareDetails:
     """What one version of a share says (the "record it" fields)."""
 
-    shared_at: datetime  # naive UTC
+    shared_at: datetime | None  # naive UTC; None only while a form is still wrong
     method: str
     summary: str
     purpose: str
@@ -181,34 +181,51 @@ def sharing_agency(recorded_as: str, form, actor: Person) -> Agency | None:
     return db.session.get(Agency, agency_id) if isinstance(agency_id, int) and agency_id else None
 
 
-def _validate(details: ShareDetails) -> ShareDetails:
-    if details.shared_at > clock.now():
-        raise ShareError("shared_on", "The date and time shared must be now or in the past")
-    if details.method not in set(ShareMethod):
-        raise ShareError("method", "Select how it was shared")
-    if details.lawful_basis not in set(LawfulBasis):
-        raise ShareError("lawful_basis", "Select the lawful basis for sharing")
-    if details.consent not in set(Consent):
-        raise ShareError("consent", "Select whether consent was given")
-    reason = (details.consent_reason or "").strip() or None
-    if details.consent == Consent.NOT_SOUGHT and not reason:
-        raise ShareError("consent_reason", "Enter why consent was not sought")
-    if details.consent == Consent.REFUSED and not reason:
-        raise ShareError(
-            "consent_reason", "Enter why the information was shared when consent was refused"
+def details_problems(details: ShareDetails) -> list[ShareError]:
+    """Every rule about what a version of a share says, each against its field.
+
+    A value that is missing here (None: its form field was already wrong) is not judged again.
+    """
+    problems = []
+    if details.shared_at is not None and details.shared_at > clock.now():
+        problems.append(
+            ShareError("shared_on", "The date and time shared must be now or in the past")
         )
-    if details.consent == Consent.GIVEN:
-        reason = None
-    unknown = [t for t in details.themes if t not in set(Theme)]
-    if unknown:
-        raise ShareError("themes", "Select learning themes from the list")
-    details.consent_reason = reason
+    if details.method not in set(ShareMethod):
+        problems.append(ShareError("method", "Select how it was shared"))
+    if not (details.summary or "").strip():
+        problems.append(ShareError("summary", "Enter what was shared"))
+    if not (details.purpose or "").strip():
+        problems.append(ShareError("purpose", "Enter why it was shared"))
+    if details.lawful_basis not in set(LawfulBasis):
+        problems.append(ShareError("lawful_basis", "Select the lawful basis for sharing"))
+    if details.consent not in set(Consent):
+        problems.append(ShareError("consent", "Select whether consent was given"))
+    reason = (details.consent_reason or "").strip()
+    if details.consent == Consent.NOT_SOUGHT and not reason:
+        problems.append(ShareError("consent_reason", "Enter why consent was not sought"))
+    if details.consent == Consent.REFUSED and not reason:
+        problems.append(
+            ShareError(
+                "consent_reason",
+                "Enter why the information was shared when consent was refused",
+            )
+        )
+    if any(t not in set(Theme) for t in details.themes):
+        problems.append(ShareError("themes", "Select learning themes from the list"))
+    return problems
+
+
+def _validate(details: ShareDetails) -> ShareDetails:
+    problems = details_problems(details)
+    if details.shared_at is None:
+        problems.insert(0, ShareError("shared_on", "Enter the date and time it was shared"))
+    if problems:
+        raise problems[0]
+    reason = (details.consent_reason or "").strip() or None
+    details.consent_reason = None if details.consent == Consent.GIVEN else reason
     details.summary = details.summary.strip()
     details.purpose = details.purpose.strip()
-    if not details.summary:
-        raise ShareError("summary", "Enter what was shared")
-    if not details.purpose:
-        raise ShareError("purpose", "Enter why it was shared")
     details.themes = [t.value for t in Theme if t.value in details.themes]  # canonical order
     return details
 
@@ -254,6 +271,54 @@ def _version(share: Share, number: int, details: ShareDetails, actor: Person, re
     )
 
 
+def recipient_problems(
+    actor: Person,
+    case: Case,
+    recorded_as: str,
+    from_agency_id: int | None,
+    recipient_ids: list[int],
+) -> list[ShareError]:
+    """Every rule about who shared with whom: each agency must be involved in the case (so it can
+    read and answer it), and a share goes from one agency to others."""
+    if recorded_as not in (SENT, RECEIVED):
+        raise ValueError(f"recorded_as must be {SENT!r} or {RECEIVED!r}")
+    if not access.is_involved(actor, case):
+        return [ShareError("recipient_agency_ids", "Your agency is not involved in this case")]
+    problems = []
+    involved = case.involved_agency_ids
+    recipient_set = set(recipient_ids)
+    if recorded_as == SENT:
+        from_agency_id = actor.agency_id
+        if not recipient_set:
+            problems.append(
+                ShareError("recipient_agency_ids", "Select at least one agency it was shared with")
+            )
+    else:
+        recipient_set.add(actor.agency_id)
+        if from_agency_id == actor.agency_id:
+            problems.append(
+                ShareError("from_agency_id", "Select the agency that shared it with you")
+            )
+        elif from_agency_id not in involved:
+            problems.append(ShareError("from_agency_id", "Select an agency involved in this case"))
+    said_already = recorded_as == RECEIVED and from_agency_id == actor.agency_id
+    if from_agency_id in recipient_set and not said_already:
+        problems.append(
+            ShareError(
+                "recipient_agency_ids",
+                "A share goes to other agencies: you cannot share with your own agency",
+            )
+        )
+    if recipient_set - involved:
+        problems.append(
+            ShareError(
+                "recipient_agency_ids",
+                "Select agencies involved in this case (add an agency to the case first)",
+            )
+        )
+    return problems
+
+
 def record_share(
     actor: Person,
     case: Case,
@@ -272,37 +337,20 @@ def record_share(
     Every agency involved must currently be involved in the case (so it can read and answer it).
     `revisits_decision_id` cites an earlier decision not to share this information.
     """
-    if not access.is_involved(actor, case):
-        raise ShareError("recipient_agency_ids", "Your agency is not involved in this case")
-    involved = case.involved_agency_ids
+    problems = recipient_problems(
+        actor, case, recorded_as, from_agency_id, [r.agency_id for r in recipients]
+    )
+    if priority not in set(Priority):
+        problems.append(ShareError("priority", "Select standard or urgent"))
+    if problems:
+        raise problems[0]
     if recorded_as == SENT:
         from_agency_id = actor.agency_id
-    elif recorded_as == RECEIVED:
-        if from_agency_id == actor.agency_id:
-            raise ShareError("from_agency_id", "Select the agency that shared it with you")
-        if actor.agency_id not in {r.agency_id for r in recipients}:
-            recipients = [Recipient(actor.agency_id), *recipients]
-    else:
-        raise ValueError(f"recorded_as must be {SENT!r} or {RECEIVED!r}")
-    if from_agency_id not in involved:
-        raise ShareError("from_agency_id", "Select an agency involved in this case")
+    elif actor.agency_id not in {r.agency_id for r in recipients}:
+        recipients = [Recipient(actor.agency_id), *recipients]
     by_agency: dict[int, Recipient] = {}
     for recipient in recipients:
         by_agency.setdefault(recipient.agency_id, recipient)
-    if not by_agency:
-        raise ShareError("recipient_agency_ids", "Select at least one agency it was shared with")
-    if from_agency_id in by_agency:
-        raise ShareError(
-            "recipient_agency_ids",
-            "A share goes to other agencies: you cannot share with your own agency",
-        )
-    if set(by_agency) - involved:
-        raise ShareError(
-            "recipient_agency_ids",
-            "Select agencies involved in this case (add an agency to the case first)",
-        )
-    if priority not in set(Priority):
-        raise ShareError("priority", "Select standard or urgent")
     rating = rating or None
     if rating is not None and procedure.current().rating(rating) is None:
         raise ShareError("rating", "Select a rating from the list")
@@ -607,6 +655,18 @@ def acknowledge(actor: Person, recipient: ShareRecipient) -> None:
     db.session.commit()
 
 
+def response_problems(
+    recipient: ShareRecipient, action_taken: str | None, reason: str | None
+) -> list[ShareError]:
+    """What an answer must say; answering again amends, so it needs a reason too."""
+    problems = []
+    if not (action_taken or "").strip():
+        problems.append(ShareError("action_taken", "Enter what your agency did or decided"))
+    if recipient.response is not None and not (reason or "").strip():
+        problems.append(ShareError("reason", "Enter why you are amending the response"))
+    return problems
+
+
 def respond(
     actor: Person,
     recipient: ShareRecipient,
@@ -617,11 +677,10 @@ def respond(
 ) -> ConcernResponse:
     """Answer a concern (what was done or decided). Answering again amends: a reason is needed."""
     _check_answering(actor, recipient, "action_taken")
-    if not action_taken.strip():
-        raise ShareError("action_taken", "Enter what your agency did or decided")
+    problems = response_problems(recipient, action_taken, reason)
+    if problems:
+        raise problems[0]
     amending = recipient.response is not None
-    if amending and not (reason or "").strip():
-        raise ShareError("reason", "Enter why you are amending the response")
     response = ConcernResponse(
         recipient=recipient,
         number=len(recipient.responses) + 1,
@@ -706,18 +765,42 @@ def open_concerns() -> Select[tuple[ShareRecipient]]:
     )
 
 
-def awaiting_our_response(agency_id: int) -> Select[tuple[ShareRecipient]]:
+OVERDUE = "overdue"
+DUE_SOON = "due_soon"
+
+
+def _due(query: Select, due: str | None, now: datetime | None) -> Select:
+    """Narrow open concerns to those overdue or due soon, as `workdays.due_status` says."""
+    if due is None:
+        return query
+    now = now or clock.now()
+    if due == OVERDUE:
+        return query.where(ShareRecipient.due_at < now)
+    if due == DUE_SOON:
+        return query.where(
+            ShareRecipient.due_at >= now, ShareRecipient.due_at <= workdays.deadline(now, 1)
+        )
+    raise ValueError(f"due must be {OVERDUE!r} or {DUE_SOON!r}, not {due!r}")
+
+
+def awaiting_our_response(
+    agency_id: int, due: str | None = None, now: datetime | None = None
+) -> Select[tuple[ShareRecipient]]:
     """Concerns shared with this agency still open, on cases it is involved in."""
-    return open_concerns().where(
+    query = open_concerns().where(
         ShareRecipient.agency_id == agency_id, access.agency_involved(agency_id)
     )
+    return _due(query, due, now)
 
 
-def awaiting_their_response(agency_id: int) -> Select[tuple[ShareRecipient]]:
+def awaiting_their_response(
+    agency_id: int, due: str | None = None, now: datetime | None = None
+) -> Select[tuple[ShareRecipient]]:
     """Concerns this agency shared that other agencies have not yet answered."""
-    return open_concerns().where(
+    query = open_concerns().where(
         Share.from_agency_id == agency_id, access.agency_involved(agency_id)
     )
+    return _due(query, due, now)
 
 
 def working_days_before(day: date, days: int) -> date:
@@ -767,12 +850,7 @@ def days_overdue(recipient: ShareRecipient, now: datetime) -> int:
     return workdays.working_days_overdue(recipient.due_at, now)
 
 
-CONCERN_STATE_LABELS = {
-    ConcernState.AWAITING.value: "Awaiting response",
-    ConcernState.ACKNOWLEDGED.value: "Acknowledged",
-    ConcernState.RESPONDED.value: "Responded",
-    ConcernState.NOT_NEEDED.value: "No response needed",
-}
+CONCERN_STATE_LABELS = {state.value: label for state, label in models.CONCERN_STATE_LABELS.items()}
 
 
 def concern_due_status(recipient: ShareRecipient, now: datetime) -> str | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import (
+    AgencyKind,
     Case,
     CaseNote,
     CaseNoteVersion,
@@ -65,12 +66,42 @@ SHARES = [
         "So agencies know the conditions and report any breach",
     ),
 ]
-RESPONSES = [
-    ("Home visit completed; child seen alone and spoke about home", "Strategy discussion booked"),
+# Each answer talks about the work of the agency giving it.
+RESPONSES = {
+    AgencyKind.CHILDRENS_SOCIAL_CARE: [
+        (
+            "Home visit completed; child seen alone and spoke about home",
+            "Strategy discussion booked",
+        ),
+        ("Social worker reviewed the plan with the family; contact arrangements tightened", None),
+    ],
+    AgencyKind.POLICE: [
+        ("Welfare check carried out by officers; no concerns for immediate safety", "Will update"),
+        ("Checked police records: two earlier call-outs to the address in 2024", None),
+    ],
+    AgencyKind.HEALTH: [
+        ("Health visitor will visit this week and offer a new appointment", "Review in 2 weeks"),
+        ("GP records checked: missed immunisations; practice nurse will follow up", None),
+    ],
+    AgencyKind.EDUCATION: [
+        (
+            "Designated safeguarding lead spoke with the child; added to the school's watch list",
+            None,
+        ),
+        ("Attendance checked: 86% this term; the school will phone home after any absence", None),
+    ],
+    AgencyKind.HOUSING: [
+        ("Housing officer visited the property; repairs booked and the tenancy reviewed", None),
+        ("Checked our records: no other adults are named on the tenancy", "Will share any change"),
+    ],
+}
+# Any other agency: an answer that fits every service.
+GENERAL_RESPONSES = [
     ("Checked our records: two earlier referrals in 2024, details shared by secure email", None),
-    ("Welfare check carried out by officers; no concerns for immediate safety", "Will update"),
-    ("Health visitor will visit this week and offer a new appointment", "Review in 2 weeks"),
-    ("Designated safeguarding lead spoke with the child; added to the school's watch list", None),
+    (
+        "Keyworker spoke with the young person and the family; we will stay involved",
+        "Review monthly",
+    ),
 ]
 LIVED = [
     "She said: \"I don't like it when Mum's friend stays over, he shouts.\"",
@@ -190,7 +221,9 @@ def _answer(
             recipient.acknowledged_by_id = responder.id
             recipient.viewed_at, recipient.viewed_by_id = recipient.acknowledged_at, responder.id
         return
-    action, next_steps = rng.choice(RESPONSES)
+    action, next_steps = rng.choice(
+        RESPONSES.get(AgencyKind(responder.agency.kind), GENERAL_RESPONSES)
+    )
     recipient.state = ConcernState.RESPONDED.value
     recipient.responded_at = answered_at
     # The loop closed to the sender: opened an hour after sharing (or when answered), and what

@@ -25,66 +25,31 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import (
+    CIRCUMSTANCE_LABELS,
+    CONSENT_LABELS,
+    IDENTIFIER_ABSENT_LABELS,
+    LAWFUL_BASIS_LABELS,
+    METHOD_LABELS,
     NO_SHARE_REASON_LABELS,
     OUTCOME_LABELS,
+    PRIORITY_LABELS,
     THEME_LABELS,
-    Consent,
-    IdentifierAbsent,
-    LawfulBasis,
     Priority,
-    ShareMethod,
-    SpecialCategoryCircumstance,
 )
-from tracker.services import procedure, sharing, workdays
+from tracker.services import clock, notes, procedure, sharing, workdays
 from tracker.services.notes import NOTE_KIND_LABELS
 from tracker.services.sharing import ShareDetails
-
-METHOD_LABELS = {
-    ShareMethod.PHONE: "Phone",
-    ShareMethod.SECURE_EMAIL: "Secure email",
-    ShareMethod.MEETING: "Meeting",
-    ShareMethod.STRATEGY_DISCUSSION: "Strategy discussion",
-    ShareMethod.MULTI_AGENCY_HUB: "Multi-agency safeguarding hub",
-    ShareMethod.PORTAL: "Portal",
-    ShareMethod.LETTER: "Letter",
-    ShareMethod.OTHER: "Other",
-}
-LAWFUL_BASIS_LABELS = {
-    LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR Article 6(1)(e))",
-    LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (Article 6(1)(c))",
-    LawfulBasis.VITAL_INTERESTS: "Vital interests (Article 6(1)(d))",
-    LawfulBasis.CONSENT: "Consent (Article 6(1)(a))",
-    LawfulBasis.LEGITIMATE_INTERESTS: "Legitimate interests (Article 6(1)(f)): not for a public "
-    "authority's tasks",
-    LawfulBasis.RECOGNISED_LEGITIMATE_INTERESTS: "Recognised legitimate interests, safeguarding "
-    "(Article 6(1)(ea)): not for a public authority's tasks",
-    LawfulBasis.CONTRACT: "Contract (Article 6(1)(b))",
-}
-CIRCUMSTANCE_LABELS = {
-    SpecialCategoryCircumstance.CANNOT_BE_GIVEN: "Consent cannot be given",
-    SpecialCategoryCircumstance.CANNOT_REASONABLY_BE_OBTAINED: "Consent cannot reasonably be "
-    "obtained",
-    SpecialCategoryCircumstance.WOULD_PREJUDICE_PROTECTION: "Obtaining consent would prejudice "
-    "the child's protection",
-}
-IDENTIFIER_ABSENT_LABELS = {
-    IdentifierAbsent.UNKNOWN: "Not known",
-    IdentifierAbsent.MORE_DETRIMENTAL: "Including it would be more detrimental to the child",
-}
-CONSENT_LABELS = {
-    Consent.GIVEN: "Consent given",
-    Consent.NOT_SOUGHT: "Consent not sought",
-    Consent.REFUSED: "Consent refused, but shared",
-}
-PRIORITY_LABELS = {Priority.STANDARD: "Standard", Priority.URGENT: "Urgent"}
 
 
 def _reason(label: str, required: str):
     return required_text(label, required, 2000)
 
 
+TIME = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
+
+
 def valid_time(form, field) -> None:
-    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", field.data or ""):
+    if not TIME.fullmatch(field.data or ""):
         raise ValidationError("Enter the time as hours and minutes, for example 14:30")
 
 
@@ -171,36 +136,30 @@ class ShareDetailsForm(BaseForm):
     # cross-field rules then show against their fields with every other problem, in one round.
     lawful_context = None
 
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if self.lawful_context is None:
-            return valid
-        case, sharing_agency = self.lawful_context
-        agency = sharing_agency()
-        if agency is None:
-            return valid
-        details = ShareDetails(
-            shared_at=datetime.min,
-            method="",
-            summary="",
-            purpose="",
-            lawful_basis=self.lawful_basis.data or "",
-            consent=self.consent.data or "",
-            special_category=bool(self.special_category.data),
-            special_category_circumstance=self.special_category_circumstance.data or None,
-            identifier_absent=self.identifier_absent.data or None,
-        )
-        for problem in sharing.lawful_sharing_problems(details, agency, case):
-            field = self._fields.get(problem.field)
-            if field is not None and str(problem) not in field.errors:
-                field.errors = [*field.errors, str(problem)]
-                valid = False
-        return valid
-
-    def shared_at(self) -> datetime:
-        """The local date and time entered, as naive UTC."""
+    def shared_at(self) -> datetime | None:
+        """The local date and time entered, as naive UTC (None while either is missing or wrong)."""
+        if self.shared_on.data is None or not TIME.fullmatch(self.shared_time.data or ""):
+            return None
         hours, minutes = (int(p) for p in self.shared_time.data.split(":"))
         return workdays.to_utc(datetime.combine(self.shared_on.data, time(hours, minutes)))
+
+    def cross_field_problems(self):
+        # The service's own rules (one home), so the date, consent, the law's rules for the
+        # sharing agency and the rest come in one round.
+        details = self.details()
+        problems = list(sharing.details_problems(details))
+        if self.lawful_context is not None:
+            case, sharing_agency = self.lawful_context
+            agency = sharing_agency()
+            if agency is not None:
+                problems += sharing.lawful_sharing_problems(details, agency, case)
+        return problems
+
+    def fill_now(self) -> None:
+        """A new share defaults to now, in local time (most are recorded as they happen)."""
+        local = workdays.to_local(clock.now())
+        self.shared_on.data = local.date()
+        self.shared_time.data = local.strftime("%H:%M")
 
     def details(self) -> ShareDetails:
         return ShareDetails(
@@ -471,6 +430,9 @@ class NoteForm(BaseForm):
         "what they said and what their days are like.",
     )
     themes = ShareDetailsForm.themes
+
+    def cross_field_problems(self):
+        return notes.note_problems(self.occurred_on.data, self.text.data, self.themes.data or [])
 
 
 class AmendNoteForm(NoteForm):

@@ -77,14 +77,6 @@ def _status(form) -> int:
     return 400 if form.errors else 200
 
 
-def _field_error(form, error) -> None:
-    """Show each service refusal against its field (or the first field when it has none here)."""
-    for problem in getattr(error, "problems", [error]):
-        field = form._fields.get(problem.field) or next(iter(form))
-        if str(problem) not in field.errors:
-            field.errors = [*field.errors, str(problem)]
-
-
 def _involved_agencies(case: Case, exclude: int | None = None):
     return [i.agency for i in case.current_involvements if i.agency_id != exclude]
 
@@ -108,13 +100,26 @@ def _record(case_id: int, recorded_as: str):
         else []
     )
     form.lawful_context = (case, lambda: sharing.sharing_agency(recorded_as, form, current_user))
-    if request.method == "GET" and recorded_as == sharing.SENT:
-        form.from_person_name.data = current_user.name
-    if form.validate_on_submit():
-        received = recorded_as == sharing.RECEIVED
-        recipient_ids = list(form.recipient_agency_ids.data or [])
-        if received:
-            recipient_ids = [current_user.agency_id, *recipient_ids]
+    received = recorded_as == sharing.RECEIVED
+    if request.method == "GET":
+        form.fill_now()
+        if not received:
+            form.from_person_name.data = current_user.name
+            if len(others) == 1:  # the only agency it could have gone to
+                form.recipient_agency_ids.data = [others[0].id]
+        elif len(others) == 1:
+            form.from_agency_id.data = others[0].id
+
+    def recipient_ids() -> list[int]:
+        chosen = list(form.recipient_agency_ids.data or [])
+        return [current_user.agency_id, *chosen] if received else chosen
+
+    def who_shared_with_whom():
+        return sharing.recipient_problems(
+            current_user, case, recorded_as, form.from_agency_id.data or 0, recipient_ids()
+        )
+
+    if form.validate_on_submit(who_shared_with_whom):
         try:
             share = sharing.record_share(
                 current_user,
@@ -123,7 +128,7 @@ def _record(case_id: int, recorded_as: str):
                 from_agency_id=form.from_agency_id.data or 0,
                 recipients=[
                     sharing.Recipient(agency_id, form.people_for(agency_id))
-                    for agency_id in recipient_ids
+                    for agency_id in recipient_ids()
                 ],
                 details=form.details(),
                 needs_response=form.needs_response.data == "yes",
@@ -132,7 +137,7 @@ def _record(case_id: int, recorded_as: str):
                 revisits_decision_id=form.revisits_decision_id.data or None,
             )
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Share recorded", "success")
             return redirect(url_for("shares.show", share_id=share.id))
@@ -141,7 +146,7 @@ def _record(case_id: int, recorded_as: str):
         case=case,
         form=form,
         recorded_as=recorded_as,
-        title="Record a share received" if recorded_as == sharing.RECEIVED else "Record a share",
+        title="Record a share received" if received else "Record a share",
     ), _status(form)
 
 
@@ -191,7 +196,7 @@ def amend(share_id: int):
         try:
             sharing.amend_share(current_user, share, form.details(), form.reason.data)
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Share amended: the earlier version stays in its history", "success")
             return redirect(url_for("shares.show", share_id=share.id))
@@ -239,7 +244,11 @@ def respond(share_id: int, recipient_id: int):
     if request.method == "GET" and amending:
         form.action_taken.data = recipient.response.action_taken
         form.next_steps.data = recipient.response.next_steps
-    if form.validate_on_submit():
+
+    def what_an_answer_needs():
+        return sharing.response_problems(recipient, form.action_taken.data, form.reason.data)
+
+    if form.validate_on_submit(what_an_answer_needs):
         try:
             sharing.respond(
                 current_user,
@@ -249,7 +258,7 @@ def respond(share_id: int, recipient_id: int):
                 reason=form.reason.data,
             )
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Response amended" if amending else "Response recorded", "success")
             return redirect(url_for("shares.show", share_id=share_id))
@@ -274,7 +283,7 @@ def record_outcome(share_id: int, recipient_id: int):
                 current_user, recipient, form.outcome.data, form.outcome_detail.data
             )
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.add_problems(getattr(error, "problems", None) or [error])
         else:
             flash("Outcome recorded: the sender can see what your agency did with it", "success")
             return redirect(url_for("shares.show", share_id=share_id))
@@ -291,7 +300,7 @@ def change_rating(share_id: int):
         try:
             sharing.change_rating(current_user, share, form.rating.data, form.rationale.data)
         except sharing.ShareError as error:
-            _field_error(form, error)
+            form.add_problems(getattr(error, "problems", None) or [error])
         else:
             flash("Rating changed: the due time has been recalculated", "success")
             return redirect(url_for("shares.show", share_id=share_id))
@@ -320,7 +329,7 @@ def record_no_share(case_id: int):
                 decided_at=form.decided_at(),
             )
         except no_share.NoShareError as error:
-            _field_error(form, error)
+            form.add_problems(getattr(error, "problems", None) or [error])
         else:
             flash("Decision not to share recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id, _anchor="no-share"))
@@ -349,7 +358,7 @@ def record_note(case_id: int):
                 themes=list(form.themes.data or []),
             )
         except notes.NoteError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Note recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id))
@@ -400,7 +409,7 @@ def amend_note(case_id: int, note_id: int):
                 reason=form.reason.data,
             )
         except notes.NoteError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Note amended: the earlier version stays in its history", "success")
             return redirect(url_for("shares.note", case_id=case.id, note_id=found.id))
@@ -420,7 +429,7 @@ def threshold(case_id: int):
                 current_user, case, level=form.level.data, reason=form.reason.data
             )
         except notes.NoteError as error:
-            _field_error(form, error)
+            form.refused(error)
         else:
             flash("Threshold view recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id))
@@ -475,6 +484,36 @@ def chronology_csv(case_id: int):
         chronology.to_csv(entries),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="chronology-{case.reference}.csv"'},
+    )
+
+
+# --- The agency's own lists (the home page's "see all") -----------------------------------------
+
+AGENCY_LISTS = {
+    "ours": (sharing.awaiting_our_response, "Shared with us, awaiting our response"),
+    "theirs": (sharing.awaiting_their_response, "Waiting on other agencies"),
+}
+DUE_TITLES = {sharing.OVERDUE: "overdue", sharing.DUE_SOON: "due soon"}
+
+
+@blueprint.route("/concerns/<any(ours, theirs):which>")
+def agency_concerns(which: str):
+    """One of the agency's two lists of open concerns, optionally only overdue or due soon."""
+    access.require(access.can_change_cases(current_user))
+    due = request.args.get("due")
+    if due not in DUE_TITLES:
+        due = None
+    query, title = AGENCY_LISTS[which]
+    now = clock.now()
+    page = inputs.paginate(query(current_user.agency_id, due, now))
+    sharing.record_list_view(page.items, f"concerns: {which}" + (f", {due}" if due else ""))
+    return render_template(
+        "shares/agency_concerns.html",
+        page=page,
+        which=which,
+        due=due,
+        now=now,
+        title=f"{title}: {DUE_TITLES[due]}" if due else title,
     )
 
 
