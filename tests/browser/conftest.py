@@ -92,18 +92,32 @@ def live_server(database_url, tmp_path, app):
         db.engine.dispose()
 
 
+# One Playwright and one Chromium for the whole run: other folders' tests (the identity
+# provider's journey) use these fixtures too, and a second sync Playwright in one process fails.
+_CHROMIUM_RUN: dict = {}
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not at /usr/bin/chromium (apt-get install -y chromium)")
     if not AXE.exists():
         pytest.skip("axe-core is not installed (npm install)")
-    from playwright.sync_api import sync_playwright
+    if "browser" not in _CHROMIUM_RUN:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        playwright = sync_playwright().start()
+        _CHROMIUM_RUN["playwright"] = playwright
+        _CHROMIUM_RUN["browser"] = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+    return _CHROMIUM_RUN["browser"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "browser" in _CHROMIUM_RUN:
+        _CHROMIUM_RUN.pop("browser").close()
+        _CHROMIUM_RUN.pop("playwright").stop()
 
 
 class Journey:

@@ -20,8 +20,10 @@ from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSess
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
 from tracker.models.share import (
+    CIRCUMSTANCE_LABELS,
     CONCERN_STATE_LABELS,
     CONSENT_LABELS,
+    IDENTIFIER_ABSENT_LABELS,
     LAWFUL_BASIS_LABELS,
     METHOD_LABELS,
     NO_SHARE_REASON_LABELS,
@@ -54,8 +56,10 @@ __all__ = [
     "RoleApproval",
     "AGENCY_KIND_LABELS",
     "ALERT_KIND_LABELS",
+    "CIRCUMSTANCE_LABELS",
     "CONCERN_STATE_LABELS",
     "CONSENT_LABELS",
+    "IDENTIFIER_ABSENT_LABELS",
     "LAWFUL_BASIS_LABELS",
     "METHOD_LABELS",
     "OPEN_CONCERN_STATES",
