@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from tests.conftest import sign_in_as
-from tests.helpers import emailed_link_token
+from tests.helpers import approve_pending, emailed_link_token
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Person, Role
@@ -358,12 +358,14 @@ def test_sign_in_and_set_password_forms(app, client, world):
         ),
     )
     token = emailed_link_token(
-        people.invite(
-            world.admin,
-            name="Fuzz",
-            email="fuzz@example.org",
-            agency_id=world.agency_a.id,
-            role="lead",
+        approve_pending(
+            people.invite(
+                world.admin,
+                name="Fuzz",
+                email="fuzz@example.org",
+                agency_id=world.agency_a.id,
+                role="lead",
+            )
         )
     )
     fuzz(
