@@ -176,12 +176,20 @@ def _request_approval(actor: Person, provider: IdentityProvider) -> RoleApproval
     return approval
 
 
+def _lock(provider: IdentityProvider) -> None:
+    """Hold the provider's row to the end of the transaction, and read it as it is now."""
+    db.session.execute(
+        select(IdentityProvider.id).where(IdentityProvider.id == provider.id).with_for_update()
+    )
+    db.session.refresh(provider)
+
+
 def lock_for_decision(approval: RoleApproval) -> None:
     """Before a decision claims the request: hold the provider's row, so an edit that raced the
     decision either lands first (and replaces the request: the decision then finds it decided)
     or waits and asks again; never approved settings nobody saw."""
     if approval.identity_provider_id is not None:
-        db.session.refresh(approval.identity_provider, with_for_update=True)
+        _lock(approval.identity_provider)
 
 
 def decided(actor: Person, approval: RoleApproval, *, approve: bool) -> None:
@@ -233,7 +241,7 @@ def update_provider(
     if problems:
         raise ExceptionGroup("provider settings", problems)
     # Hold the row against a decision on its approval (lock_for_decision), and see its state.
-    db.session.refresh(provider, with_for_update=True)
+    _lock(provider)
     if settings.agency_id != provider.agency_id and db.session.scalar(
         select(IdentityLink.id).where(IdentityLink.provider_id == provider.id).limit(1)
     ):
