@@ -266,7 +266,8 @@ def _provider_form(provider: IdentityProvider | None):
             for problem in problems.exceptions:
                 getattr(form, problem.field).errors.append(str(problem))
         else:
-            flash(f"{provider.name} saved", "success")
+            waits = ": it is used once a second administrator approves it"
+            flash(f"{provider.name} saved{waits if provider.awaiting_approval else ''}", "success")
             return redirect(url_for("admin.edit_identity_provider", provider_id=provider.id))
     return render_template(
         "admin/identity_provider.html",

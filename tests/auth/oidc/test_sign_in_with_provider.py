@@ -616,9 +616,10 @@ def test_a_provider_of_an_agency_made_inactive_can_still_be_switched_off(client,
     from tracker.models import IdentityProvider
 
     sign_in_as(client, world.admin)
-    assert (
-        client.post("/admin/identity-providers/new", data=provider_form(world)).status_code == 302
-    )
+    response = client.post("/admin/identity-providers/new", data=provider_form(world))
+    assert response.status_code == 302
+    page = page_text(client.get(response.headers["Location"]))
+    assert "used once a second administrator approves it" in page and "Not in use" in page
     provider = db.session.scalars(db.select(IdentityProvider)).one()
     world.agency_a.active = False
     db.session.commit()
@@ -647,9 +648,10 @@ def test_a_new_provider_is_used_only_once_a_second_admin_approves(client, world)
     from tracker.services import identity
 
     sign_in_as(client, world.admin)
-    assert (
-        client.post("/admin/identity-providers/new", data=provider_form(world)).status_code == 302
-    )
+    response = client.post("/admin/identity-providers/new", data=provider_form(world))
+    assert response.status_code == 302
+    page = page_text(client.get(response.headers["Location"]))
+    assert "used once a second administrator approves it" in page and "Not in use" in page
     provider = db.session.scalars(db.select(IdentityProvider)).one()
     approval = identity.pending_approval(provider)
     assert provider.awaiting_approval and approval.requested_by_id == world.admin.id
