@@ -55,6 +55,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # the provider cannot be reached (502), or the callback has no sign-in under way (400).
     ("identity.start", "GET"): (302, 302, 302, 302, 302, 502),
     ("identity.callback", "GET"): (302, 302, 302, 302, 302, 400),
+    # The password step of a first provider sign-in: signed in, home; none under way, sign in.
+    ("identity.confirm_link", "GET"): (302, 302, 302, 302, 302, 302),
+    ("identity.confirm_link", "POST"): (302, 302, 302, 302, 302, 302),
     # Server to server: no session counts, an empty logout token is refused.
     ("identity.backchannel_logout", "POST"): (400, 400, 400, 400, 400, 400),
     ("identity.signed_out", "GET"): ANYONE,
@@ -87,6 +90,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.reset_two_factor", "POST"): ADMIN_POST,  # worker B never set it up: 400
     ("admin.approvals", "GET"): ADMIN_GET,
     ("admin.decide", "POST"): ADMIN_POST,  # no decision given: 400
+    # A named lead's approvals of their own agency's new people.
+    ("approvals.index", "GET"): (403, 200, 403, 403, 403, 302),
+    ("approvals.decide", "POST"): (403, 400, 403, 403, 403, 302),
     ("admin.mail", "GET"): ADMIN_GET,
     ("admin.identity_providers", "GET"): ADMIN_GET,
     ("admin.new_identity_provider", "GET"): ADMIN_GET,
@@ -203,7 +209,8 @@ def url_args(world, password_hash) -> dict[str, object]:
     from datetime import datetime
 
     from tests.challenges.support import name_leads
-    from tracker.models import ShareRecipient
+    from tests.conftest import add_person
+    from tracker.models import Role, ShareRecipient
     from tracker.services import (
         alerts,
         api_tokens,
@@ -273,6 +280,9 @@ def url_args(world, password_hash) -> dict[str, object]:
             mfa_acr_values="",
         ),
     )
+    # A new provider is in use once a second administrator approves it.
+    second_admin = add_person("Second Admin", world.partnership, Role.ADMIN, password_hash)
+    people.decide(second_admin, identity.pending_approval(provider).id, approve=True)
     people.invite(
         world.admin,
         name="New Auditor",

@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from tests.conftest import sign_in_as
-from tests.helpers import emailed_link_token
+from tests.helpers import approve_pending, emailed_link_token
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Person, Role
@@ -58,6 +58,8 @@ FUZZED_DIRECTLY = {
     "api_tokens.revoke": "needs a token: test_multi_step_forms",
     "admin.edit_identity_provider": "the demo has none (local accounts only): tests/auth/oidc",
     "admin.decide": "needs a pending approval: test_approval_form",
+    "approvals.decide": "needs a pending approval: test_approval_form",
+    "identity.confirm_link": "needs a provider's first sign-in: test_link_confirmation_form",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)
@@ -362,12 +364,14 @@ def test_sign_in_and_set_password_forms(app, client, world):
         ),
     )
     token = emailed_link_token(
-        people.invite(
-            world.admin,
-            name="Fuzz",
-            email="fuzz@example.org",
-            agency_id=world.agency_a.id,
-            role="lead",
+        approve_pending(
+            people.invite(
+                world.admin,
+                name="Fuzz",
+                email="fuzz@example.org",
+                agency_id=world.agency_a.id,
+                role="lead",
+            )
         )
     )
     fuzz(
@@ -440,6 +444,45 @@ def test_approval_form(app, client, world, password_hash):
     people.update(world.admin, world.worker_c, role="auditor", active=True, away=False)
     sign_in_as(client, second)
     assert fuzz_page(client, "/admin/approvals")
+    # A lead's own approvals: a new worker of their agency.
+    people.invite(
+        world.admin, name="New", email="new@example.org", agency_id=world.agency_a.id, role="worker"
+    )
+    client.post("/sign-out")
+    sign_in_as(client, world.lead_a)
+    assert fuzz_page(client, "/approvals/")
+
+
+def test_link_confirmation_form(app, client, world, password_hash):
+    """The password step of a first sign-in through a provider, to an account with a password."""
+    from tests.conftest import add_person
+    from tracker.services import clock, identity
+
+    provider = identity.create_provider(
+        world.admin,
+        identity.ProviderSettings(
+            agency_id=world.agency_a.id,
+            name="Agency A account",
+            issuer="http://127.0.0.1:9",
+            client_id="tracker",
+            client_secret="not-a-real-secret",
+            email_domains="example.org",
+            mfa_satisfies=False,
+            mfa_acr_values="",
+        ),
+    )
+    second = add_person("Second Admin", world.partnership, Role.ADMIN, password_hash)
+    people.decide(second, identity.pending_approval(provider).id, approve=True)
+    with client.session_transaction() as session:
+        session["identity_link"] = {
+            "provider_id": provider.id,
+            "person_id": world.worker_a.id,
+            "issuer": "http://127.0.0.1:9",
+            "subject": "worker-a",
+            "at": clock.timestamp(),
+        }
+    link = "/sign-in/link-your-account"
+    fuzz(client, Form(link, link, {"password": Field("password")}))
 
 
 # Control characters, backslashes, schemes and look-alike slashes, mixed with path pieces.

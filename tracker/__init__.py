@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "tracker.reports.views",
     "tracker.shares.views",
     "tracker.inbox.views",
+    "tracker.approvals.views",
     "tracker.challenges.views",
     "tracker.api.views",
     "tracker.api.pages",

@@ -251,3 +251,9 @@ def reads_without_acting(person: Person) -> bool:
 def can_manage_leads(person: Person) -> bool:
     """The named-leads list: admins (every agency) and leads (their own agency)."""
     return person.has_role(Role.ADMIN, Role.LEAD)
+
+
+def approves_own_agencys_people(person: Person) -> bool:
+    """A lead approves new workers and leads of their own agency (which requests, and when an
+    administrator decides instead: tracker.services.people.approvers)."""
+    return person.has_role(Role.LEAD)

@@ -43,6 +43,7 @@ NAVIGATION = (
     ("Challenges", "challenges.awaiting", access.can_change_cases),
     ("Challenges", "challenges.index", access.reads_without_acting),
     ("Named leads", "challenges.named_leads", access.can_administer),
+    ("Approvals", "approvals.index", access.approves_own_agencys_people),
     ("Administration", "admin.index", access.can_administer),
     ("API tokens", "api_tokens.index", access.can_read_cases),
 )

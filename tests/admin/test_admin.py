@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import sign_in_as
-from tests.helpers import assert_form_error, emailed_link_token, page_text
+from tests.helpers import approve_pending, assert_form_error, emailed_link_token, page_text
 from tracker.extensions import db
 from tracker.models import Agency, AuditEvent, Person
 
@@ -67,10 +67,12 @@ def test_invite_emails_the_link_to_the_person_only(admin_client, world):
     response = admin_client.post("/admin/people/invite", data=invite_data(world))
     assert response.status_code == 302
     person = db.session.scalar(db.select(Person).where(Person.email == "nina.patel@example.org"))
+    page = admin_client.get(response.headers["Location"])
+    assert "once a named lead of Agency B Police approves" in page_text(page)
+    approve_pending(person, by=world.lead_b)  # the link goes only once their lead approves
     token = emailed_link_token(person)
     assert token not in (person.invite_token_hash or "")  # only its hash is stored
     page = admin_client.get(response.headers["Location"])
-    assert "a set-password link has gone to nina.patel@example.org" in page_text(page)
     assert token not in page.get_data(as_text=True)
 
 
@@ -119,6 +121,7 @@ def test_unknown_person_or_agency_is_404(admin_client):
 def test_new_link_replaces_the_old_one(admin_client, world):
     admin_client.post("/admin/people/invite", data=invite_data(world))
     person = db.session.scalar(db.select(Person).where(Person.email == "nina.patel@example.org"))
+    approve_pending(person, by=world.lead_b)
     old_token = emailed_link_token(person)
     second = admin_client.post(f"/admin/people/{person.id}/new-link")
     assert second.status_code == 302 and old_token not in second.get_data(as_text=True)

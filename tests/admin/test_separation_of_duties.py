@@ -110,7 +110,7 @@ def test_inviting_an_auditor_needs_a_second_admin(
         },
     )
     assert response.status_code == 302
-    assert "a second administrator must approve" in page_text(
+    assert "once a second administrator approves" in page_text(
         client.get(response.headers["Location"])
     )
     eve = db.session.scalar(db.select(Person).where(Person.email == "eve@attacker.example"))
@@ -119,7 +119,7 @@ def test_inviting_an_auditor_needs_a_second_admin(
     approval = people.pending_approval(eve)
     # The one who asked cannot approve, on the page or by posting.
     page = client.get("/admin/approvals")
-    assert "Another administrator must decide" in page_text(page)
+    assert "Waits for a second administrator" in page_text(page)
     refused = client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"})
     assert refused.status_code == 409
     db.session.refresh(eve)
@@ -373,3 +373,154 @@ def test_the_person_is_emailed_when_a_token_is_made_or_two_factor_set_up(client,
     assert [a.subject for a in alerts_to(world.lead_a, AlertKind.ACCOUNT_CHANGED)] == [
         "Your account: two-factor sign-in was set up"
     ]
+
+
+# --- a new worker or lead: approved by someone who already reads the agency's cases -------------
+
+
+def invite_mallory(client, agency_id: int, role: str = "worker"):
+    """An administrator invites someone under an address they control (issue 13: the path left
+    open after the set-password links went to the person's own email)."""
+    response = client.post(
+        "/admin/people/invite",
+        data={
+            "name": "Mallory Worker",
+            "email": "mallory@attacker.example",
+            "agency_id": agency_id,
+            "role": role,
+        },
+    )
+    assert response.status_code == 302
+    return db.session.scalar(db.select(Person).where(Person.email == "mallory@attacker.example"))
+
+
+def test_an_admin_cannot_invite_themselves_in_as_a_worker(client, world, second_admin, frozen):
+    frozen(START)
+    sign_in_as(client, world.admin)
+    mallory = invite_mallory(client, world.agency_a.id)
+    # No link went anywhere, and nobody can sign in as the invited person.
+    assert not mallory.active and mallory.invite_token_hash is None
+    assert not alerts_to(mallory, AlertKind.ACCOUNT_LINK)
+    assert people.authenticate(mallory.email, PASSWORD, "192.0.2.9").person is None
+    approval = people.pending_approval(mallory)
+    assert approval.role == "worker"
+    # Agency A has a named lead: only they decide. Neither the administrator who asked nor a
+    # second administrator can let the new worker in.
+    assert [p.id for p in people.approvers(approval)] == [world.lead_a.id]
+    assert (
+        client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
+        == 409
+    )
+    assert "Waits for a named lead of Agency A Social Care" in page_text(
+        client.get("/admin/approvals")
+    )
+    with pytest.raises(people.ApprovalError):
+        people.decide(second_admin, approval.id, approve=True)
+    db.session.refresh(mallory)
+    assert not mallory.active and not alerts_to(mallory, AlertKind.ACCOUNT_LINK)
+    # The lead was alerted, with a link to their own page (and no case detail).
+    (alert,) = alerts_to(world.lead_a, AlertKind.ROLE_APPROVAL)
+    assert alert.link == "/approvals/" and "Agency worker" in alert.subject
+    assert not alerts_to(second_admin, AlertKind.ROLE_APPROVAL)
+    # The lead does not know Mallory and refuses.
+    client.post("/sign-out")
+    sign_in_as(client, world.lead_a)
+    page = client.get("/approvals/")
+    assert page.status_code == 200 and "mallory@attacker.example" in page_text(page)
+    refused = client.post(f"/approvals/{approval.id}", data={"decision": "refuse"})
+    assert refused.status_code == 302
+    db.session.refresh(mallory)
+    assert not mallory.active and not alerts_to(mallory, AlertKind.ACCOUNT_LINK)
+    event = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "person.role_refused")
+    ).one()
+    assert event.person_id == world.lead_a.id and event.object_id == mallory.id
+    assert "Nothing is waiting for your approval" in page_text(client.get("/approvals/"))
+
+
+def test_the_agencys_lead_approves_a_new_worker_who_then_signs_in(client, world, frozen):
+    frozen(START)
+    sign_in_as(client, world.admin)
+    newcomer = invite_mallory(client, world.agency_a.id)
+    approval = people.pending_approval(newcomer)
+    client.post("/sign-out")
+    # Another agency's lead neither sees nor decides it.
+    sign_in_as(client, world.lead_b)
+    assert "mallory" not in page_text(client.get("/approvals/"))
+    assert client.post(f"/approvals/{approval.id}", data={"decision": "approve"}).status_code == 409
+    client.post("/sign-out")
+    sign_in_as(client, world.lead_a)
+    assert client.post(f"/approvals/{approval.id}", data={"decision": "approve"}).status_code == 302
+    db.session.refresh(newcomer)
+    assert newcomer.active and newcomer.role == "worker"
+    event = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "person.role_approved")
+    ).one()
+    assert event.person_id == world.lead_a.id
+    # Only now the set-password link goes to the person's own email; with it they sign in.
+    token = emailed_link_token(newcomer)
+    client.post("/sign-out")
+    done = client.post(
+        f"/set-password/{token}",
+        data={"password": "a long password 1", "confirm": "a long password 1"},
+    )
+    assert done.status_code == 302
+    assert sign_in(client, newcomer.email, "a long password 1").status_code == 302
+    assert client.get(f"/cases/{world.case.id}").status_code == 200
+
+
+def test_with_no_lead_in_the_agency_a_second_admin_approves(client, world, second_admin, frozen):
+    frozen(START)
+    sign_in_as(client, world.admin)
+    newcomer = invite_mallory(client, world.agency_c.id, role="lead")  # agency C has no lead
+    approval = people.pending_approval(newcomer)
+    assert [p.id for p in people.approvers(approval)] == [second_admin.id]
+    assert alerts_to(second_admin, AlertKind.ROLE_APPROVAL)[0].link == "/admin/approvals"
+    assert (
+        client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
+        == 409
+    )
+    client.post("/sign-out")
+    sign_in_as(client, second_admin)
+    assert (
+        client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
+        == 302
+    )
+    db.session.refresh(newcomer)
+    assert newcomer.active and newcomer.role == "lead" and emailed_link_token(newcomer)
+
+
+def test_reactivation_and_a_move_from_admin_wait_for_the_lead(world, second_admin):
+    worker = world.worker_a
+    people.update(world.admin, worker, role="worker", active=False, away=False)
+    approval = people.update(world.admin, worker, role="worker", active=True, away=False)
+    assert approval is not None and not worker.active
+    assert people.authenticate(worker.email, PASSWORD, "192.0.2.9").person is None
+    people.decide(world.lead_a, approval.id, approve=True)
+    assert worker.active
+    assert people.authenticate(worker.email, PASSWORD, "192.0.2.9").person is not None
+    # An administrator moved into agency A's work stays an administrator until its lead says so.
+    admin_c = add_person("Admin In A", world.agency_a, Role.ADMIN, worker.password_hash)
+    db.session.commit()
+    move = people.update(world.admin, admin_c, role="worker", active=True, away=False)
+    assert move is not None and admin_c.role == "admin"
+    with pytest.raises(people.ApprovalError):
+        people.decide(second_admin, move.id, approve=True)
+    people.decide(world.lead_a, move.id, approve=True)
+    assert admin_c.role == "worker"
+    # A worker made a lead of the same agency already read its cases: nothing to approve.
+    assert people.update(world.admin, worker, role="lead", active=True, away=False) is None
+    assert worker.role == "lead"
+
+
+def test_twin_decisions_by_two_leads_decide_once(world, password_hash):
+    second_lead = add_person("Lead A Two", world.agency_a, Role.LEAD, password_hash)
+    db.session.commit()
+    person = people.invite(
+        world.admin, name="New", email="new@example.org", agency_id=world.agency_a.id, role="worker"
+    )
+    approval = people.pending_approval(person)
+    people.decide(world.lead_a, approval.id, approve=True)
+    with pytest.raises(people.ApprovalError):
+        people.decide(second_lead, approval.id, approve=False)
+    assert person.active

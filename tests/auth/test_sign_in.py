@@ -1,7 +1,13 @@
 import re
 
 from tests.conftest import PASSWORD, make_app, sign_in_as
-from tests.helpers import assert_form_error, emailed_link_token, error_summary, page_text
+from tests.helpers import (
+    approve_pending,
+    assert_form_error,
+    emailed_link_token,
+    error_summary,
+    page_text,
+)
 from tracker.extensions import db
 from tracker.models import AuditEvent, Role
 from tracker.services import people
@@ -115,12 +121,14 @@ def test_posts_without_csrf_token_fail(database_url, tmp_path, world):
 
 
 def test_invite_then_set_password_then_sign_in(client, world):
-    person = people.invite(
-        world.admin,
-        name="New Worker",
-        email="new.worker@example.org",
-        agency_id=world.agency_b.id,
-        role="worker",
+    person = approve_pending(
+        people.invite(
+            world.admin,
+            name="New Worker",
+            email="new.worker@example.org",
+            agency_id=world.agency_b.id,
+            role="worker",
+        )
     )
     token = emailed_link_token(person)
     assert client.get(f"/set-password/{token}").status_code == 200
@@ -144,12 +152,14 @@ def test_unknown_or_expired_invite_is_404(client, world, frozen):
 
     start = frozen(datetime(2026, 11, 25, 10, 0))
     token = emailed_link_token(
-        people.invite(
-            world.admin,
-            name="Late Worker",
-            email="late@example.org",
-            agency_id=world.agency_b.id,
-            role="worker",
+        approve_pending(
+            people.invite(
+                world.admin,
+                name="Late Worker",
+                email="late@example.org",
+                agency_id=world.agency_b.id,
+                role="worker",
+            )
         )
     )
     assert client.get("/set-password/not-a-token").status_code == 404

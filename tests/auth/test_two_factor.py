@@ -7,7 +7,13 @@ import pyotp
 
 from tests.auth.test_sign_in import sign_in
 from tests.conftest import PASSWORD, make_app, sign_in_as
-from tests.helpers import assert_form_error, emailed_link_token, page_text, seconds_ago
+from tests.helpers import (
+    approve_pending,
+    assert_form_error,
+    emailed_link_token,
+    page_text,
+    seconds_ago,
+)
 from tracker.extensions import db
 from tracker.models import AuditEvent, RecoveryCode, Role
 from tracker.services import people, two_factor
@@ -218,12 +224,14 @@ def test_passwords_need_length_and_must_not_be_common(world):
 
 def test_set_password_refuses_a_common_password(client, world):
     token = emailed_link_token(
-        people.invite(
-            world.admin,
-            name="New",
-            email="new@example.org",
-            agency_id=world.agency_a.id,
-            role="lead",
+        approve_pending(
+            people.invite(
+                world.admin,
+                name="New",
+                email="new@example.org",
+                agency_id=world.agency_a.id,
+                role="lead",
+            )
         )
     )
     response = client.post(

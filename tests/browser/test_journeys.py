@@ -207,3 +207,39 @@ def test_share_respond_challenge_escalate_inbox_and_evidence(journey, world, pas
     audit.visit(f"/audit/cases/{case_id}/evidence")
     audit.visit(f"/audit/cases/{case_id}")
     audit.visit("/reports/")
+
+
+def test_a_new_worker_waits_for_their_agencys_lead(journey, world):
+    """Issue 13: an administrator's invitation lets nobody in until the agency's lead, who
+    already reads its cases, approves it on their own Approvals page."""
+    lead, admin, agency_id = world.lead_a.email, world.admin.email, world.agency_a.id
+    keys = {}
+    for person in (world.lead_a, world.admin):
+        keys[person.email] = pyotp.random_base32()
+        person.totp_secret, person.totp_confirmed_at = keys[person.email], clock.now()
+    db.session.commit()
+
+    admin_tab = journey()
+    sign_in_with_code(admin_tab, admin, keys[admin])
+    admin_tab.visit("/admin/people/invite")
+    admin_tab.fill_form(
+        {
+            "name": "Nina Patel",
+            "email": "nina.patel@example.org",
+            "agency_id": str(agency_id),
+            "role": "worker",
+        }
+    )
+    admin_tab.submit("Invite")
+    assert "once a named lead of Agency A Social Care approves" in admin_tab.page.inner_text("main")
+    admin_tab.visit("/admin/approvals")
+    assert "Waits for a named lead" in admin_tab.page.inner_text("main")
+    admin_tab.submit("Sign out")
+
+    lead_tab = journey()
+    sign_in_with_code(lead_tab, lead, keys[lead])
+    lead_tab.follow("Approvals")
+    assert "nina.patel@example.org" in lead_tab.page.inner_text("main")
+    lead_tab.submit("Approve")
+    assert "Nina Patel: Agency worker approved" in lead_tab.page.inner_text("main")
+    assert "Nothing is waiting for your approval" in lead_tab.page.inner_text("main")

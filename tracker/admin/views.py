@@ -139,18 +139,18 @@ def invite():
         except people.PeopleError as error:
             form.refused(error)
         else:
-            if person.active:
-                flash(
-                    f"{person.name} invited: a set-password link has gone to {person.email}",
-                    "success",
-                )
-            else:
-                flash(_WAITING.format(name=person.name, role=person.role_label), "success")
+            _flash_waiting(people.pending_approval(person))
             return redirect(url_for("admin.person", person_id=person.id))
     return render_template("admin/invite.html", form=form, title="Invite a person"), _status(form)
 
 
-_WAITING = "{name} is to be {role}: a second administrator must approve this before it takes effect"
+def _flash_waiting(approval) -> None:
+    flash(
+        f"{approval.person.name} is to be {approval.role_label}: this takes effect, and a "
+        f"set-password link goes to {approval.person.email} if they need one, once "
+        f"{people.decided_by_whom(approval)} approves",
+        "success",
+    )
 
 
 @blueprint.route("/people/<int:person_id>", methods=["GET", "POST"])
@@ -170,7 +170,7 @@ def person(person_id: int):
             form.role.errors.append(str(error))
         else:
             if approval is not None:
-                flash(_WAITING.format(name=person.name, role=approval.role_label), "success")
+                _flash_waiting(approval)
             else:
                 flash(f"{person.name} saved", "success")
             return redirect(url_for("admin.person", person_id=person.id))
@@ -179,7 +179,8 @@ def person(person_id: int):
         form=form,
         person=person,
         links=identity.links_for_person(person),
-        pending=people.pending_approval(person),
+        pending=(pending := people.pending_approval(person)),
+        waits_for=people.decided_by_whom(pending) if pending else None,
         title=person.name,
     ), _status(form)
 
@@ -212,7 +213,9 @@ def approvals():
     return render_template(
         "admin/approvals.html",
         approvals=people.pending_approvals(),
-        title="New auditors and administrators waiting for approval",
+        may_decide=people.may_decide,
+        decided_by_whom=people.decided_by_whom,
+        title="Requests waiting for approval",
     )
 
 
@@ -225,10 +228,8 @@ def decide(approval_id: int):
         approval = people.decide(current_user, approval_id, approve=form.decision.data == "approve")
     except people.PeopleError as error:
         return render_error(409, str(error))
-    flash(
-        f"{approval.person.name}: {approval.role_label} {approval.outcome}",
-        "success",
-    )
+    about = approval.identity_provider.name if approval.identity_provider else approval.person.name
+    flash(f"{about}: {approval.role_label} {approval.outcome}", "success")
     return redirect(url_for("admin.approvals"))
 
 
@@ -299,7 +300,8 @@ def _provider_form(provider: IdentityProvider | None):
             for problem in problems.exceptions:
                 getattr(form, problem.field).errors.append(str(problem))
         else:
-            flash(f"{provider.name} saved", "success")
+            waits = ": it is used once a second administrator approves it"
+            flash(f"{provider.name} saved{waits if provider.awaiting_approval else ''}", "success")
             return redirect(url_for("admin.edit_identity_provider", provider_id=provider.id))
     return render_template(
         "admin/identity_provider.html",

@@ -18,6 +18,14 @@ class SignInForm(BaseForm):
     )
 
 
+class ConfirmLinkForm(BaseForm):
+    password = PasswordField(
+        "Your password for this service",
+        widget=GovPasswordInput(),
+        validators=[DataRequired("Enter your password"), Length(max=256)],
+    )
+
+
 class SetPasswordForm(BaseForm):
     password = PasswordField(
         "New password",

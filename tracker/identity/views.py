@@ -4,15 +4,19 @@ the request); tracker.services.identity decides what the validated claims mean."
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from joserfc.errors import JoseError
 
+from tracker.auth.forms import ConfirmLinkForm
 from tracker.auth.views import begin_second_factor, complete_sign_in, safe_next
-from tracker.extensions import csrf
-from tracker.services import identity, oidc
+from tracker.extensions import csrf, db
+from tracker.models import Person
+from tracker.services import clock, identity, oidc
 
 blueprint = Blueprint("identity", __name__)
 
@@ -81,12 +85,53 @@ def callback(provider_id: int):
         identity.refuse(provider, identity.INVALID, "no ID token")
         return _refused(provider, identity.INVALID, 400)
     result = identity.sign_in(provider, dict(claims), token)
+    if result.to_confirm is not None:
+        session["identity_link"] = {**asdict(result.to_confirm), "at": clock.timestamp()}
+        session["identity_next"] = next_url
+        return redirect(url_for("identity.confirm_link"))
     if result.person is None:
         return _refused(provider, result.refusal, 403)
     if result.needs_second_factor:
         return begin_second_factor(result.person, next_url, result.provider_session_id)
     complete_sign_in(result.person, result.provider_session_id)
     return redirect(next_url)
+
+
+# The password step of a first sign-in is done soon after it, or started again.
+LINK_CONFIRMATION_SECONDS = 600
+
+
+@blueprint.route("/sign-in/link-your-account", methods=["GET", "POST"])
+def confirm_link():
+    """A first sign-in through a provider, to an account that already has a password: the
+    person types that password once, and the provider's account is linked to theirs."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    pending = session.get("identity_link")
+    if not isinstance(pending, dict) or clock.timestamp() - pending.get("at", 0) > (
+        LINK_CONFIRMATION_SECONDS
+    ):
+        session.pop("identity_link", None)
+        return redirect(url_for("auth.sign_in"))
+    link = identity.PendingLink(**{k: v for k, v in pending.items() if k != "at"})
+    person = db.session.get(Person, link.person_id)
+    form = ConfirmLinkForm()
+    if form.validate_on_submit():
+        try:
+            identity.confirm_link(link, form.password.data, request.remote_addr)
+        except identity.LinkRefused as error:
+            form.password.errors.append(str(error))
+        else:
+            session.pop("identity_link", None)
+            # Round the provider once more: now the link signs the person in, as every time.
+            next_url = safe_next(session.pop("identity_next", None))
+            return redirect(url_for("identity.start", provider_id=link.provider_id, next=next_url))
+    return render_template(
+        "identity/confirm_link.html",
+        form=form,
+        email=person.email if person else "",
+        title="Link your account",
+    ), 400 if form.errors else 200
 
 
 @blueprint.route("/identity-providers/<int:provider_id>/backchannel-logout", methods=["POST"])

@@ -37,6 +37,9 @@ class IdentityProvider(db.Model):
     # acr values that mean multi-factor at this provider (space separated); amr "mfa" always does.
     mfa_acr_values: Mapped[str] = mapped_column(String(500), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # New, or its issuer, client id or email domains changed: not offered, and its callback
+    # refuses, until a second administrator approves (an issuer decides who signs in as whom).
+    awaiting_approval: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change, so each web worker rebuilds its client for this provider.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -77,13 +77,18 @@ class Person(UserMixin, db.Model):
 
 
 class RoleApproval(db.Model):
-    """Four eyes: one administrator asks for a person to become (or be invited as) an auditor
-    or administrator; a second administrator approves or refuses. Until then nothing changes.
-    A newer request for the same person replaces a pending one; decided rows stay as history."""
+    """Four eyes: one administrator asks, someone else approves or refuses; until then nothing
+    changes. Either a person is to become able to read cases (invited, reactivated, or given a
+    role: `role`), or an identity provider's sign-in settings are to take effect
+    (`identity_provider_id`). Who decides is tracker.services.people.approvers. A newer request
+    for the same person or provider replaces a pending one; decided rows stay as history."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    role: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(20))
+    identity_provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_provider.id"), index=True
+    )
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     requested_at: Mapped[datetime] = mapped_column(default=clock.now)
     # None while pending; then "approved", "refused" or "replaced".
@@ -91,13 +96,14 @@ class RoleApproval(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime | None]
 
-    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+    identity_provider = relationship("IdentityProvider", foreign_keys=[identity_provider_id])
     requested_by: Mapped[Person] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label
+        return Role(self.role).label if self.role else "identity provider"
 
 
 class SignInAttempt(db.Model):

@@ -27,7 +27,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
-from tracker.models import Agency, IdentityLink, IdentityProvider, Person, ProviderSession
+from tracker.models import (
+    Agency,
+    IdentityLink,
+    IdentityProvider,
+    Person,
+    ProviderSession,
+    RoleApproval,
+)
 from tracker.services import audit, clock, oidc, people, two_factor
 
 MFA_AMR = "mfa"
@@ -130,6 +137,81 @@ def _apply(provider: IdentityProvider, settings: ProviderSettings) -> None:
     provider.active = settings.active
 
 
+# The settings that decide whose accounts a provider signs in to: an administrator whose own
+# issuer could assert any worker's email would sign in as them. A new provider, or a change to
+# one of these, waits for a second administrator (people.approvers) before it is used.
+APPROVED_SETTINGS = ("agency_id", "issuer", "client_id", "email_domains")
+
+
+def pending_approval(provider: IdentityProvider) -> RoleApproval | None:
+    return db.session.scalar(
+        select(RoleApproval).where(
+            RoleApproval.identity_provider_id == provider.id, RoleApproval.outcome.is_(None)
+        )
+    )
+
+
+def _request_approval(actor: Person, provider: IdentityProvider) -> RoleApproval:
+    """Take the provider out of use until a second administrator approves its settings (a
+    newer request replaces a pending one). In the caller's transaction."""
+    pending = pending_approval(provider)
+    if pending is not None:
+        pending.outcome = "replaced"
+        pending.decided_by_id = actor.id
+        pending.decided_at = clock.now()
+    provider.awaiting_approval = True
+    approval = RoleApproval(
+        identity_provider_id=provider.id, requested_by_id=actor.id, requested_at=clock.now()
+    )
+    db.session.add(approval)
+    db.session.flush()
+    audit.record(
+        "identity_provider.approval_requested",
+        object_kind="identity_provider",
+        object_id=provider.id,
+        changes={"approval_id": [None, approval.id]},
+        actor=actor,
+    )
+    people.alert_approval(approval, "requested")
+    return approval
+
+
+def _lock(provider: IdentityProvider) -> None:
+    """Hold the provider's row to the end of the transaction, and read it as it is now."""
+    db.session.execute(
+        select(IdentityProvider.id).where(IdentityProvider.id == provider.id).with_for_update()
+    )
+    db.session.refresh(provider)
+
+
+def lock_for_decision(approval: RoleApproval) -> None:
+    """Before a decision claims the request: hold the provider's row, so an edit that raced the
+    decision either lands first (and replaces the request: the decision then finds it decided)
+    or waits and asks again; never approved settings nobody saw."""
+    if approval.identity_provider_id is not None:
+        _lock(approval.identity_provider)
+
+
+def decided(actor: Person, approval: RoleApproval, *, approve: bool) -> None:
+    """people.decide has claimed the request (one decision only); this applies it. Refused, the
+    provider stays out of use until an administrator changes it (a new request)."""
+    provider = approval.identity_provider
+    if approve:
+        provider.awaiting_approval = False
+        provider.version += 1  # every worker builds a client with the approved settings
+    audit.record(
+        "identity_provider.approved" if approve else "identity_provider.refused",
+        object_kind="identity_provider",
+        object_id=provider.id,
+        changes={
+            "approval_id": [None, approval.id],
+            "requested_by_id": [None, approval.requested_by_id],
+            **(audit.changes_between({}, _snapshot(provider)) if approve else {}),
+        },
+        actor=actor,
+    )
+
+
 def create_provider(actor: Person, settings: ProviderSettings) -> IdentityProvider:
     problems = _check(settings)
     if not settings.client_secret:
@@ -147,6 +229,7 @@ def create_provider(actor: Person, settings: ProviderSettings) -> IdentityProvid
         changes=audit.changes_between({}, _snapshot(provider)),
         actor=actor,
     )
+    _request_approval(actor, provider)
     db.session.commit()
     return provider
 
@@ -157,6 +240,8 @@ def update_provider(
     problems = _check(settings)
     if problems:
         raise ExceptionGroup("provider settings", problems)
+    # Hold the row against a decision on its approval (lock_for_decision), and see its state.
+    _lock(provider)
     if settings.agency_id != provider.agency_id and db.session.scalar(
         select(IdentityLink.id).where(IdentityLink.provider_id == provider.id).limit(1)
     ):
@@ -178,6 +263,7 @@ def update_provider(
         provider.client_secret = settings.client_secret.strip()
         changes["client_secret"] = ["(kept)", "(replaced)"]
     if not changes:
+        db.session.commit()  # nothing to save: end the transaction that holds the row
         return provider
     provider.version += 1  # every worker builds a new client with the new settings
     audit.record(
@@ -187,6 +273,10 @@ def update_provider(
         changes=changes,
         actor=actor,
     )
+    if any(key in changes for key in APPROVED_SETTINGS) or (
+        provider.awaiting_approval and pending_approval(provider) is None
+    ):
+        _request_approval(actor, provider)
     if not provider.active:
         _end_provider_sessions(
             select(ProviderSession).where(ProviderSession.provider_id == provider.id),
@@ -223,13 +313,18 @@ def provider_summaries() -> list[tuple[IdentityProvider, int, Any]]:
     return [(p, *stats.get(p.id, (0, None))) for p in all_providers()]
 
 
+def in_use(provider: IdentityProvider) -> bool:
+    """Offered for signing in, and its callback and logout answered."""
+    return provider.active and provider.agency.active and not provider.awaiting_approval
+
+
 def providers_for_sign_in() -> list[IdentityProvider]:
-    return [p for p in all_providers() if p.active and p.agency.active]
+    return [p for p in all_providers() if in_use(p)]
 
 
 def active_provider(provider_id: int) -> IdentityProvider | None:
     provider = db.session.get(IdentityProvider, provider_id)
-    if provider is None or not provider.active or not provider.agency.active:
+    if provider is None or not in_use(provider):
         return None
     return provider
 
@@ -265,11 +360,83 @@ INVALID = "invalid"  # the exchange or the ID token failed a check
 
 
 @dataclass(frozen=True)
+class PendingLink:
+    """A first sign-in waiting for the person's own tracker password before it is linked."""
+
+    provider_id: int
+    person_id: int
+    issuer: str
+    subject: str
+
+
+@dataclass(frozen=True)
 class ProviderSignIn:
     person: Person | None = None
     refusal: str | None = None
     provider_session_id: int | None = None
     needs_second_factor: bool = False
+    to_confirm: PendingLink | None = None
+
+
+def _link_changes(provider: IdentityProvider, issuer: str, subject: str) -> dict[str, list]:
+    return {"provider": [None, provider.name], "issuer": [None, issuer], "subject": [None, subject]}
+
+
+def _add_link(
+    provider: IdentityProvider, person: Person, issuer: str, subject: str, *, confirmed=False
+) -> IdentityLink | None:
+    """Link the subject to the person, audited; None when the person is already linked to
+    another subject here. In the caller's transaction."""
+    link = IdentityLink(
+        person_id=person.id, provider_id=provider.id, issuer=issuer, subject=subject
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(link)
+    except IntegrityError:
+        # The unique keys decide, so a concurrent twin cannot slip past a check: either a
+        # twin sign-in of this subject linked it a moment ago (go by what it stored), or the
+        # person is linked to another subject here, and a new account at the agency with
+        # the same email must not take over the old one silently.
+        link = db.session.scalar(
+            select(IdentityLink).where(
+                IdentityLink.issuer == issuer, IdentityLink.subject == subject
+            )
+        )
+        return link if link is not None and link.person_id == person.id else None
+    changes = _link_changes(provider, issuer, subject)
+    if confirmed:
+        changes["confirmed_with_password"] = [None, True]
+    audit.record(
+        "identity.linked", object_kind="person", object_id=person.id, changes=changes, actor=person
+    )
+    return link
+
+
+class LinkRefused(ValueError):
+    """The password did not confirm the link (or too many tries); the message says which."""
+
+
+def confirm_link(pending: PendingLink, password: str, address: str) -> None:
+    """The person typed their tracker password: link the provider's subject to them (once;
+    later sign-ins go by the link). Throttled and recorded as sign-in attempts are."""
+    provider = active_provider(pending.provider_id)
+    person = db.session.get(Person, pending.person_id)
+    if provider is None or person is None or not person.active:
+        raise LinkRefused("This sign-in can no longer be linked: start again")
+    if not people.confirms_password(person, password, address):
+        audit.record(
+            "identity.link_refused",
+            object_kind="person",
+            object_id=person.id,
+            changes=_link_changes(provider, pending.issuer, pending.subject),
+        )
+        db.session.commit()
+        raise LinkRefused("Enter the password of your account on this service")
+    if _add_link(provider, person, pending.issuer, pending.subject, confirmed=True) is None:
+        db.session.rollback()
+        raise LinkRefused("Your account is already linked to another account at this provider")
+    db.session.commit()
 
 
 def mfa_satisfied(provider: IdentityProvider, claims: dict[str, Any]) -> bool:
@@ -352,35 +519,23 @@ def sign_in(
             return refuse(provider, reason, "no person to link", claims)
         if not person.active:
             return refuse(provider, INACTIVE, "person deactivated", claims)
-        link = IdentityLink(
-            person_id=person.id,
-            provider_id=provider.id,
-            issuer=claims["iss"],
-            subject=claims["sub"],
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(link)
-        except IntegrityError:
-            # The unique keys decide, so a concurrent twin cannot slip past a check: either a
-            # twin sign-in of this subject linked it a moment ago (go by what it stored), or the
-            # person is linked to another subject here, and a new account at the agency with
-            # the same email must not take over the old one silently.
-            link = _link_for(claims)
-            if link is None or link.person_id != person.id:
-                return refuse(provider, UNKNOWN, "person linked to another subject", claims)
-        else:
+        if person.password_hash is not None:
+            # Account linking: an account that already has a password is linked only once its
+            # person types that password. A provider asserting the email (or whoever controls
+            # the provider's issuer) is not enough to take it over.
             audit.record(
-                "identity.linked",
+                "identity.link_confirmation_asked",
                 object_kind="person",
                 object_id=person.id,
-                changes={
-                    "provider": [None, provider.name],
-                    "issuer": [None, claims["iss"]],
-                    "subject": [None, claims["sub"]],
-                },
-                actor=person,
+                changes=_link_changes(provider, claims["iss"], claims["sub"]),
             )
+            db.session.commit()
+            return ProviderSignIn(
+                to_confirm=PendingLink(provider.id, person.id, claims["iss"], claims["sub"])
+            )
+        link = _add_link(provider, person, claims["iss"], claims["sub"])
+        if link is None:
+            return refuse(provider, UNKNOWN, "person linked to another subject", claims)
     person = link.person
     if not person.active:
         return refuse(provider, INACTIVE, "person deactivated", claims)
@@ -447,7 +602,7 @@ def session_is_live(provider_session_id: int, person_id: int) -> bool:
     ):
         return False
     provider = provider_session.provider
-    if not provider.active:
+    if not in_use(provider):  # switched off, or settings nobody has approved yet
         return False
     now = clock.now()
     due = now - timedelta(minutes=current_app.config["IDENTITY_REFRESH_MINUTES"])

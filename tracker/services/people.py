@@ -87,6 +87,9 @@ def _snapshot(person: Person) -> dict:
 # Roles that reach everything (an auditor reads every case; an administrator manages people):
 # giving one needs a second administrator's approval.
 WIDE_ROLES = (Role.AUDITOR.value, Role.ADMIN.value)
+# Roles that read their own agency's cases: giving one needs someone who already reads them
+# (approvers), or an administrator could invite themselves in under an address they control.
+CASE_ROLES = (Role.WORKER.value, Role.LEAD.value)
 
 
 def _link_lifetime(person: Person) -> timedelta:
@@ -150,9 +153,8 @@ def invite_problems(email: str | None, agency_id: int | None) -> list[PeopleErro
 
 
 def invite(actor: Person, *, name: str, email: str, agency_id: int, role: str) -> Person:
-    """Create a person with no password. A worker or lead is emailed a set-password link now;
-    an auditor or administrator waits, unable to sign in, for a second administrator's approval
-    (`approve`), which sends the link."""
+    """Create a person with no password, unable to sign in until their role is approved
+    (`approvers` says by whom; `decide` then emails them a set-password link)."""
     problems = invite_problems(email, agency_id)
     if problems:
         raise problems[0]
@@ -163,7 +165,7 @@ def invite(actor: Person, *, name: str, email: str, agency_id: int, role: str) -
         email=email,
         agency_id=agency_id,
         role=role,
-        active=role not in WIDE_ROLES,
+        active=False,
         session_token=secrets.token_hex(16),
     )
     db.session.add(person)
@@ -175,10 +177,7 @@ def invite(actor: Person, *, name: str, email: str, agency_id: int, role: str) -
         changes=audit.changes_between({}, _snapshot(person)),
         actor=actor,
     )
-    if role in WIDE_ROLES:
-        _request_role(actor, person, role)
-    else:
-        _send_link(person)
+    _request_role(actor, person, role)
     db.session.commit()
     return person
 
@@ -315,6 +314,21 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
+def confirms_password(person: Person, password: str, address: str) -> bool:
+    """The person's own password, asked again to confirm something (linking an identity
+    provider's account): throttled and counted with sign-in failures, so it is no side door
+    for guessing. The caller audits and commits."""
+    address = (address or "unknown")[:64]
+    if not person.password_hash or is_throttled(person.email, address):
+        return False
+    try:
+        ok = _hasher.verify(person.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    db.session.add(SignInAttempt(email=person.email, address=address, succeeded=ok))
+    return ok
+
+
 def end_sessions(person: Person) -> None:
     """Every session the person holds stops working at its next request (the session cookie
     carries this token; tracker.auth.views.load_person compares it), server-side, whoever holds
@@ -348,9 +362,57 @@ def pending_approvals() -> list[RoleApproval]:
     )
 
 
-def _needs_second_admin(person: Person, role: str, active: bool) -> bool:
-    """Making someone an active auditor or administrator who was not one already."""
-    return active and role in WIDE_ROLES and not (person.active and person.role == role)
+def approvals_for(person: Person) -> list[RoleApproval]:
+    """The pending requests this person may decide (a lead's page: their agency's new people)."""
+    return [a for a in pending_approvals() if may_decide(person, a)]
+
+
+def _needs_approval(person: Person, role: str, active: bool) -> bool:
+    """Gaining a power one did not hold: becoming an active auditor or administrator who was
+    not one already, or becoming an active worker or lead (invited, reactivated, or moved from
+    another role), who then reads their agency's cases."""
+    if not active:
+        return False
+    if role in WIDE_ROLES:
+        return not (person.active and person.role == role)
+    return not (person.active and person.role in CASE_ROLES)
+
+
+def _active_people(*conditions) -> list[Person]:
+    return list(db.session.scalars(select(Person).where(Person.active, *conditions)))
+
+
+def approvers(approval: RoleApproval) -> list[Person]:
+    """Who may decide a request: the one home for "who approves what". Never the one who
+    asked, nor the person it is about.
+
+    - A new or returning worker or lead: an active lead of their agency (who already reads its
+      cases, and knows its staff); only when the agency has none, a second administrator.
+    - An auditor, an administrator, or an identity provider's settings: a second administrator.
+    """
+    excluded = [approval.requested_by_id]
+    if approval.person_id is not None:
+        excluded.append(approval.person_id)
+    if approval.role in CASE_ROLES:
+        leads = _active_people(
+            Person.agency_id == approval.person.agency_id,
+            Person.role == Role.LEAD.value,
+            Person.id.not_in(excluded),
+        )
+        if leads:
+            return leads
+    return _active_people(Person.role == Role.ADMIN.value, Person.id.not_in(excluded))
+
+
+def may_decide(person: Person, approval: RoleApproval) -> bool:
+    return approval.outcome is None and person.id in {p.id for p in approvers(approval)}
+
+
+def decided_by_whom(approval: RoleApproval) -> str:
+    """For the page and message that say who the request now waits for."""
+    if approval.role in CASE_ROLES and any(p.role == Role.LEAD.value for p in approvers(approval)):
+        return f"a named lead of {approval.person.agency.name}"
+    return "a second administrator"
 
 
 def _close_pending(person: Person, outcome: str, actor: Person) -> None:
@@ -376,30 +438,30 @@ def _partnership_leads() -> list[Person]:
     )
 
 
-def _alert_approval(approval: RoleApproval, stage: str, to_admins: bool) -> None:
+def alert_approval(approval: RoleApproval, stage: str) -> None:
+    """A request goes to those who may decide it (an administrator's link to Approvals, a
+    lead's to their own page); a new auditor or administrator, asked for or approved, is also
+    told to the partnership's leads. No case detail, as in every alert. Caller's transaction."""
     from tracker.services import alerts
 
-    leads = _partnership_leads()
-    admins = (
-        db.session.scalars(
-            select(Person).where(
-                Person.role == Role.ADMIN.value,
-                Person.active,
-                Person.id != approval.requested_by_id,
-            )
-        ).all()
-        if to_admins
-        else []
-    )
+    what = approval.role_label if approval.role else "identity provider settings"
     subject = {
-        "requested": f"An administrator asked to make someone {approval.role_label}: "
-        "a second administrator must approve",
-        "approved": f"A second administrator approved a new {approval.role_label}",
+        "requested": f"A request waits for your approval: {what}",
+        "approved": f"A request was approved: {what}",
     }[stage]
-    for recipients, link in ((admins, "admin.approvals"), (leads, "inbox.index")):
+    recipients: list[tuple[list[Person], str]] = []
+    if stage == "requested":
+        deciders = approvers(approval)
+        recipients += [
+            ([p for p in deciders if p.role == Role.ADMIN.value], "admin.approvals"),
+            ([p for p in deciders if p.role == Role.LEAD.value], "approvals.index"),
+        ]
+    if approval.role in WIDE_ROLES:
+        recipients.append((_partnership_leads(), "inbox.index"))
+    for people_, link in recipients:
         alerts.raise_alert(
-            event=f"role_approval:{approval.id}:{stage}",
-            recipients=recipients,
+            event=f"role_approval:{approval.id}:{stage}:{link}",
+            recipients=people_,
             kind=AlertKind.ROLE_APPROVAL.value,
             subject=subject,
             link=alerts.app_path(link),
@@ -421,7 +483,7 @@ def _request_role(actor: Person, person: Person, role: str) -> RoleApproval:
         changes={"role": [person.role, role], "approval_id": [None, approval.id]},
         actor=actor,
     )
-    _alert_approval(approval, "requested", to_admins=True)
+    alert_approval(approval, "requested")
     return approval
 
 
@@ -430,7 +492,8 @@ def update(
 ) -> RoleApproval | None:
     """Change role, active or away. A change of role or deactivation signs them out everywhere
     and revokes their API tokens (minted under the old role). Making someone an active auditor or
-    administrator is only asked for: it waits for a second administrator (returned)."""
+    administrator, or an active worker or lead who was not one, is only asked for: it waits for
+    approval (returned; `approvers` says whose)."""
     from tracker.services import api_tokens
 
     role = Role(role).value
@@ -438,7 +501,7 @@ def update(
         raise PeopleError("role", "You cannot change your own role or deactivate yourself")
     before = _snapshot(person)
     approval = None
-    if _needs_second_admin(person, role, active):
+    if _needs_approval(person, role, active):
         approval = _request_role(actor, person, role)
         role, active = person.role, person.active  # unchanged until approved
     elif role != person.role or active != person.active:
@@ -482,17 +545,19 @@ class ApprovalError(PeopleError):
 
 
 def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
-    """A second administrator approves or refuses. The requester cannot decide their own
-    request, nor can the person it is about; a request decided (or replaced) meanwhile, say by a
-    twin click or another administrator, is not decided twice."""
-    from tracker.services import api_tokens
+    """One of the request's `approvers` approves or refuses (never the one who asked, nor the
+    person it is about); a request decided (or replaced) meanwhile, say by a twin click or
+    another approver, is not decided twice."""
+    from tracker.services import api_tokens, identity
 
     approval = db.session.get(RoleApproval, approval_id)
     if approval is None:
         raise ApprovalError("approval", "There is no such request")
-    if actor.id in (approval.requested_by_id, approval.person_id):
+    identity.lock_for_decision(approval)
+    if approval.outcome is None and not may_decide(actor, approval):
         raise ApprovalError(
-            "approval", "A different administrator from the one who asked must decide"
+            "approval",
+            f"Only {decided_by_whom(approval)}, not the one who asked, may decide this request",
         )
     outcome = "approved" if approve else "refused"
     now = clock.now()
@@ -507,6 +572,10 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
         db.session.rollback()
         raise ApprovalError("approval", "This request has already been decided or replaced")
     db.session.refresh(approval)
+    if approval.identity_provider_id is not None:
+        identity.decided(actor, approval, approve=approve)
+        db.session.commit()
+        return approval
     person = approval.person
     if approve:
         before = _snapshot(person)
@@ -525,7 +594,7 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
             },
             actor=actor,
         )
-        _alert_approval(approval, "approved", to_admins=False)
+        alert_approval(approval, "approved")
         if person.password_hash is None:
             _send_link(person)  # a new person: now they may set a password
         else:

@@ -27,8 +27,8 @@ from werkzeug.serving import make_server
 from tests.browser.conftest import browser, journey, live_server  # noqa: F401
 from tests.conftest import add_person, make_app
 from tracker.extensions import db
-from tracker.models import IdentityProvider, Role
-from tracker.services import identity
+from tracker.models import IdentityProvider, Person, Role
+from tracker.services import identity, people
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -202,7 +202,20 @@ def set_up_provider(
             mfa_acr_values="",
         ),
     )
+    approve_provider(provider, admin)
     return Setup(provider=provider, client_info=info, base_url=base_url)
+
+
+def approve_provider(provider: IdentityProvider, requested_by) -> None:
+    """A second administrator approves the provider's settings: until then it is not used."""
+    approver = db.session.scalar(
+        db.select(Person).where(Person.email == "provider.approver@example.org")
+    )
+    if approver is None:
+        approver = add_person(
+            "Provider Approver", requested_by.agency, Role.ADMIN, requested_by.password_hash
+        )
+    people.decide(approver, identity.pending_approval(provider).id, approve=True)
 
 
 def add_people(world, password_hash) -> dict[str, object]:

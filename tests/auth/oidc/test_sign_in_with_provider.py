@@ -24,8 +24,8 @@ from tests.auth.oidc.conftest import (
     walk_provider,
 )
 from tests.auth.test_two_factor import code_at
-from tests.conftest import add_person, sign_in_as
-from tests.helpers import page_text
+from tests.conftest import PASSWORD, add_person, sign_in_as
+from tests.helpers import assert_form_error, page_text
 from tracker.extensions import db
 from tracker.models import AuditEvent, IdentityLink, Person, ProviderSession, Role
 from tracker.services.oidc import BACKCHANNEL_LOGOUT_EVENT
@@ -616,9 +616,10 @@ def test_a_provider_of_an_agency_made_inactive_can_still_be_switched_off(client,
     from tracker.models import IdentityProvider
 
     sign_in_as(client, world.admin)
-    assert (
-        client.post("/admin/identity-providers/new", data=provider_form(world)).status_code == 302
-    )
+    response = client.post("/admin/identity-providers/new", data=provider_form(world))
+    assert response.status_code == 302
+    page = page_text(client.get(response.headers["Location"]))
+    assert "used once a second administrator approves it" in page and "Not in use" in page
     provider = db.session.scalars(db.select(IdentityProvider)).one()
     world.agency_a.active = False
     db.session.commit()
@@ -631,3 +632,150 @@ def test_a_provider_of_an_agency_made_inactive_can_still_be_switched_off(client,
     assert response.status_code == 302
     db.session.refresh(provider)
     assert provider.active is False
+
+
+# --- issue 13: an administrator's own issuer cannot sign in as someone else ----------------------
+
+
+def approver() -> Person:
+    return db.session.scalars(
+        db.select(Person).where(Person.email == "provider.approver@example.org")
+    ).one()
+
+
+def test_a_new_provider_is_used_only_once_a_second_admin_approves(client, world):
+    from tracker.models import IdentityProvider
+    from tracker.services import identity
+
+    sign_in_as(client, world.admin)
+    response = client.post("/admin/identity-providers/new", data=provider_form(world))
+    assert response.status_code == 302
+    page = page_text(client.get(response.headers["Location"]))
+    assert "used once a second administrator approves it" in page and "Not in use" in page
+    provider = db.session.scalars(db.select(IdentityProvider)).one()
+    approval = identity.pending_approval(provider)
+    assert provider.awaiting_approval and approval.requested_by_id == world.admin.id
+    # Not offered, and its start and callback refuse (nothing is asked of the issuer).
+    client.post("/sign-out")
+    assert "Agency A account" not in page_text(client.get("/sign-in"))
+    assert client.get(f"/sign-in/with/{provider.id}").status_code == 404
+    assert client.get(f"/sign-in/with/{provider.id}/callback?code=x&state=y").status_code == 404
+    # The administrator who asked cannot approve it.
+    sign_in_as(client, world.admin)
+    assert "Waits for a second administrator" in page_text(client.get("/admin/approvals"))
+    assert (
+        client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
+        == 409
+    )
+    second = add_person("Second Admin", world.partnership, Role.ADMIN, world.admin.password_hash)
+    db.session.commit()
+    client.post("/sign-out")
+    sign_in_as(client, second)
+    page = page_text(client.get("/admin/approvals"))
+    assert "login.microsoftonline.com/3f5c-tenant" in page and f"schools.{DOMAIN_A}" in page
+    assert (
+        client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
+        == 302
+    )
+    db.session.refresh(provider)
+    assert not provider.awaiting_approval
+    assert [e.person_id for e in events("identity_provider.approved")] == [second.id]
+    client.post("/sign-out")
+    assert "Sign in with Agency A account" in page_text(client.get("/sign-in"))
+
+
+def test_changing_who_a_provider_signs_in_waits_for_a_second_admin(client, setup, people, world):
+    provider = setup.provider
+    sign_in_as(client, world.admin)
+    base = {
+        "agency_id": str(world.agency_a.id),
+        "name": provider.name,
+        "issuer": provider.issuer,
+        "client_id": provider.client_id,
+        "email_domains": provider.email_domains,
+        "mfa_satisfies": "y",
+        "active": "y",
+    }
+    # A name is only a label: it takes effect at once.
+    renamed = client.post(f"/admin/identity-providers/{provider.id}", data={**base, "name": "A"})
+    assert renamed.status_code == 302
+    db.session.refresh(provider)
+    assert not provider.awaiting_approval and identity_pending(provider) is None
+    # Another issuer, client or domain does not, until a second administrator approves.
+    for change in (
+        {"issuer": "https://attacker.example"},
+        {"client_id": "another-client"},
+        {"email_domains": f"{DOMAIN_A}\nattacker.example"},
+    ):
+        response = client.post(
+            f"/admin/identity-providers/{provider.id}", data={**base, "name": "A", **change}
+        )
+        assert response.status_code == 302
+        db.session.refresh(provider)
+        assert provider.awaiting_approval and identity_pending(provider) is not None
+        client.post("/sign-out")
+        assert client.get(f"/sign-in/with/{provider.id}").status_code == 404
+        sign_in_as(client, world.admin)
+        # Put back, it still waits: the second administrator approves what is there now.
+        client.post(f"/admin/identity-providers/{provider.id}", data={**base, "name": "A"})
+        db.session.refresh(provider)
+        assert provider.awaiting_approval
+        from tracker.services import people as people_service
+
+        people_service.decide(approver(), identity_pending(provider).id, approve=True)
+        db.session.refresh(provider)
+        assert not provider.awaiting_approval
+    client.post("/sign-out")
+    assert sign_in_at_provider(client, setup, "worker-a").status_code == 302
+
+
+def identity_pending(provider):
+    from tracker.services import identity
+
+    return identity.pending_approval(provider)
+
+
+def test_a_first_sign_in_to_an_account_with_a_password_needs_that_password(
+    client, setup, people, password_hash
+):
+    """The provider (or whoever controls its issuer) asserting a worker's verified email is not
+    enough: an account that has a password is linked only when its person types it, once."""
+    person = people["worker-a"]
+    person.password_hash = password_hash  # they have signed in with a password before
+    db.session.commit()
+    response = sign_in_at_provider(client, setup, "worker-a")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in/link-your-account"
+    assert not db.session.scalars(db.select(IdentityLink)).all()
+    assert client.get("/cases/").status_code == 302  # not signed in
+    page = client.get("/sign-in/link-your-account")
+    assert page.status_code == 200 and person.email in page_text(page)
+    # A wrong password: the GOV.UK error summary, no link, audited and counted as a failure.
+    wrong = client.post("/sign-in/link-your-account", data={"password": "not the password"})
+    assert_form_error(wrong, "Enter the password of your account on this service")
+    assert not db.session.scalars(db.select(IdentityLink)).all()
+    assert [e.object_id for e in events("identity.link_refused")] == [person.id]
+    empty = client.post("/sign-in/link-your-account", data={"password": ""})
+    assert_form_error(empty, "Enter your password")
+    # The right one links, then the provider is asked once more and signs the person in.
+    done = client.post("/sign-in/link-your-account", data={"password": PASSWORD})
+    assert done.status_code == 302
+    assert done.headers["Location"].startswith(f"/sign-in/with/{setup.provider.id}")
+    [link] = db.session.scalars(db.select(IdentityLink)).all()
+    assert link.person_id == person.id
+    [linked] = events("identity.linked")
+    assert changed(linked)["confirmed_with_password"] == [None, True]
+    callback, _ = walk_provider(
+        client.get(done.headers["Location"]).headers["Location"], "worker-a", until=TRACKER
+    )
+    assert client.get(callback.removeprefix(TRACKER)).status_code == 302
+    assert client.get("/cases/").status_code == 200
+    # Later sign-ins go by the link: no password asked again.
+    client.post("/sign-out")
+    again = sign_in_at_provider(client, setup, "worker-a")
+    assert again.status_code == 302 and again.headers["Location"] == "/"
+
+
+def test_the_link_confirmation_page_needs_a_sign_in_under_way(client, world):
+    assert client.get("/sign-in/link-your-account").headers["Location"] == "/sign-in"
+    assert client.post("/sign-in/link-your-account", data={"password": "x"}).status_code == 302
