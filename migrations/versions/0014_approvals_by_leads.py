@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0014_approvals_by_leads"
-down_revision = "0010_account_security"
+down_revision = "0013_what_people_see"
 branch_labels = None
 depends_on = None
 
