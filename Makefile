@@ -3,6 +3,8 @@ PYTHON ?= python3
 PORT ?= 5000
 # Links in alert emails point where `make run` serves, unless the address people use is set.
 BASE_URL := $(or $(TRACKER_BASE_URL),http://127.0.0.1:$(PORT))
+# Test processes (pytest-xdist): one database per worker, on SQLite and PostgreSQL alike.
+TEST_WORKERS ?= auto
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
@@ -23,7 +25,7 @@ test: $(VENV)/.installed-test $(STATIC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r tracker
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # The time-sensitive tests again at the awkward moments (London time): just after midnight, just
 # before 09:00, just after 17:00, just before midnight, a Saturday, Christmas Day, and two seconds
@@ -38,7 +40,7 @@ TIME_SENSITIVE := tests/services tests/shares tests/challenges tests/inbox tests
 test-clock: $(VENV)/.installed-test $(STATIC)
 	@set -e; for moment in $(CLOCK_MOMENTS); do \
 	  echo "== the time-sensitive tests at $$moment (London) =="; \
-	  TRACKER_TEST_NOW=$$moment TRACKER_TEST_DATABASE_URL= $(BIN)/pytest $(TIME_SENSITIVE); \
+	  TRACKER_TEST_NOW=$$moment TRACKER_TEST_DATABASE_URL= $(BIN)/pytest -n $(TEST_WORKERS) $(TIME_SENSITIVE); \
 	done
 
 # Supply chain: bandit over the code, and known vulnerabilities in every pinned Python package

@@ -61,11 +61,34 @@ def test_clock(monkeypatch):
     clock.travel(None)
 
 
+def production_key(folder) -> str:
+    """A fresh audit signing key file, as `flask tracker audit keygen` writes one."""
+    from tracker.services import signing
+
+    path = folder / "keys" / "audit-signing.key"
+    signing.write(signing.generate("tracker.example/audit"), path)
+    return str(path)
+
+
 @pytest.fixture
-def production_env(monkeypatch):
-    """The environment of a production deployment: TRACKER_ENV=production, real time."""
+def production_env(monkeypatch, tmp_path) -> dict[str, str]:
+    """A complete production deployment's environment, on real time: each test takes away or
+    changes what it checks. Returned as a mapping for tests that start a process."""
     monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", production_key(tmp_path))
+    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
+    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     monkeypatch.delenv(clock.OFFSET_VARIABLE, raising=False)
+    return {
+        "TRACKER_ENV": "production",
+        "SECRET_KEY": "s" * 64,
+        "TRACKER_AUDIT_SIGNING_KEY_FILE": os.environ["TRACKER_AUDIT_SIGNING_KEY_FILE"],
+        "TRACKER_FRONT_DOOR_PHONE": "01632 960111",
+        "TRACKER_EMERGENCY_PHONE": "01632 960112",
+        "TRACKER_INSTANCE_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
 
 
 def _pg_url(database: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC
 from html import unescape
@@ -75,3 +76,11 @@ def section(html: str, heading_id: str) -> str:
     """The HTML from the heading with this id up to the next h2 (one section of a page)."""
     after = html.split(f'id="{heading_id}"', 1)[1]
     return after.split("<h2", 1)[0]
+
+
+def worker_ports(ports: range) -> list[int]:
+    """The range, starting at a different place for each pytest-xdist worker ("gw3" -> 3), so
+    parallel workers rarely probe the same port (a clash is still retried: see the callers)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = (int(worker) * 11) % len(ports) if worker.isdigit() else 0
+    return [*ports[start:], *ports[:start]]

@@ -17,11 +17,8 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path, p
 
 @pytest.mark.parametrize("missing", ["TRACKER_FRONT_DOOR_PHONE", "TRACKER_EMERGENCY_PHONE"])
 def test_production_refuses_to_start_without_the_immediate_risk_numbers(
-    monkeypatch, tmp_path, missing
+    monkeypatch, tmp_path, missing, production_env
 ):
-    monkeypatch.setenv("TRACKER_ENV", "production")
-    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
-    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     monkeypatch.setenv(missing, " ")
     with pytest.raises(
         config.ConfigError, match=f"^{missing} must be set when TRACKER_ENV=production$"
@@ -29,10 +26,7 @@ def test_production_refuses_to_start_without_the_immediate_risk_numbers(
         config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
 
 
-def test_production_uses_the_numbers_it_is_given(monkeypatch, tmp_path):
-    monkeypatch.setenv("TRACKER_ENV", "production")
-    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
-    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
+def test_production_uses_the_numbers_it_is_given(monkeypatch, tmp_path, production_env):
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert (settings["FRONT_DOOR_PHONE"], settings["EMERGENCY_PHONE"]) == (
         "01632 960111",
@@ -66,13 +60,9 @@ def test_wsgi_exits_with_one_line_reason(tmp_path):
     )
 
 
-def test_wsgi_names_a_missing_immediate_risk_number_in_one_line(tmp_path):
-    env = {
-        "TRACKER_ENV": "production",
-        "SECRET_KEY": "x" * 64,
-        "TRACKER_INSTANCE_DIR": str(tmp_path),
-        "PATH": "/usr/bin:/bin",
-    }
+def test_wsgi_names_a_missing_immediate_risk_number_in_one_line(tmp_path, production_env):
+    env = dict(production_env)
+    del env["TRACKER_FRONT_DOOR_PHONE"]
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -92,30 +82,15 @@ def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
 
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path, production_env):
-    monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
-    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
-    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path), SECRET_KEY="x" * 32)
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"
 
 
-def production_key(folder: Path) -> Path:
-    from tracker.services import signing
-
-    path = folder / "keys" / "audit-signing.key"
-    signing.write(signing.generate("tracker.example/audit"), path)
-    return path
-
-
-def test_production_refuses_to_start_without_the_audit_signing_key(monkeypatch, tmp_path):
+def test_production_refuses_to_start_without_the_audit_signing_key(tmp_path, production_env):
     """One line at start-up, from wsgi as from flask: no key, or a key file that is not one."""
-    env = {
-        "TRACKER_ENV": "production",
-        "TRACKER_INSTANCE_DIR": str(tmp_path),
-        "SECRET_KEY": "x" * 32,
-        "PATH": "/usr/bin:/bin",
-    }
+    env = dict(production_env)
+    del env["TRACKER_AUDIT_SIGNING_KEY_FILE"]
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -159,8 +134,6 @@ def test_bad_number_setting_names_the_variable(monkeypatch, tmp_path):
 
 
 def test_production_refuses_a_moved_clock(monkeypatch, tmp_path, production_env):
-    monkeypatch.setenv("SECRET_KEY", "s" * 64)
-    monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
     monkeypatch.setenv("TRACKER_CLOCK_OFFSET_SECONDS", "86400")
     with pytest.raises(config.ConfigError, match="TRACKER_CLOCK_OFFSET_SECONDS must not be set"):
         config.from_environment(INSTANCE_DIR=str(tmp_path))

@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from tests.conftest import sign_in_as
-from tests.helpers import approve_pending, emailed_link_token
+from tests.helpers import approve_pending, emailed_link_token, seconds_ago
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Person, Role
@@ -456,7 +456,7 @@ def test_approval_form(app, client, world, password_hash):
 def test_link_confirmation_form(app, client, world, password_hash):
     """The password step of a first sign-in through a provider, to an account with a password."""
     from tests.conftest import add_person
-    from tracker.services import clock, identity
+    from tracker.services import identity
 
     provider = identity.create_provider(
         world.admin,
@@ -479,7 +479,7 @@ def test_link_confirmation_form(app, client, world, password_hash):
             "person_id": world.worker_a.id,
             "issuer": "http://127.0.0.1:9",
             "subject": "worker-a",
-            "at": clock.timestamp(),
+            "at": seconds_ago(0),
         }
     link = "/sign-in/link-your-account"
     fuzz(client, Form(link, link, {"password": Field("password")}))

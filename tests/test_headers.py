@@ -26,12 +26,6 @@ def test_case_pages_are_never_cached_but_assets_may_be(client, world):
 
 
 def test_production_cookies_are_secure_httponly_and_strict(monkeypatch, tmp_path, production_env):
-    from tests.test_config import production_key
-
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
-    monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", str(production_key(tmp_path)))
-    monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
-    monkeypatch.setenv("TRACKER_EMERGENCY_PHONE", "01632 960112")
     settings = config.from_environment(INSTANCE_DIR=str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Strict"

@@ -230,15 +230,17 @@ def _sibling(case: Case, worker: Person, rng: random.Random) -> None:
     """A younger sibling of the first child, linked both ways."""
     surname = case.child_name.split()[-1]
     born = case.date_of_birth + timedelta(days=600)
-    sibling = cases.create(
-        worker,
-        child_name=f"{rng.choice(FIRST_NAMES)} {surname}",
-        date_of_birth=min(born, clock.now().date()),
-        lead_agency_id=case.lead_agency_id,
-        lead_professional_id=case.lead_professional_id,
-        other_agency_ids=sorted(case.involved_agency_ids - {case.lead_agency_id}),
-    )
-    cases.link_sibling(worker, case, sibling)
+    with clock.restoring():  # opened with the first child's case, before anything is shared
+        clock.freeze(case.created_at)
+        sibling = cases.create(
+            worker,
+            child_name=f"{rng.choice(FIRST_NAMES)} {surname}",
+            date_of_birth=min(born, clock.now().date()),
+            lead_agency_id=case.lead_agency_id,
+            lead_professional_id=case.lead_professional_id,
+            other_agency_ids=sorted(case.involved_agency_ids - {case.lead_agency_id}),
+        )
+        cases.link_sibling(worker, case, sibling)
 
 
 def _closure_day() -> None:

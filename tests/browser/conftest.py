@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import make_app
+from tests.helpers import worker_ports
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -62,25 +62,25 @@ def _known_govuk_frontend_issue(rule: str, node: dict) -> bool:
     )
 
 
-def _free_port() -> int:
-    # This project's range for test servers first, so parallel work on the machine never clashes.
-    for port in range(8200, 8300):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _bind_server(live):
+    """A server bound in this project's range for test servers, else anywhere the system picks.
+
+    The bind itself is the probe (no probe-then-bind gap another xdist worker could slip into),
+    and each worker starts at a different place in the range.
+    """
+    for port in worker_ports(range(8200, 8300)):
+        try:
+            return make_server("127.0.0.1", port, live, threaded=True)
+        except OSError:
+            continue
+    return make_server("127.0.0.1", 0, live, threaded=True)
 
 
 @pytest.fixture
 def live_server(database_url, tmp_path, app):
     """The app with CSRF on, as in production, served over HTTP on 127.0.0.1."""
     live = make_app(database_url, tmp_path / "live", WTF_CSRF_ENABLED=True, TESTING=False)
-    server = make_server("127.0.0.1", _free_port(), live, threaded=True)
+    server = _bind_server(live)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

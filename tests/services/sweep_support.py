@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.helpers import worker_ports
 from tracker.extensions import db
 from tracker.models import Priority, ShareRecipient
 from tracker.services import sharing
@@ -29,8 +30,10 @@ PORTS = range(8125, 8200)  # this feature's port range
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    for port in PORTS:
+def free_port(skip: frozenset[int] = frozenset()) -> int:
+    for port in worker_ports(PORTS):
+        if port in skip:
+            continue
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -85,8 +88,18 @@ class Mailbox:
 @pytest.fixture(name="mailbox")
 def mailbox_fixture(app):
     """A running SMTP server, with the app pointed at it (quiet hours off unless a test says)."""
-    box = Mailbox(port=free_port())
-    box.start()
+    # The probe and the server's bind are two steps: another process (an xdist worker, another
+    # checkout's tests) can take the port in between, so a failed start tries the next one.
+    tried: set[int] = set()
+    while True:
+        box = Mailbox(port=free_port(frozenset(tried)))
+        try:
+            box.start()
+            break
+        except Exception:
+            tried.add(box.port)
+            if len(tried) >= 10:
+                raise
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port, MAIL_QUIET_HOURS=False)
     yield box
     box.stop()

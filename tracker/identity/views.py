@@ -4,6 +4,7 @@ the request); tracker.services.identity decides what the validated claims mean."
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 import requests
@@ -16,7 +17,7 @@ from tracker.auth.forms import ConfirmLinkForm
 from tracker.auth.views import begin_second_factor, complete_sign_in, safe_next
 from tracker.extensions import csrf, db
 from tracker.models import Person
-from tracker.services import clock, identity, oidc
+from tracker.services import identity, oidc
 
 blueprint = Blueprint("identity", __name__)
 
@@ -86,7 +87,7 @@ def callback(provider_id: int):
         return _refused(provider, identity.INVALID, 400)
     result = identity.sign_in(provider, dict(claims), token)
     if result.to_confirm is not None:
-        session["identity_link"] = {**asdict(result.to_confirm), "at": clock.timestamp()}
+        session["identity_link"] = {**asdict(result.to_confirm), "at": time.time()}
         session["identity_next"] = next_url
         return redirect(url_for("identity.confirm_link"))
     if result.person is None:
@@ -108,7 +109,7 @@ def confirm_link():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     pending = session.get("identity_link")
-    if not isinstance(pending, dict) or clock.timestamp() - pending.get("at", 0) > (
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > (
         LINK_CONFIRMATION_SECONDS
     ):
         session.pop("identity_link", None)

@@ -221,16 +221,15 @@ def _answer(
             recipient.acknowledged_by_id = responder.id
             recipient.viewed_at, recipient.viewed_by_id = recipient.acknowledged_at, responder.id
         return
-    action, next_steps = rng.choice(
-        RESPONSES.get(AgencyKind(responder.agency.kind), GENERAL_RESPONSES)
-    )
+    answers = RESPONSES.get(AgencyKind(responder.agency.kind), GENERAL_RESPONSES)
+    action, next_steps = rng.choice(answers)
     recipient.state = ConcernState.RESPONDED.value
     recipient.responded_at = answered_at
     # The loop closed to the sender: opened an hour after sharing (or when answered), and what
     # the receiving agency did with it (from the response, so the demo stays repeatable).
     recipient.viewed_at = min(shared_at + timedelta(hours=1), answered_at)
     recipient.viewed_by_id = responder.id
-    recipient.outcome = DEMO_OUTCOMES[RESPONSES.index((action, next_steps)) % len(DEMO_OUTCOMES)]
+    recipient.outcome = DEMO_OUTCOMES[answers.index((action, next_steps)) % len(DEMO_OUTCOMES)]
     recipient.outcome_at, recipient.outcome_by_id = answered_at, responder.id
     db.session.add(
         ConcernResponse(

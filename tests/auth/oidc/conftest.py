@@ -269,7 +269,7 @@ def live_tracker(database_url, tmp_path, app):
         TESTING=False,
         IDENTITY_TIMEOUT_SECONDS=PROVIDER_TIMEOUT_SECONDS,
     )
-    server = make_server("127.0.0.1", _free_port(), live, threaded=True)
+    server = make_server("127.0.0.1", 0, live, threaded=True)  # the OS picks a free port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
