@@ -71,7 +71,7 @@ def _bind_server(live):
     for port in worker_ports(range(8200, 8300)):
         try:
             return make_server("127.0.0.1", port, live, threaded=True)
-        except OSError:
+        except (OSError, SystemExit):  # Werkzeug exits (SystemExit) when the port is taken
             continue
     return make_server("127.0.0.1", 0, live, threaded=True)
 
