@@ -7,12 +7,12 @@ from sqlalchemy import select
 from tracker import access, inputs
 from tracker.admin.forms import (
     AgencyForm,
-    ApprovalForm,
     ClosureDayForm,
     IdentityProviderForm,
     InviteForm,
     PersonForm,
 )
+from tracker.approvals.views import decide_from_form
 from tracker.cases.forms import choices
 from tracker.errors import render_error
 from tracker.extensions import db
@@ -221,16 +221,7 @@ def approvals():
 
 @blueprint.route("/approvals/<int:approval_id>", methods=["POST"])
 def decide(approval_id: int):
-    form = ApprovalForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        approval = people.decide(current_user, approval_id, approve=form.decision.data == "approve")
-    except people.PeopleError as error:
-        return render_error(409, str(error))
-    about = approval.identity_provider.name if approval.identity_provider else approval.person.name
-    flash(f"{about}: {approval.role_label} {approval.outcome}", "success")
-    return redirect(url_for("admin.approvals"))
+    return decide_from_form(approval_id, "admin.approvals")
 
 
 @blueprint.route("/mail")

@@ -30,6 +30,11 @@ def index():
 
 @blueprint.route("/<int:approval_id>", methods=["POST"])
 def decide(approval_id: int):
+    return decide_from_form(approval_id, "approvals.index")
+
+
+def decide_from_form(approval_id: int, back: str):
+    """One decision, from the lead's page or the administrators' (people.decide checks who)."""
     form = ApprovalForm()
     if not form.validate_on_submit():
         abort(400)
@@ -37,5 +42,6 @@ def decide(approval_id: int):
         approval = people.decide(current_user, approval_id, approve=form.decision.data == "approve")
     except people.PeopleError as error:
         return render_error(409, str(error))
-    flash(f"{approval.person.name}: {approval.role_label} {approval.outcome}", "success")
-    return redirect(url_for("approvals.index"))
+    about = approval.identity_provider.name if approval.identity_provider else approval.person.name
+    flash(f"{about}: {approval.role_label} {approval.outcome}", "success")
+    return redirect(url_for(back))
