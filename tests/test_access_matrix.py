@@ -214,6 +214,7 @@ def url_args(world, password_hash) -> dict[str, object]:
     from tracker.services import (
         alerts,
         api_tokens,
+        approvals,
         challenges,
         identity,
         notes,
@@ -290,7 +291,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         agency_id=world.partnership.id,
         role="auditor",
     )
-    approval = people.pending_approvals()[0]
+    approval = approvals.pending_approvals()[0]
     db.session.commit()
     involvement = next(
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id

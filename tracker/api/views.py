@@ -38,6 +38,8 @@ from tracker.challenges.forms import (
     ResolveForm,
     WithdrawForm,
 )
+from tracker.domain import Refused
+from tracker.errors import refused
 from tracker.extensions import csrf, db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -195,6 +197,8 @@ def idempotent(view: Callable) -> Callable:
             response = api_error(error)
         except HTTPException as error:
             response = http_error(error)
+        except Refused as error:
+            response = refused(error)
         except Exception:
             api_tokens.release_key(claim.record)
             raise

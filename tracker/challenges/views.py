@@ -263,7 +263,7 @@ def show(challenge_id: int):
         else [],
         can_withdraw=access.can_withdraw(current_user, challenge),
         can_see_case=access.is_involved(current_user, challenge.case)
-        or access.reads_all_challenges(current_user),
+        or access.reads_partnership_wide(current_user),
         title=f"Professional challenge {challenge.id}",
     )
 
@@ -386,7 +386,7 @@ def awaiting():
 def index():
     """The partnership list: every open challenge by stage (leads and auditors)."""
     access.require(
-        access.sees_partnership_lists(current_user) or access.reads_all_challenges(current_user)
+        access.sees_partnership_lists(current_user) or access.reads_partnership_wide(current_user)
     )
     return render_template(
         "challenges/index.html",

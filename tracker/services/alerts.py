@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus, Person
-from tracker.services import audit, clock
+from tracker.services import audit, clock, settings
 
 SUBJECT_MAX = 200
 
@@ -108,7 +107,7 @@ def raise_alert(
 
 def app_path(endpoint: str, **values) -> str:
     """A page's path, built outside a request too (the scheduler raises most alerts)."""
-    return current_app.url_map.bind("localhost").build(endpoint, values)
+    return settings.url_map().bind("localhost").build(endpoint, values)
 
 
 def inbox_query(person: Person):

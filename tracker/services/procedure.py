@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
-
 from config import ConfigError
+from tracker.services import settings
 
+EXTENSION = "tracker.procedure"  # where the app keeps the procedure it loaded at start
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "procedure.toml"
 
 PARTICIPANTS = {
@@ -280,11 +280,6 @@ def load(path: str | Path | None = None) -> Procedure:
     return parse(text, path)
 
 
-def init_app(app: Flask) -> None:
-    """Load and check the procedure once; a broken file stops the app here."""
-    app.extensions["procedure"] = load(app.config.get("PROCEDURE_FILE") or None)
-
-
 def current() -> Procedure:
     """The procedure new challenges start under."""
-    return current_app.extensions["procedure"]
+    return settings.extension(EXTENSION)

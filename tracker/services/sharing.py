@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import abort, current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from tracker import access, models
+from tracker.domain import NotFound
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -43,7 +43,7 @@ from tracker.models import (
     SpecialCategoryCircumstance,
     Theme,
 )
-from tracker.services import audit, clock, procedure, workdays
+from tracker.services import audit, clock, procedure, settings, workdays
 
 SENT = "sent"
 RECEIVED = "received"
@@ -232,7 +232,7 @@ def _validate(details: ShareDetails) -> ShareDetails:
 
 def concern_days(priority: str) -> int:
     key = "CONCERN_DAYS_URGENT" if priority == Priority.URGENT else "CONCERN_DAYS_STANDARD"
-    return current_app.config[key]
+    return settings.get(key)
 
 
 def due_time(shared_at: datetime, priority: str, rating: str | None = None) -> datetime:
@@ -720,7 +720,7 @@ def share_for_reading(share_id: int, person: Person) -> Share:
     """The share, if the person may read its case (else 404, as for the case itself)."""
     share = db.session.get(Share, share_id)
     if share is None:
-        abort(404)
+        raise NotFound
     access.case_for_reading(share.case_id, person)
     return share
 
