@@ -366,8 +366,6 @@ def create_share(case_id: int):
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
     v.run_form(form, SHARE_ALIASES)
     recipient_list = [sharing.Recipient(r["agency_id"], r.get("people_names")) for r in recipients]
-    if received:
-        recipient_list = [sharing.Recipient(person.agency_id), *recipient_list]
     try:
         share = sharing.record_share(
             person,

@@ -111,8 +111,7 @@ def _record(case_id: int, recorded_as: str):
             form.from_agency_id.data = others[0].id
 
     def recipient_ids() -> list[int]:
-        chosen = list(form.recipient_agency_ids.data or [])
-        return [current_user.agency_id, *chosen] if received else chosen
+        return list(form.recipient_agency_ids.data or [])  # the service adds one's own if received
 
     def who_shared_with_whom():
         return sharing.recipient_problems(
