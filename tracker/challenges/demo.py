@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Challenge, NamedLead, Person
-from tracker.services import challenges, clock, leads, sharing, workdays
+from tracker.services import challenges, clock, leads, workdays
 
 LOADER = "demo loader"
 
@@ -59,7 +59,7 @@ def is_loaded() -> bool:
 def _at(now: datetime, working_days_ago: int, hour: int) -> datetime:
     """A moment in office hours, some working days before `now`, and never after it (UTC)."""
     today = workdays.to_local(now).date()
-    day = sharing.working_days_before(today, working_days_ago)
+    day = workdays.working_days_before(today, working_days_ago)
     return min(workdays.to_utc(datetime.combine(day, time(hour, 0))), now)
 
 

@@ -706,7 +706,7 @@ def began_due_soon(challenge: Challenge) -> bool:
 
 def _due_by(challenge: Challenge) -> str:
     """The stage deadline for an alert's subject (a date says nothing about the child)."""
-    return f"due by {workdays.to_local(challenge.stage_due_at):%-d %b %Y %H:%M}"
+    return f"due by {workdays.local_time(challenge.stage_due_at)}"
 
 
 def _hours_per_working_day() -> float:
@@ -732,7 +732,7 @@ def escalate_overdue(
         db.session.commit()
         return None
     why = (
-        f"Stage {challenge.stage} deadline ({workdays.to_local(challenge.stage_due_at):%-d %b %Y %H:%M})"
+        f"Stage {challenge.stage} deadline ({workdays.local_time(challenge.stage_due_at)})"
         " passed without an outcome: escalated automatically"
     )
     event = _escalate(challenge, None, actor_label, why, now, automatic=True)

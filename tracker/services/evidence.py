@@ -114,7 +114,7 @@ def timeliness(recipient: ShareRecipient, shared_at: datetime, now: datetime) ->
 
 
 def _local(moment: datetime | None) -> str:
-    return workdays.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return workdays.local_time(moment, "%Y-%m-%d %H:%M")
 
 
 def _is_view(event: AuditEvent) -> bool:

@@ -184,9 +184,7 @@ def chronology_entries(case_id: int) -> list[chronology.Entry]:
         parts = [f"Reason: {decision.reason_label}: {decision.reason}"]
         if decision.revisited:
             first = min(s.current.shared_at for s in decision.revisited_by)
-            parts.append(
-                f"Revisited: shared after all on {workdays.to_local(first):%-d %b %Y %H:%M}"
-            )
+            parts.append(f"Revisited: shared after all on {workdays.local_time(first)}")
         entries.append(
             chronology.Entry(
                 at=decision.decided_at,

@@ -15,7 +15,7 @@ Interfaces other features call:
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, selectinload
@@ -796,15 +796,6 @@ def awaiting_their_response(
     return _due(query, due, now)
 
 
-def working_days_before(day: date, days: int) -> date:
-    """The date `days` working days before `day` (the inverse of add_working_days)."""
-    while days:
-        day -= timedelta(days=1)
-        if workdays.is_working_day(day):
-            days -= 1
-    return day
-
-
 def unanswered_concerns(
     now: datetime,
     *,
@@ -826,7 +817,7 @@ def unanswered_concerns(
         # Due times are the end of a working day, so "due on or before the day N working days
         # ago" is exactly "at least N working days overdue".
         today = workdays.to_local(now).date()
-        cutoff = workdays.end_of_working_day(working_days_before(today, min_days_overdue))
+        cutoff = workdays.end_of_working_day(workdays.working_days_before(today, min_days_overdue))
         query = query.where(ShareRecipient.due_at <= cutoff)
     if agency_id:
         query = query.where(

@@ -81,6 +81,15 @@ def add_working_days(start: date, days: int) -> date:
     return day
 
 
+def working_days_before(day: date, days: int) -> date:
+    """The date `days` working days before `day` (the inverse of add_working_days)."""
+    while days:
+        day -= timedelta(days=1)
+        if is_working_day(day):
+            days -= 1
+    return day
+
+
 def working_days_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (negative if `end` is earlier)."""
     if end < start:
@@ -93,6 +102,15 @@ def working_days_between(start: date, end: date) -> int:
 def to_local(moment: datetime) -> datetime:
     *_, zone, _, _ = _settings()
     return moment.replace(tzinfo=UTC).astimezone(zone)
+
+
+# How the app shows a moment: pages, alerts, the chronology and the audit trail alike.
+LOCAL_TIME = "%-d %b %Y %H:%M"
+
+
+def local_time(moment: datetime | None, fmt: str = LOCAL_TIME) -> str:
+    """Stored UTC, shown in the partnership's local time ("" for no moment)."""
+    return to_local(moment).strftime(fmt) if moment is not None else ""
 
 
 def to_utc(local: datetime) -> datetime:

@@ -593,7 +593,7 @@ def loop_summary(recipient: ShareRecipient) -> str:
     if stage == "sent":
         return "Not yet opened"
     if stage == "viewed":
-        return f"Opened {workdays.to_local(recipient.viewed_at):%-d %b %Y %H:%M}"
+        return f"Opened {workdays.local_time(recipient.viewed_at)}"
     if stage == "outcome_recorded":
         return f"Outcome: {OUTCOME_LABELS[Outcome(recipient.outcome)]}"
     return label
