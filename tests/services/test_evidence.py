@@ -94,10 +94,12 @@ def build_case_history(world, frozen) -> None:
     challenges.resolve(
         world.worker_b,
         challenge,
-        agreed="Strategy discussion booked for Wednesday",
-        actions=[challenges.AgreedAction("Book the room", "Worker B", date(2026, 6, 9))],
-        themes=["professional_challenge"],
-        practice_issue=False,
+        challenges.Resolution(
+            agreed="Strategy discussion booked for Wednesday",
+            actions=[challenges.AgreedAction("Book the room", "Worker B", date(2026, 6, 9))],
+            themes=["professional_challenge"],
+            practice_issue=False,
+        ),
     )
 
 

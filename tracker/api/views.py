@@ -684,17 +684,7 @@ def record_outcome(challenge_id: int):
             challenges.withdraw(person, challenge, form.why.data)
         else:
             challenges.resolve(
-                person,
-                challenge,
-                agreed=form.agreed.data,
-                actions=[
-                    challenges.AgreedAction(action.data, owner.data, due.data)
-                    for action, owner, due in form.action_rows()
-                    if action.data
-                ],
-                themes=form.themes.data or [],
-                practice_issue=form.practice_issue.data == "yes",
-                expected_stage=body.get("stage"),
+                person, challenge, form.resolution(), expected_stage=body.get("stage")
             )
     except challenges.ChallengeError as error:
         raise v.service_error(error, aliases) from None

@@ -151,9 +151,7 @@ def load(rng: random.Random) -> None:
                 )
             if end == "resolved":
                 clock.freeze(_at(now, 10, 15))
-                challenges.resolve(
-                    about["lead"],
-                    challenge,
+                agreed = challenges.Resolution(
                     agreed="The case stays open at child in need; a joint visit is booked.",
                     actions=[
                         challenges.AgreedAction(
@@ -165,3 +163,4 @@ def load(rng: random.Random) -> None:
                     themes=["professional_challenge", "significance_of_history"],
                     practice_issue=True,
                 )
+                challenges.resolve(about["lead"], challenge, agreed)

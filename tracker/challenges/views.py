@@ -324,17 +324,7 @@ def escalate(challenge_id: int):
 def resolve(challenge_id: int):
     def act(challenge, form):
         challenges.resolve(
-            current_user,
-            challenge,
-            agreed=form.agreed.data,
-            actions=[
-                challenges.AgreedAction(action.data, owner.data, due.data)
-                for action, owner, due in form.action_rows()
-                if action.data
-            ],
-            themes=form.themes.data or [],
-            practice_issue=form.practice_issue.data == "yes",
-            expected_stage=form.expected_stage(),
+            current_user, challenge, form.resolution(), expected_stage=form.expected_stage()
         )
         flash("Challenge resolved", "success")
 

@@ -530,18 +530,26 @@ def action_due_problems(due_dates: list[tuple[str, date | None]]) -> list[Challe
     ]
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What a stage's people agreed in resolving a challenge (the page and the API ask the same)."""
+
+    agreed: str
+    actions: list[AgreedAction]
+    themes: Iterable[str]
+    practice_issue: bool
+
+
 def resolve(
     actor: Person,
     challenge: Challenge,
+    resolution: Resolution,
     *,
-    agreed: str,
-    actions: list[AgreedAction],
-    themes: Iterable[str],
-    practice_issue: bool,
     expected_stage: int | None = None,
 ) -> ChallengeEvent:
-    agreed = _check_text("agreed", agreed, "what was agreed")
-    themes = sorted(set(themes))
+    agreed = _check_text("agreed", resolution.agreed, "what was agreed")
+    actions, practice_issue = resolution.actions, resolution.practice_issue
+    themes = sorted(set(resolution.themes))
     if not set(themes) <= set(Theme):
         raise ChallengeError("themes", "Select learning themes from the list")
     problems = action_due_problems([("actions", action.due_on) for action in actions])
