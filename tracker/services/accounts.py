@@ -47,6 +47,7 @@ def tell(person: Person, what: str, event: AuditEvent) -> None:
     """Email the person about a change to their account (who did it is in the audit trail),
     so a change they did not expect is noticed. Runs in the caller's transaction."""
     alerts.raise_alert(
+        actor=db.session.get(Person, event.person_id) if event.person_id else None,
         event=f"account:{event.id}",
         recipients=[person],
         kind=AlertKind.ACCOUNT_CHANGED.value,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus, Person
-from tracker.services import audit, clock, settings
+from tracker.services import audit, clock, context, settings
 
 SUBJECT_MAX = 200
 
@@ -52,6 +52,7 @@ def raise_alert(
     urgent: bool = False,
     even_if_inactive: bool = False,
     sender: Person | None = None,
+    actor: Person | None = None,
 ) -> list[Alert]:
     """Create one alert per (event, recipient) that does not exist yet; return the new ones.
 
@@ -59,7 +60,8 @@ def raise_alert(
     and link are emailed: they must say only who, what kind and where, never a child's name or
     any case detail. Inactive people get nothing, except (even_if_inactive) the email telling
     them their account was deactivated. `sender` is the person whose action raised it (None: the
-    tracker's own sweep), shown in the inbox.
+    tracker's own sweep), shown in the inbox. `actor` is who the audit trail says raised it: the
+    caller's actor, else whoever is acting now (tracker.services.context), else the scheduler.
     """
     if not link.startswith("/"):
         raise AlertError("An alert's link is a path in the app, starting with /", "link")
@@ -99,7 +101,8 @@ def raise_alert(
                 "kind": [None, kind],
                 "event": [None, event],
             },
-            actor_label="scheduler",
+            actor=actor,
+            actor_label=context.SCHEDULER,
         )
         created.append(alert)
     return created

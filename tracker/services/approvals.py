@@ -118,4 +118,5 @@ def alert_approval(approval: RoleApproval, stage: str) -> None:
             subject=subject,
             link=alerts.app_path(link),
             urgent=True,
+            actor=approval.decided_by if stage == "approved" else approval.requested_by,
         )

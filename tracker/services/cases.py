@@ -179,6 +179,7 @@ def _refuse_matches(
         subject="A new case may be a child already known to the partnership: please check",
         link="/cases",
         urgent=False,
+        actor=actor,
     )
     audit.record(
         "case.match_hidden",

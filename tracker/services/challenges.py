@@ -117,6 +117,7 @@ def _alert(
     """Alerts say who and what kind, with a link: never the child's name or case detail."""
     alerts.raise_alert(
         sender=sender,
+        actor=sender,
         event=f"challenge:{challenge.id}:{event}",
         recipients=recipients,
         kind=kind.value,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tracker.models import Person
 
 Origin = tuple[str | None, str | None]  # (address, user agent)
+SCHEDULER = "scheduler"  # who acted, in the audit trail, when nobody did: the tracker's own jobs
 
 
 def _nobody() -> Person | None:

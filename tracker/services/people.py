@@ -95,7 +95,7 @@ def _link_lifetime(person: Person) -> timedelta:
     return timedelta(minutes=settings.get("RESET_LINK_MINUTES"))
 
 
-def _send_link(person: Person, *, clears_two_factor: bool = False) -> None:
+def _send_link(actor: Person, person: Person, *, clears_two_factor: bool = False) -> None:
     """Email the person (and only them) a single-use, short-lived set-password link. Nobody
     else ever sees it: only its hash is kept, and it is not shown to the administrator who asked.
     Runs in the caller's transaction."""
@@ -115,6 +115,7 @@ def _send_link(person: Person, *, clears_two_factor: bool = False) -> None:
         subject=f"Set your password: the link in this email works once, within {within}",
         link=alerts.app_path("auth.set_password", token=token),
         urgent=True,  # quiet hours must not hold a short-lived link until it has expired
+        actor=actor,
     )
 
 
@@ -167,7 +168,7 @@ def send_reset_link(actor: Person, person: Person, *, clears_two_factor: bool = 
         raise PeopleError("person", "This person cannot sign in: make them active first")
     if clears_two_factor and not person.has_two_factor:
         raise PeopleError("person", "This person has not set up two-factor sign-in")
-    _send_link(person, clears_two_factor=clears_two_factor)
+    _send_link(actor, person, clears_two_factor=clears_two_factor)
     audit.record(
         "two_factor.reset_link_sent" if clears_two_factor else "person.reset_link_sent",
         object_kind="person",
@@ -394,7 +395,7 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
         )
         alert_approval(approval, "approved")
         if person.password_hash is None:
-            _send_link(person)  # a new person: now they may set a password
+            _send_link(actor, person)  # a new person: now they may set a password
         else:
             tell(person, f"your role is now {approval.role_label}", event)
     else:
