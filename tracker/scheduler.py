@@ -54,9 +54,9 @@ def _seal_tick(app) -> None:
             log.exception("seal failed; the next run will try again")
 
 
-def deliver_once(now: datetime | None = None) -> dict:
+def deliver_once() -> dict:
     try:
-        return delivery.deliver(now).as_dict()
+        return delivery.deliver().as_dict()
     finally:
         db.session.remove()
 

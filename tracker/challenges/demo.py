@@ -85,7 +85,7 @@ def _name_leads(people: dict[int, dict[str, Person]], agencies: list[Agency]) ->
             )
 
 
-def _story(case: Case, people, rng: random.Random, number: int):
+def _story(case: Case, people, number: int):
     involved = sorted(a for a in case.involved_agency_ids if "worker" in people.get(a, {}))
     raiser_agency, about_agency = involved[0], involved[1]
     kind, what, wanted = STORIES[number % len(STORIES)]
@@ -121,7 +121,7 @@ def load(rng: random.Random) -> None:
     with clock.restoring():
         for number, (case, plan) in enumerate(zip(candidates, plans, strict=False)):
             raised_days, urgent, risk, steps, end = plan
-            raiser, about, kind, what, wanted = _story(case, people, rng, number)
+            raiser, about, kind, what, wanted = _story(case, people, number)
             moment = _at(now, raised_days, 10)
             clock.freeze(moment)
             challenge: Challenge = challenges.raise_challenge(

@@ -360,11 +360,11 @@ def _record_sent(claim: Claim, result: DeliveryResult) -> None:
         _lost(claim)
 
 
-def deliver(now: datetime | None = None) -> DeliveryResult:
+def deliver() -> DeliveryResult:
     """Send what is due, in batches, one message per claim. Stops early if the server is down.
 
-    `now` fixes which alerts are due (default: the clock, read again for each batch); claims,
-    retries and releases always use the clock, so a long run never ages its own claims.
+    The clock is read again for each batch, and for every claim, retry and release, so a long run
+    never ages its own claims.
     """
     result = DeliveryResult()
     outbox = _Outbox()
@@ -373,7 +373,7 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
     try:
         while True:
             result.released += release_stale(liveness)
-            ids = _due_ids(now or clock.now(), batch_size)
+            ids = _due_ids(clock.now(), batch_size)
             if not ids:
                 break
             for alert_id in ids:
