@@ -58,7 +58,7 @@ def current_code(secret: str) -> str:
     """The authenticator code for the app's "now" (its clock is moved in tests, not the real one)."""
     import pyotp
 
-    from tracker.services import clock
+    from tracker import clock
 
     return pyotp.TOTP(secret).at(int(clock.now().replace(tzinfo=UTC).timestamp()))
 

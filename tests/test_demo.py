@@ -1,9 +1,9 @@
 from tests.auth.test_sign_in import sign_in
 from tests.helpers import current_code
-from tracker import demo
+from tracker import clock, demo
 from tracker.extensions import db
 from tracker.models import Agency, AuditEvent, Case, Person, Role
-from tracker.services import clock, transparency
+from tracker.services import transparency
 
 
 def counts():

@@ -155,3 +155,13 @@ def test_services_never_import_flask_but_the_settings_module():
 def test_the_settings_module_takes_only_current_app_from_flask():
     path, is_package = _modules()[SETTINGS_MODULE]
     assert _flask_imports(SETTINGS_MODULE, path, is_package) == SETTINGS_IMPORTS
+
+
+def test_models_import_no_service():
+    graph = import_graph()
+    reaching = {
+        name: sorted(target for target in targets if target.startswith("tracker.services"))
+        for name, targets in graph.items()
+        if name == "tracker.models" or name.startswith("tracker.models.")
+    }
+    assert {name: found for name, found in reaching.items() if found} == {}

@@ -75,7 +75,8 @@ def generate_command(cases, shares, seed, now, open_concerns, open_challenges, c
     """Fill an EMPTY database with a partnership's worth of generated cases and shares."""
     import time
 
-    from tracker.services import clock, generate
+    from tracker import clock
+    from tracker.services import generate
 
     plan = generate.Plan(
         cases=cases,
@@ -236,7 +237,8 @@ def backup_command(destination: str | None) -> None:
 
     from flask import current_app
 
-    from tracker.services import audit, clock
+    from tracker import clock
+    from tracker.services import audit
 
     engine = db.engine
     if engine.dialect.name != "sqlite":

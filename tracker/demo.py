@@ -8,10 +8,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.challenges import demo as challenges_demo
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Person, Role
-from tracker.services import accounts, audit, cases, clock, closures, two_factor, workdays
+from tracker.services import accounts, audit, cases, closures, two_factor, workdays
 from tracker.shares import demo as sharing_demo
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)  # nosec B105

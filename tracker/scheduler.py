@@ -17,8 +17,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import clock, delivery, transparency, workdays
+from tracker.services import delivery, transparency, workdays
 from tracker.services.sweep import run_sweep
 
 log = logging.getLogger("tracker.scheduler")

@@ -24,9 +24,10 @@ from tests.services.sweep_support import (  # noqa: F401
     tracker_process,
     wait_for,
 )
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, DeliveryStatus
-from tracker.services import alerts, clock, transparency
+from tracker.services import alerts, transparency
 
 TIMEOUT = 2  # MAIL_SENDING_TIMEOUT_SECONDS for the deliverers: far shorter than the backlog
 SINK_DELAY = 0.05  # seconds the SMTP server takes to accept each message

@@ -27,9 +27,10 @@ from tests.services.sweep_support import (  # noqa: F401
     tracker_process,
     wait_for,
 )
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, Challenge, DeliveryStatus
-from tracker.services import clock, transparency
+from tracker.services import transparency
 
 CONCERNS = 6
 # Each overdue concern: its receiving stage-1 lead and its sender, then the auto-opened

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tests.conftest import sign_in_as
-from tracker import demo
+from tracker import clock, demo
 from tracker.extensions import db
 from tracker.models import Case, ConcernResponse, Person, Role, Share, ShareRecipient
-from tracker.services import clock, notes, sharing, transparency
+from tracker.services import notes, sharing, transparency
 
 
 def test_demo_sharing(app, client):

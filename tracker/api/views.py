@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from tracker import access
+from tracker import access, clock
 from tracker.api import API_PREFIX, openapi, serialise
 from tracker.api import validation as v
 from tracker.api.problems import (
@@ -52,16 +52,7 @@ from tracker.models import (
     ShareRecipient,
     Theme,
 )
-from tracker.services import (
-    api_tokens,
-    cases,
-    challenges,
-    chronology,
-    clock,
-    no_share,
-    sharing,
-    workdays,
-)
+from tracker.services import api_tokens, cases, challenges, chronology, no_share, sharing, workdays
 from tracker.shares.forms import (
     AcknowledgeForm,
     NoShareForm,

@@ -12,9 +12,10 @@ from datetime import datetime, time
 
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Challenge, NamedLead, Person
-from tracker.services import challenges, clock, leads, workdays
+from tracker.services import challenges, leads, workdays
 
 LOADER = "demo loader"
 

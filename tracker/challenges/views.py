@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access, inputs
+from tracker import access, clock, inputs
 from tracker.cases.forms import choices
 from tracker.challenges.forms import (
     DetailsForm,
@@ -29,7 +29,7 @@ from tracker.challenges.forms import (
 )
 from tracker.extensions import db
 from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
-from tracker.services import challenges, clock, leads, procedure
+from tracker.services import challenges, leads, procedure
 
 blueprint = Blueprint("challenges", __name__)
 

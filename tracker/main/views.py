@@ -1,9 +1,9 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, clock
 from tracker.extensions import db
-from tracker.services import cases, challenges, clock, sharing
+from tracker.services import cases, challenges, sharing
 
 blueprint = Blueprint("main", __name__)
 

@@ -13,9 +13,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import AlertKind, AuditEvent, Person, SignInAttempt
-from tracker.services import alerts, audit, clock, settings
+from tracker.services import alerts, audit, settings
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

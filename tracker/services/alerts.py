@@ -14,9 +14,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus, Person
-from tracker.services import audit, clock, context, settings
+from tracker.services import audit, context, settings
 
 SUBJECT_MAX = 200
 

@@ -23,9 +23,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord, Person
-from tracker.services import accounts, audit, clock, locks, settings, workdays
+from tracker.services import accounts, audit, locks, settings, workdays
 
 SECRET_PREFIX = "sct_"  # noqa: S105  (a marker that says what the string is, not a secret)  # nosec B105
 NAME_MAX = 80

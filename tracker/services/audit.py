@@ -31,10 +31,10 @@ from typing import Any
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from tracker import database
+from tracker import clock, database
 from tracker.extensions import db
 from tracker.models import Agency, AuditContent, AuditEvent, Case, Person, Role
-from tracker.services import clock, context, workdays
+from tracker.services import context, workdays
 from tracker.verify_pack import content_commitment, leaf_hash
 
 LEAF_FIELDS = (

@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlalchemy import func, or_, select
 
-from tracker import access
+from tracker import access, clock
 from tracker.extensions import db
 from tracker.models import Agency, AlertKind, Case, CaseAgency, CaseLink, CaseStatus, Person
-from tracker.services import alerts, audit, clock, identifiers, leads, locks, settings
+from tracker.services import alerts, audit, identifiers, leads, locks, settings
 
 
 class CaseError(ValueError):

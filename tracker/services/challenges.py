@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -38,7 +39,7 @@ from tracker.models import (
     ThresholdView,
 )
 from tracker.models.alert import AlertKind
-from tracker.services import alerts, audit, chronology, clock, leads, locks, procedure, workdays
+from tracker.services import alerts, audit, chronology, leads, locks, procedure, workdays
 
 TEXT_MAX = 5000
 SCHEDULER = "scheduler"  # who the sweep's own acts are attributed to

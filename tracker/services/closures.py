@@ -11,9 +11,10 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import ClosureDay, Person
-from tracker.services import audit, challenges, clock, sharing, workdays
+from tracker.services import audit, challenges, sharing, workdays
 
 
 class ClosureError(ValueError):

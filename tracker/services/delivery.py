@@ -30,9 +30,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select, text, update
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus
-from tracker.services import audit, clock, locks, settings, workdays
+from tracker.services import audit, locks, settings, workdays
 
 BACKOFF_CAP = timedelta(hours=6)
 log = logging.getLogger("tracker.delivery")

@@ -30,6 +30,7 @@ from functools import cache
 
 from sqlalchemy import Table, func, select, text
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -67,7 +68,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock, procedure, settings, workdays
+from tracker.services import audit, procedure, settings, workdays
 
 AREAS = (
     "Bolton",

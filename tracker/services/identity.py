@@ -25,7 +25,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tracker import oidc
+from tracker import clock, oidc
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -35,7 +35,7 @@ from tracker.models import (
     ProviderSession,
     RoleApproval,
 )
-from tracker.services import accounts, approvals, audit, clock, settings, two_factor
+from tracker.services import accounts, approvals, audit, settings, two_factor
 
 MFA_AMR = "mfa"
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from tracker import access
+from tracker import access, clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -24,7 +24,7 @@ from tracker.models import (
     Person,
     Share,
 )
-from tracker.services import audit, chronology, clock, workdays
+from tracker.services import audit, chronology, workdays
 
 INFORMATION_MAX = 5000
 REASON_MAX = 5000

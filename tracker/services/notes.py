@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Case,
@@ -25,7 +26,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock, settings
+from tracker.services import audit, settings
 
 NOTE_KIND_LABELS = {
     NoteKind.LIVED_EXPERIENCE: "Child's lived experience",

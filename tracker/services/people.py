@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -21,16 +22,7 @@ from tracker.models import (
     RoleApproval,
     SignInAttempt,
 )
-from tracker.services import (
-    accounts,
-    alerts,
-    api_tokens,
-    audit,
-    clock,
-    identity,
-    settings,
-    two_factor,
-)
+from tracker.services import accounts, alerts, api_tokens, audit, identity, settings, two_factor
 from tracker.services.accounts import end_sessions, hash_password, normalise_email, tell
 from tracker.services.approvals import (
     CASE_ROLES,

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
-from tracker import access, models
+from tracker import access, clock, models
 from tracker.domain import NotFound
 from tracker.extensions import db
 from tracker.models import (
@@ -43,7 +43,7 @@ from tracker.models import (
     SpecialCategoryCircumstance,
     Theme,
 )
-from tracker.services import audit, clock, procedure, settings, workdays
+from tracker.services import audit, procedure, settings, workdays
 
 SENT = "sent"
 RECEIVED = "received"

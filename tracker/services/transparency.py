@@ -29,10 +29,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from tracker import database
+from tracker import clock, database
 from tracker.extensions import db
 from tracker.models import AuditCheckpoint, AuditEvent, AuditNode
-from tracker.services import audit, clock, locks, settings, signing
+from tracker.services import audit, locks, settings, signing
 from tracker.services.merkle import Frontier, Tree
 from tracker.verify_pack import (
     Checkpoint,

@@ -19,9 +19,10 @@ import qrcode
 import qrcode.image.svg
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Person, RecoveryCode, Role, SignInAttempt
-from tracker.services import accounts, audit, clock, settings
+from tracker.services import accounts, audit, settings
 
 STEP_SECONDS = 30
 RECOVERY_CODE_COUNT = 10

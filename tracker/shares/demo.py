@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     AgencyKind,
@@ -30,7 +31,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock, no_share, notes, sharing, workdays
+from tracker.services import audit, no_share, notes, sharing, workdays
 
 SHARES = [
     (

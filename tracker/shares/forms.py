@@ -22,6 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from tracker import clock
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import (
@@ -36,7 +37,7 @@ from tracker.models import (
     THEME_LABELS,
     Priority,
 )
-from tracker.services import clock, notes, procedure, sharing, workdays
+from tracker.services import notes, procedure, sharing, workdays
 from tracker.services.notes import NOTE_KIND_LABELS
 from tracker.services.sharing import SHARE_FIELDS, ShareDetails
 

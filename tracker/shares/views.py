@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access, inputs
+from tracker import access, clock, inputs
 from tracker.cases.forms import choices
 from tracker.extensions import db
 from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
@@ -24,7 +24,6 @@ from tracker.services import (
     agencies,
     cases,
     chronology,
-    clock,
     no_share,
     notes,
     procedure,
