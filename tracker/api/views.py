@@ -120,6 +120,10 @@ def api_error(error: ApiError):
     return from_api_error(error)
 
 
+# The rules' refusals (404, 403) as everywhere else: before this blueprint's catch-all below.
+blueprint.register_error_handler(Refused, refused)
+
+
 @blueprint.errorhandler(HTTPException)
 def http_error(error: HTTPException):
     db.session.rollback()
