@@ -6,8 +6,9 @@
 
 Case content outside one's rights is NotFound (the case's existence is not revealed); other
 refusals are Forbidden (tracker/domain.py; tracker/errors.py maps them to 404 and 403). Views get
-cases only through the functions here, so a query for case data cannot forget the rule. Nothing
-here knows about requests: the person is passed in, or is the one acting now (tracker.services.context).
+cases only through the functions here, so a query for case data cannot forget the rule.
+Nothing here knows about requests: the person is passed in, or is the one acting now
+(tracker.services.context).
 """
 
 from __future__ import annotations
