@@ -1,4 +1,8 @@
-"""People: invitations, passwords, sign-in with throttling, roles and deactivation."""
+"""People: invitations, setting a password, signing in, roles and deactivation.
+
+What every way into an account builds on (passwords, throttling, sessions) is
+tracker.services.accounts; who may approve a request, tracker.services.approvals.
+"""
 
 from __future__ import annotations
 
