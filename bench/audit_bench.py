@@ -141,9 +141,10 @@ def bulk_leaves(count: int, batch: int = 20_000) -> None:
     """Insert `count` events with content and leaf hashes, as audit.record would, in bulk."""
     import secrets
 
+    from tracker import clock
     from tracker.extensions import db
     from tracker.models import AuditContent, AuditEvent
-    from tracker.services import audit, clock
+    from tracker.services import audit
     from tracker.verify_pack import content_commitment
 
     start = (db.session.scalar(db.select(db.func.max(AuditEvent.id))) or 0) + 1

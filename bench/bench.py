@@ -41,10 +41,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import create_app  # noqa: E402
+from tracker import clock, create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import AgencyKind, AuditEvent, Case, Person, Role  # noqa: E402
-from tracker.services import clock  # noqa: E402
 
 OPEN = "('awaiting_response', 'acknowledged')"
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from tracker import create_app  # noqa: E402
+from tracker import clock, create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
     Agency,
@@ -39,7 +39,7 @@ from tracker.models import (  # noqa: E402
     ShareRecipient,
     ShareVersion,
 )
-from tracker.services import alerts, clock, delivery  # noqa: E402
+from tracker.services import alerts, delivery  # noqa: E402
 from tracker.services.sweep import run_sweep  # noqa: E402
 
 HISTORY_SIZES = (1_000, 100_000)

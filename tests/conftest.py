@@ -32,10 +32,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
 from tests.helpers import seconds_ago
-from tracker import create_app
+from tracker import clock, create_app
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Person, Role
-from tracker.services import cases, clock, people
+from tracker.services import accounts, cases
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -204,7 +204,7 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def password_hash():
-    return people.hash_password(PASSWORD)
+    return accounts.hash_password(PASSWORD)
 
 
 @dataclass

@@ -46,11 +46,11 @@ def emailed_link_token(person) -> str:
 def approve_pending(person, by=None):
     """Decide the person's pending request as one of its approvers (the agency's lead when it
     has one), as a new worker or lead is before they can set a password."""
-    from tracker.services import people
+    from tracker.services import approvals, people
 
-    approval = people.pending_approval(person)
+    approval = approvals.pending_approval(person)
     assert approval is not None, person
-    people.decide(by or people.approvers(approval)[0], approval.id, approve=True)
+    people.decide(by or approvals.approvers(approval)[0], approval.id, approve=True)
     return person
 
 
@@ -58,7 +58,7 @@ def current_code(secret: str) -> str:
     """The authenticator code for the app's "now" (its clock is moved in tests, not the real one)."""
     import pyotp
 
-    from tracker.services import clock
+    from tracker import clock
 
     return pyotp.TOTP(secret).at(int(clock.now().replace(tzinfo=UTC).timestamp()))
 

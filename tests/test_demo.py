@@ -1,9 +1,9 @@
 from tests.auth.test_sign_in import sign_in
 from tests.helpers import current_code
-from tracker import demo
+from tracker import clock, demo
 from tracker.extensions import db
 from tracker.models import Agency, AuditEvent, Case, Person, Role
-from tracker.services import audit, clock
+from tracker.services import transparency
 
 
 def counts():
@@ -35,7 +35,7 @@ def test_demo_loads_once_and_every_login_works(app, client):
             assert response.status_code == 302, person.email
         assert response.headers["Location"] == "/", person.email
         assert client.get("/").status_code in (200, 302)  # home, or admin's redirect
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_the_demo_has_one_of_each_golden_rule(app):
@@ -63,7 +63,7 @@ def test_the_demo_has_one_of_each_golden_rule(app):
     closure = db.session.scalar(select(ClosureDay))
     assert closure is not None and closure.day > clock.now().date()
     assert db.session.scalar(select(ShareRecipient).where(ShareRecipient.outcome.is_not(None)))
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_demo_cases_open_before_anything_is_recorded_on_them(app):

@@ -27,7 +27,7 @@ from tracker.models import (
     ShareRecipient,
     ThresholdView,
 )
-from tracker.services import audit, chronology
+from tracker.services import chronology, transparency
 
 NOW = "2026-11-25 12:00"
 ARGS = [
@@ -109,7 +109,7 @@ def test_generate_fills_an_empty_database_with_a_realistic_spread(app):
     assert actions[0] == "generate.run"
     assert "generate.share" in actions and "generate.child_case" in actions
     assert len(actions) == len(set(actions)) < 25
-    assert audit.verify().ok
+    assert transparency.verify().ok
     verify = app.test_cli_runner().invoke(args=["tracker", "audit", "verify"])
     assert verify.exit_code == 0 and verify.output.startswith("ok")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from tracker import cli, errors, inputs, security, templating
+from tracker import acting, cli, errors, inputs, oidc, security, templating
 from tracker.database import configure_sqlite
 from tracker.extensions import csrf, db, login_manager, migrate
-from tracker.services import oidc, procedure
+from tracker.services import procedure
 
 BLUEPRINTS = (
     "tracker.auth.views",
@@ -33,9 +33,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app = security.TrackerApp(__name__, template_folder="../templates", static_folder="static")
     app.config.update(config.from_environment(**(overrides or {})))
-    procedure.init_app(app)  # a broken procedure file stops the app here, naming the problem
+    # Loaded and checked once: a broken procedure file stops the app here, naming the problem.
+    app.extensions[procedure.EXTENSION] = procedure.load(app.config.get("PROCEDURE_FILE") or None)
 
     register_extensions(app)
+    acting.init_app()  # services learn who acts, and from where, through tracker.services.context
     inputs.init_app(app)  # before the blueprints: their routes use its bounded converters
     register_blueprints(app)
     templating.init_app(app)

@@ -4,19 +4,21 @@
 - An auditor sees every case and changes nothing.
 - An admin manages agencies and people and never reads case content.
 
-Case content outside one's rights is a 404 (the case's existence is not revealed); other refusals
-are 403. Views get cases only through the functions here, so a query for case data cannot forget
-the rule.
+Case content outside one's rights is NotFound (the case's existence is not revealed); other
+refusals are Forbidden (tracker/domain.py; tracker/errors.py maps them to 404 and 403). Views get
+cases only through the functions here, so a query for case data cannot forget the rule.
+Nothing here knows about requests: the person is passed in, or is the one acting now
+(tracker.services.context).
 """
 
 from __future__ import annotations
 
-from flask import abort
-from flask_login import current_user
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, or_, select
 
+from tracker.domain import Forbidden, NotFound
 from tracker.extensions import db
-from tracker.models import AgencyKind, AlertKind, Case, CaseAgency, Person, Role
+from tracker.models import AgencyKind, AlertKind, Case, CaseAgency, Challenge, Person, Role
+from tracker.services import context, leads
 
 CASE_READERS = (Role.WORKER, Role.LEAD, Role.AUDITOR)
 CASE_WRITERS = (Role.WORKER, Role.LEAD)
@@ -51,8 +53,9 @@ def can_audit(person: Person) -> bool:
     return person.has_role(Role.AUDITOR)
 
 
-def reads_partnership_reports(person: Person) -> bool:
-    """Partnership reports: auditors, and named leads of the partnership's own business unit."""
+def reads_partnership_wide(person: Person) -> bool:
+    """Partnership reports and every challenge: auditors, and leads of the partnership's own
+    business unit (the last stage of every challenge is theirs)."""
     if person.has_role(Role.AUDITOR):
         return True
     return person.has_role(Role.LEAD) and person.agency.kind == AgencyKind.PARTNERSHIP.value
@@ -73,7 +76,7 @@ def visible_cases(person: Person) -> Select[tuple[Case]]:
         return select(Case)
     if person.has_role(*CASE_WRITERS):
         return select(Case).where(agency_involved(person.agency_id))
-    abort(403)
+    raise Forbidden
 
 
 def is_involved(person: Person, case: Case) -> bool:
@@ -85,41 +88,42 @@ def can_read_case(person: Person, case: Case) -> bool:
     return can_read_cases(person) and (person.has_role(Role.AUDITOR) or is_involved(person, case))
 
 
+def _acting(person: Person | None) -> Person:
+    """The person given, else the one acting now; nobody signed in may do nothing."""
+    person = person or context.actor()
+    if person is None:
+        raise Forbidden
+    return person
+
+
 def case_for_reading(case_id: int, person: Person | None = None) -> Case:
-    person = person or current_user
+    person = _acting(person)
     if not can_read_cases(person):
-        abort(403)
+        raise Forbidden
     case = db.session.get(Case, case_id)
     if case is None or not (person.has_role(Role.AUDITOR) or is_involved(person, case)):
-        abort(404)
+        raise NotFound
     return case
 
 
 def case_for_changing(case_id: int, person: Person | None = None) -> Case:
-    person = person or current_user
+    person = _acting(person)
     case = case_for_reading(case_id, person)
     if not can_change_cases(person):
-        abort(403)
+        raise Forbidden
     return case
 
 
 def require(allowed: bool) -> None:
     if not allowed:
-        abort(403)
+        raise Forbidden
 
 
 # --- professional challenges --------------------------------------------------------------------
 
 
-def reads_all_challenges(person: Person) -> bool:
-    """Auditors, and the partnership's named leads (the last stage of every challenge is theirs)."""
-    if person.has_role(Role.AUDITOR):
-        return True
-    return person.has_role(Role.LEAD) and person.agency.kind == AgencyKind.PARTNERSHIP.value
-
-
 def can_read_challenge(person: Person, challenge) -> bool:
-    if reads_all_challenges(person):
+    if reads_partnership_wide(person):
         return True
     if not can_read_cases(person):
         return False
@@ -131,15 +135,11 @@ def can_read_challenge(person: Person, challenge) -> bool:
 
 def visible_challenges(person: Person):
     """Every challenge the person may read (can_read_challenge, as a query): the API's list."""
-    from sqlalchemy import or_
-
-    from tracker.models import Challenge
-
     query = select(Challenge).join(Case, Challenge.case_id == Case.id)
-    if reads_all_challenges(person):
+    if reads_partnership_wide(person):
         return query
     if not can_read_cases(person):
-        abort(403)
+        raise Forbidden
     return query.where(
         or_(
             Challenge.raised_by_agency_id == person.agency_id,
@@ -150,15 +150,14 @@ def visible_challenges(person: Person):
 
 
 def challenge_for_reading(challenge_id: int, person: Person | None = None):
-    """A challenge the person may read; 404 when they may not know it exists, 403 for admins."""
-    from tracker.models import Challenge
-
-    person = person or current_user
+    """A challenge the person may read; NotFound when they may not know it exists, Forbidden for
+    admins."""
+    person = _acting(person)
     if not can_read_cases(person):
-        abort(403)
+        raise Forbidden
     challenge = db.session.get(Challenge, challenge_id)
     if challenge is None or not can_read_challenge(person, challenge):
-        abort(404)
+        raise NotFound
     return challenge
 
 
@@ -174,8 +173,6 @@ def stage_actors(challenge) -> set[int]:
     else is named for the raising side at this stage (a raiser who is also the deputy at the
     next stage does not escalate her own challenge while her lead is named).
     """
-    from tracker.services import leads
-
     stage = challenge.current_stage
     partnership_needed = False
     sides: list[set[int]] = []
@@ -255,5 +252,5 @@ def can_manage_leads(person: Person) -> bool:
 
 def approves_own_agencys_people(person: Person) -> bool:
     """A lead approves new workers and leads of their own agency (which requests, and when an
-    administrator decides instead: tracker.services.people.approvers)."""
+    administrator decides instead: tracker.services.approvals.approvers)."""
     return person.has_role(Role.LEAD)

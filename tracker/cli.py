@@ -75,7 +75,8 @@ def generate_command(cases, shares, seed, now, open_concerns, open_challenges, c
     """Fill an EMPTY database with a partnership's worth of generated cases and shares."""
     import time
 
-    from tracker.services import clock, generate
+    from tracker import clock
+    from tracker.services import generate
 
     plan = generate.Plan(
         cases=cases,
@@ -130,11 +131,11 @@ def workdays_between_command(start, end) -> None:
 @click.option("--reason", required=True, help="Why the partnership is closed that day.")
 def workdays_close_command(day, reason: str) -> None:
     """Close the partnership on DAY: it stops being a working day and open due times move."""
-    from tracker.services import workdays
+    from tracker.services import closures
 
     try:
-        closure, moved = workdays.close_day(None, day.date(), reason, "command line")
-    except workdays.ClosureError as error:
+        closure, moved = closures.close_day(None, day.date(), reason, "command line")
+    except closures.ClosureError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{closure.day:%-d %B %Y} closed; {moved} open due times moved (audited).")
 
@@ -156,14 +157,14 @@ def audit_verify_command(checkpoints: tuple[str, ...]) -> None:
     first leaf that differs (exit 1)."""
     from pathlib import Path
 
-    from tracker.services import audit, transparency
+    from tracker.services import transparency
 
     held = [
         (f"checkpoint file {path}", note)
         for path in checkpoints
         for note in transparency.read_notes(Path(path).read_text(encoding="utf-8"))
     ]
-    result = audit.verify(held)
+    result = transparency.verify(held)
     click.echo(str(result), err=not result.ok)
     if not result.ok:
         raise SystemExit(1)
@@ -236,7 +237,8 @@ def backup_command(destination: str | None) -> None:
 
     from flask import current_app
 
-    from tracker.services import audit, clock
+    from tracker import clock
+    from tracker.services import audit
 
     engine = db.engine
     if engine.dialect.name != "sqlite":

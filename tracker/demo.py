@@ -8,10 +8,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.challenges import demo as challenges_demo
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Person, Role
-from tracker.services import audit, cases, clock, people, two_factor, workdays
+from tracker.services import accounts, audit, cases, closures, two_factor, workdays
 from tracker.shares import demo as sharing_demo
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (printed for the demo, on purpose)  # nosec B105
@@ -150,7 +151,7 @@ def load() -> list[Person]:
     """Create the demo partnership; return the people whose logins to print. Twice is a no-op."""
     if is_loaded():
         return demo_logins()
-    password_hash = people.hash_password(DEMO_PASSWORD)
+    password_hash = accounts.hash_password(DEMO_PASSWORD)
     rng = random.Random(20261125)  # noqa: S311 (repeatable demo data, not security)  # nosec B311
     staff = iter(STAFF)
     by_key: dict[str, Agency] = {}
@@ -246,7 +247,7 @@ def _sibling(case: Case, worker: Person, rng: random.Random) -> None:
 def _closure_day() -> None:
     """A partnership training day a few weeks ahead: open due times past it move (audited)."""
     day = workdays.add_working_days(workdays.to_local(clock.now()).date(), 15)
-    workdays.close_day(None, day, "Partnership-wide safeguarding training day", "demo loader")
+    closures.close_day(None, day, "Partnership-wide safeguarding training day", "demo loader")
 
 
 def two_factor_instructions() -> str:

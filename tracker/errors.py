@@ -8,6 +8,8 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from tracker.api import API_PREFIX
+from tracker.api.problems import from_http_exception, problem
+from tracker.domain import Forbidden, NotFound, Refused
 from tracker.extensions import db
 
 MESSAGES = {
@@ -46,7 +48,26 @@ def render_error(status: int, detail: str | None = None):
         ), status
 
 
+REFUSAL_STATUS = {NotFound: 404, Forbidden: 403}
+
+
+def refusal_status(error: Refused) -> int:
+    """The one mapping of the rules' refusals to HTTP, for pages and the API alike."""
+    return next(status for kind, status in REFUSAL_STATUS.items() if isinstance(error, kind))
+
+
+def refused(error: Refused):
+    """A refusal as the page or problem document a refused HTTP request gets."""
+    db.session.rollback()
+    status = refusal_status(error)
+    if request.path.startswith(API_PREFIX):
+        return problem(status)
+    return render_error(status)
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(Refused, refused)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(
@@ -57,8 +78,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith(API_PREFIX):  # no such API route or method: still JSON
-            from tracker.api.problems import from_http_exception
-
             return from_http_exception(error)
         return render_error(error.code or 500)
 

@@ -17,8 +17,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import clock, delivery, transparency, workdays
+from tracker.services import delivery, transparency, workdays
 from tracker.services.sweep import run_sweep
 
 log = logging.getLogger("tracker.scheduler")
@@ -54,9 +55,9 @@ def _seal_tick(app) -> None:
             log.exception("seal failed; the next run will try again")
 
 
-def deliver_once(now: datetime | None = None) -> dict:
+def deliver_once() -> dict:
     try:
-        return delivery.deliver(now).as_dict()
+        return delivery.deliver().as_dict()
     finally:
         db.session.remove()
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, request, url_for
 from flask_login import current_user
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from tracker import access
-
-
-def local_time(value: datetime | None, fmt: str = "%-d %b %Y %H:%M") -> str:
-    """Stored UTC, shown in the partnership's local time."""
-    if value is None:
-        return ""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
+from tracker.services import workdays
 
 
 def long_date(value: date | None) -> str:
@@ -39,7 +31,7 @@ NAVIGATION = (
     ("Inbox", "inbox.index", lambda person: True),
     ("Unanswered concerns", "shares.unanswered", access.sees_partnership_lists),
     ("Audit trail", "audit.index", access.can_audit),
-    ("Reports", "reports.index", access.reads_partnership_reports),
+    ("Reports", "reports.index", access.reads_partnership_wide),
     ("Challenges", "challenges.awaiting", access.can_change_cases),
     ("Challenges", "challenges.index", access.reads_without_acting),
     ("Named leads", "challenges.named_leads", access.can_administer),
@@ -71,7 +63,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_time"] = workdays.local_time
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["navigation_items"] = navigation_items

@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD, add_person, sign_in_as
 from tests.helpers import emailed_link_token, page_text
 from tracker.extensions import db
 from tracker.models import Alert, AlertKind, ApiToken, AuditEvent, Person, Role
-from tracker.services import api_tokens, delivery, people
+from tracker.services import api_tokens, approvals, delivery, people
 
 START = datetime(2026, 11, 25, 10, 0)  # a Wednesday, in working hours
 
@@ -116,7 +116,7 @@ def test_inviting_an_auditor_needs_a_second_admin(
     eve = db.session.scalar(db.select(Person).where(Person.email == "eve@attacker.example"))
     assert not eve.active and eve.invite_token_hash is None  # no link, cannot sign in
     assert not alerts_to(eve, AlertKind.ACCOUNT_LINK)
-    approval = people.pending_approval(eve)
+    approval = approvals.pending_approval(eve)
     # The one who asked cannot approve, on the page or by posting.
     page = client.get("/admin/approvals")
     assert "Waits for a second administrator" in page_text(page)
@@ -152,7 +152,7 @@ def test_promoting_to_admin_waits_and_can_be_refused(client, world, second_admin
     assert response.status_code == 302
     db.session.refresh(worker)
     assert worker.role == "worker"
-    approval = people.pending_approval(worker)
+    approval = approvals.pending_approval(worker)
     assert approval.role == "admin" and approval.requested_by_id == world.admin.id
     # The person themselves cannot decide it either.
     with pytest.raises(people.ApprovalError):
@@ -402,11 +402,11 @@ def test_an_admin_cannot_invite_themselves_in_as_a_worker(client, world, second_
     assert not mallory.active and mallory.invite_token_hash is None
     assert not alerts_to(mallory, AlertKind.ACCOUNT_LINK)
     assert people.authenticate(mallory.email, PASSWORD, "192.0.2.9").person is None
-    approval = people.pending_approval(mallory)
+    approval = approvals.pending_approval(mallory)
     assert approval.role == "worker"
     # Agency A has a named lead: only they decide. Neither the administrator who asked nor a
     # second administrator can let the new worker in.
-    assert [p.id for p in people.approvers(approval)] == [world.lead_a.id]
+    assert [p.id for p in approvals.approvers(approval)] == [world.lead_a.id]
     assert (
         client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
         == 409
@@ -442,7 +442,7 @@ def test_the_agencys_lead_approves_a_new_worker_who_then_signs_in(client, world,
     frozen(START)
     sign_in_as(client, world.admin)
     newcomer = invite_mallory(client, world.agency_a.id)
-    approval = people.pending_approval(newcomer)
+    approval = approvals.pending_approval(newcomer)
     client.post("/sign-out")
     # Another agency's lead neither sees nor decides it.
     sign_in_as(client, world.lead_b)
@@ -473,8 +473,8 @@ def test_with_no_lead_in_the_agency_a_second_admin_approves(client, world, secon
     frozen(START)
     sign_in_as(client, world.admin)
     newcomer = invite_mallory(client, world.agency_c.id, role="lead")  # agency C has no lead
-    approval = people.pending_approval(newcomer)
-    assert [p.id for p in people.approvers(approval)] == [second_admin.id]
+    approval = approvals.pending_approval(newcomer)
+    assert [p.id for p in approvals.approvers(approval)] == [second_admin.id]
     assert alerts_to(second_admin, AlertKind.ROLE_APPROVAL)[0].link == "/admin/approvals"
     assert (
         client.post(f"/admin/approvals/{approval.id}", data={"decision": "approve"}).status_code
@@ -519,7 +519,7 @@ def test_twin_decisions_by_two_leads_decide_once(world, password_hash):
     person = people.invite(
         world.admin, name="New", email="new@example.org", agency_id=world.agency_a.id, role="worker"
     )
-    approval = people.pending_approval(person)
+    approval = approvals.pending_approval(person)
     people.decide(world.lead_a, approval.id, approve=True)
     with pytest.raises(people.ApprovalError):
         people.decide(second_lead, approval.id, approve=False)

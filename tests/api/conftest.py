@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from tracker.services import api_tokens, clock
+from tracker import clock
+from tracker.services import api_tokens
 
 
 class Api:

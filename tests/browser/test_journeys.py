@@ -7,8 +7,9 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.helpers import current_code
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import clock, workdays
+from tracker.services import workdays
 
 
 def sign_in(journey, email: str) -> None:

@@ -10,8 +10,9 @@ import pyotp
 from pypdf import PdfReader
 
 from tests.browser.test_journeys import enrol_with_key, sign_in, sign_in_with_code
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import challenges, clock, leads, sharing
+from tracker.services import challenges, leads, sharing
 
 A4_WIDTH_POINTS = 595.3  # 210 mm
 

@@ -295,7 +295,9 @@ def test_reminder_window_and_overdue_queries_for_the_sweep(client, world, named,
     challenge = raise_one(world)  # stage 1 due Monday 21 Dec 17:00; reminder 4 working hours
     resolved = raise_one(world)
     challenges.resolve(
-        world.worker_b, resolved, agreed="Agreed", actions=[], themes=[], practice_issue=False
+        world.worker_b,
+        resolved,
+        challenges.Resolution(agreed="Agreed", actions=[], themes=[], practice_issue=False),
     )
 
     def reminded(moment):

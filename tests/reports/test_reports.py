@@ -83,7 +83,9 @@ def raise_challenge(frozen, actor, case, about, at):
 def resolve(frozen, actor, challenge, at, themes):
     frozen(at)
     challenges.resolve(
-        actor, challenge, agreed="Agreed", actions=[], themes=themes, practice_issue=False
+        actor,
+        challenge,
+        challenges.Resolution(agreed="Agreed", actions=[], themes=themes, practice_issue=False),
     )
 
 

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tracker.services import clock
+from tracker import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_aware_moments_are_stored_as_utc():
 def test_child_processes_share_the_travelled_clock():
     clock.travel(datetime(2031, 12, 25, 0, 5))
     env = dict(os.environ, **{clock.OFFSET_VARIABLE: str(clock.offset_seconds())})
-    code = "from tracker.services import clock; print(clock.now().isoformat())"
+    code = "from tracker import clock; print(clock.now().isoformat())"
     before = clock.now()
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True

@@ -12,7 +12,7 @@ from tests.helpers import page_text
 from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern  # noqa: F401
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, DeliveryStatus
-from tracker.services import alerts, audit, delivery
+from tracker.services import alerts, delivery, transparency
 from tracker.services.sweep import run_sweep
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0)  # a working day, in working hours (GMT = UTC)
@@ -204,7 +204,7 @@ def test_audit_chain_stays_whole(world, mailbox, frozen):
     frozen(TUESDAY_10)
     _raise(world, "chain:1")
     delivery.deliver()
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_a_long_run_never_ages_its_own_claims(app, world, mailbox, frozen, monkeypatch):

@@ -24,9 +24,10 @@ from tests.services.sweep_support import (  # noqa: F401
     tracker_process,
     wait_for,
 )
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, DeliveryStatus
-from tracker.services import alerts, audit, clock
+from tracker.services import alerts, transparency
 
 TIMEOUT = 2  # MAIL_SENDING_TIMEOUT_SECONDS for the deliverers: far shorter than the backlog
 SINK_DELAY = 0.05  # seconds the SMTP server takes to accept each message
@@ -113,7 +114,7 @@ def test_deliverers_started_apart_over_a_long_backlog_send_each_message_once(
     # Each message counted once, by the one deliverer that sent it.
     assert sum(_result(log)["sent"] for _, log in deliverers) == total
     assert sum(_result(log)["released"] for _, log in deliverers) == 0
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_each_sigkill_resends_at_most_the_one_message_in_hand(
@@ -152,7 +153,7 @@ def test_each_sigkill_resends_at_most_the_one_message_in_hand(
     )
     assert released <= kills  # only the killed senders' claims were ever taken back
     assert mailbox.duplicates() <= released
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_on_postgresql_a_live_sender_keeps_its_claim_however_slow_the_send(

@@ -17,7 +17,7 @@ from tests.helpers import page_text
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import AuditEvent, Case, Challenge, Share
-from tracker.services import audit, challenges, evidence, notes, sharing
+from tracker.services import audit, challenges, evidence, notes, sharing, transparency
 
 
 def details(**overrides) -> sharing.ShareDetails:
@@ -94,10 +94,12 @@ def build_case_history(world, frozen) -> None:
     challenges.resolve(
         world.worker_b,
         challenge,
-        agreed="Strategy discussion booked for Wednesday",
-        actions=[challenges.AgreedAction("Book the room", "Worker B", date(2026, 6, 9))],
-        themes=["professional_challenge"],
-        practice_issue=False,
+        challenges.Resolution(
+            agreed="Strategy discussion booked for Wednesday",
+            actions=[challenges.AgreedAction("Book the room", "Worker B", date(2026, 6, 9))],
+            themes=["professional_challenge"],
+            practice_issue=False,
+        ),
     )
 
 
@@ -182,7 +184,7 @@ def test_the_pack_holds_everything_and_every_item_traces(app, client, world, fro
     # Every row of every file is an item of the manifest, and each traces to the chain.
     assert len(manifest["items"]) == len(shares) + len(responses) + len(steps)
     assert_traces(manifest, world.case.id)
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_the_printable_page_shows_the_pack_and_is_audited(app, client, world, frozen):
@@ -258,7 +260,7 @@ def test_an_auditor_produces_the_pack_of_a_demo_case_and_every_item_traces(app, 
     assert manifest["chronology"]
     assert_traces(manifest, demo_case.id)
     assert client.get(f"/audit/cases/{demo_case.id}/evidence").status_code == 200
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_demo_challenges_trace_too(app):

@@ -8,7 +8,7 @@ import pytest
 
 from tracker.extensions import db
 from tracker.models import AuditEvent, Share, ShareVersion
-from tracker.services import audit, sharing
+from tracker.services import sharing, transparency
 
 
 def details(shared_at: datetime, **overrides) -> sharing.ShareDetails:
@@ -54,7 +54,7 @@ def test_a_share_and_its_audit_event_are_one_transaction(app, world, frozen):
         "information_sharing",
         "childs_lived_experience",
     ]
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_a_refusal_leaves_nothing_behind(app, world, frozen):

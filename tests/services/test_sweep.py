@@ -15,7 +15,7 @@ from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, Challenge, ChallengeEvent, Priority
-from tracker.services import audit, delivery, leads, sharing
+from tracker.services import delivery, leads, sharing, transparency
 from tracker.services.sweep import COUNTS, run_sweep
 
 SHARED = datetime(2026, 12, 1, 9, 0)  # Tuesday; standard concern due Friday 4 Dec 17:00 (GMT)
@@ -96,7 +96,7 @@ def test_concern_reminder_overdue_alert_and_auto_opened_challenge(
         body = message.as_string()
         assert "Child One" not in body and SUMMARY not in body
         assert world.case.reference not in body
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_an_answered_concern_is_not_chased(world, password_hash, frozen):
@@ -183,7 +183,7 @@ def test_a_challenge_escalates_by_itself_through_every_stage(world, password_has
     delivery.deliver()
     assert sorted(mailbox.alert_ids()) == sorted(db.session.scalars(select(Alert.id)))
     assert delivery.deliver().sent == 0
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_weekly_digest_once_a_week_to_the_lead_professionals_agency_lead(world, frozen):
@@ -245,7 +245,7 @@ def test_one_pass_is_complete_on_the_demo_three_weeks_ahead(app, frozen):
     assert {k: v for k, v in again.items() if k != "at"} == dict.fromkeys(COUNTS, 0)
     db.session.expire_all()
     assert _rows() == before
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
 
 def test_a_stage_that_begins_inside_its_reminder_window_is_reminded_by_its_escalation(

@@ -27,9 +27,10 @@ from tests.services.sweep_support import (  # noqa: F401
     tracker_process,
     wait_for,
 )
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, Challenge, DeliveryStatus
-from tracker.services import audit, clock
+from tracker.services import transparency
 
 CONCERNS = 6
 # Each overdue concern: its receiving stage-1 lead and its sender, then the auto-opened
@@ -91,7 +92,7 @@ def _assert_nothing_lost_or_doubled(mailbox) -> None:
     assert len(challenged) == CONCERNS and set(challenged.values()) == {1}
     sent = Counter(mailbox.alert_ids())
     assert set(sent) == set(ids) and set(sent.values()) == {1}  # each emailed exactly once
-    assert audit.verify().ok
+    assert transparency.verify().ok
     db.session.commit()
 
 

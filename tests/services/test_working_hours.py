@@ -11,7 +11,7 @@ from tests.challenges.support import name_leads, raise_one
 from tests.services.sweep_support import share_concern
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, ClosureDay, Share, ShareRecipient
-from tracker.services import sharing, workdays
+from tracker.services import closures, sharing, workdays
 from tracker.services.procedure import ProcedureError, parse
 from tracker.services.sweep import run_sweep
 
@@ -170,7 +170,7 @@ def test_a_closure_day_is_skipped_and_moves_open_due_times_with_an_audit(
     assert concern.due_at == datetime(2026, 12, 3, 17, 0)
     assert challenge.stage_due_at == datetime(2026, 12, 2, 17, 0)
 
-    closure, moved = workdays.close_day(world.admin, date(2026, 12, 1), "Office move")
+    closure, moved = closures.close_day(world.admin, date(2026, 12, 1), "Office move")
     assert moved == 3
     assert not workdays.is_working_day(date(2026, 12, 1))
     db.session.expire_all()
@@ -188,12 +188,12 @@ def test_a_closure_day_is_skipped_and_moves_open_due_times_with_an_audit(
     )
     assert "Office move" in moved_event.reason
 
-    with pytest.raises(workdays.ClosureError, match="already a closure day"):
-        workdays.close_day(world.admin, date(2026, 12, 1), "Again")
-    with pytest.raises(workdays.ClosureError, match="today or in the future"):
-        workdays.close_day(world.admin, date(2026, 11, 27), "Too late")
-    with pytest.raises(workdays.ClosureError, match="Enter why"):
-        workdays.close_day(world.admin, date(2026, 12, 10), " ")
+    with pytest.raises(closures.ClosureError, match="already a closure day"):
+        closures.close_day(world.admin, date(2026, 12, 1), "Again")
+    with pytest.raises(closures.ClosureError, match="today or in the future"):
+        closures.close_day(world.admin, date(2026, 11, 27), "Too late")
+    with pytest.raises(closures.ClosureError, match="Enter why"):
+        closures.close_day(world.admin, date(2026, 12, 10), " ")
     assert _count(ClosureDay) == 1
 
 
@@ -217,7 +217,7 @@ def test_moving_due_times_raises_no_alert_twice_and_loses_none(world, password_h
     assert reminded and stage_reminded
 
     # Snow: the partnership closes for the rest of today. Both deadlines move a working day on.
-    workdays.close_day(world.admin, date(2026, 12, 3), "Snow: offices closed")
+    closures.close_day(world.admin, date(2026, 12, 3), "Snow: offices closed")
     db.session.expire_all()
     assert concern.due_at == datetime(2026, 12, 4, 17, 0)
     assert challenge.stage_due_at == datetime(2026, 12, 4, 17, 0)

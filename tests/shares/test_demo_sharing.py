@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tests.conftest import sign_in_as
-from tracker import demo
+from tracker import clock, demo
 from tracker.extensions import db
 from tracker.models import Case, ConcernResponse, Person, Role, Share, ShareRecipient
-from tracker.services import audit, clock, notes, sharing
+from tracker.services import notes, sharing, transparency
 
 
 def test_demo_sharing(app, client):
@@ -34,7 +34,7 @@ def test_demo_sharing(app, client):
     stale = db.session.scalars(notes.stale_lived_experience_cases()).all()
     assert 0 < len(stale) < len(all_cases)
     assert any(notes.thresholds_disagree(case) for case in all_cases)
-    assert audit.verify().ok
+    assert transparency.verify().ok
 
     # The pages work on the demo data for a worker and a lead of the agency owing the concern,
     # and for the auditor.

@@ -17,7 +17,13 @@ from tracker.cases.forms import choices
 from tracker.errors import render_error
 from tracker.extensions import db
 from tracker.models import Agency, Alert, IdentityProvider, Person
-from tracker.services import agencies, identity, people, workdays
+from tracker.services import agencies, closures, identity, people
+from tracker.services.approvals import (
+    decided_by_whom,
+    may_decide,
+    pending_approval,
+    pending_approvals,
+)
 
 
 def _yes_no(value: str | None) -> bool | None:
@@ -99,8 +105,8 @@ def closure_days():
     form = ClosureDayForm()
     if form.validate_on_submit():
         try:
-            closure, moved = workdays.close_day(current_user, form.day.data, form.reason.data)
-        except workdays.ClosureError as error:
+            closure, moved = closures.close_day(current_user, form.day.data, form.reason.data)
+        except closures.ClosureError as error:
             getattr(form, error.field).errors.append(str(error))
         else:
             flash(
@@ -112,7 +118,7 @@ def closure_days():
     return render_template(
         "admin/closure_days.html",
         form=form,
-        closures=workdays.closures(),
+        closures=closures.closures(),
         title="Closure days",
     ), _status(form)
 
@@ -139,7 +145,7 @@ def invite():
         except people.PeopleError as error:
             form.refused(error)
         else:
-            _flash_waiting(people.pending_approval(person))
+            _flash_waiting(pending_approval(person))
             return redirect(url_for("admin.person", person_id=person.id))
     return render_template("admin/invite.html", form=form, title="Invite a person"), _status(form)
 
@@ -148,7 +154,7 @@ def _flash_waiting(approval) -> None:
     flash(
         f"{approval.person.name} is to be {approval.role_label}: this takes effect, and a "
         f"set-password link goes to {approval.person.email} if they need one, once "
-        f"{people.decided_by_whom(approval)} approves",
+        f"{decided_by_whom(approval)} approves",
         "success",
     )
 
@@ -179,8 +185,8 @@ def person(person_id: int):
         form=form,
         person=person,
         links=identity.links_for_person(person),
-        pending=(pending := people.pending_approval(person)),
-        waits_for=people.decided_by_whom(pending) if pending else None,
+        pending=(pending := pending_approval(person)),
+        waits_for=decided_by_whom(pending) if pending else None,
         title=person.name,
     ), _status(form)
 
@@ -212,9 +218,9 @@ def _send_link(person_id: int, *, clears_two_factor: bool):
 def approvals():
     return render_template(
         "admin/approvals.html",
-        approvals=people.pending_approvals(),
-        may_decide=people.may_decide,
-        decided_by_whom=people.decided_by_whom,
+        approvals=pending_approvals(),
+        may_decide=may_decide,
+        decided_by_whom=decided_by_whom,
         title="Requests waiting for approval",
     )
 

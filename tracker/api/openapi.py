@@ -22,6 +22,7 @@ from tracker.models import (
     SpecialCategoryCircumstance,
     Theme,
 )
+from tracker.services.sharing import REQUIRED_SHARE_FIELDS, SHARE_FIELDS
 
 LOOP_STAGES = ["sent", "viewed", "acknowledged", "responded", "outcome_recorded"]
 
@@ -228,22 +229,11 @@ SCHEMAS: dict[str, dict] = {
             "needs_response",
             "priority",
             "amended",
-            "shared_at",
-            "from_person_name",
-            "method",
-            "summary",
-            "purpose",
-            "lawful_basis",
-            "special_category",
-            "consent",
-            "consent_reason",
-            "themes",
+            *SHARE_FIELDS,
             "concerns",
             "rating",
             "revisits_decision_id",
-            "special_category_circumstance",
             "nhs_number",
-            "identifier_absent",
         ],
         "properties": {
             "rating": _nullable(
@@ -286,15 +276,7 @@ SCHEMAS: dict[str, dict] = {
     "ShareCreate": {
         "type": "object",
         "description": "One act of information sharing, sent by your agency or received by it.",
-        "required": [
-            "shared_at",
-            "method",
-            "summary",
-            "purpose",
-            "lawful_basis",
-            "consent",
-            "needs_response",
-        ],
+        "required": [*REQUIRED_SHARE_FIELDS, "needs_response"],
         "properties": {
             "recorded_as": {**_enum(["sent", "received"]), "default": "sent"},
             "from_agency_id": {**ID, "description": "Who shared it with you (received only)"},

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, clock
 from tracker.api.forms import RevokeForm, TokenForm
-from tracker.services import api_tokens, clock
+from tracker.services import api_tokens
 
 blueprint = Blueprint("api_tokens", __name__)
 

@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from tracker import access
+from tracker import access, clock
 from tracker.api import API_PREFIX, openapi, serialise
 from tracker.api import validation as v
 from tracker.api.problems import (
@@ -38,6 +38,8 @@ from tracker.challenges.forms import (
     ResolveForm,
     WithdrawForm,
 )
+from tracker.domain import Refused
+from tracker.errors import refused
 from tracker.extensions import csrf, db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -50,16 +52,7 @@ from tracker.models import (
     ShareRecipient,
     Theme,
 )
-from tracker.services import (
-    api_tokens,
-    cases,
-    challenges,
-    chronology,
-    clock,
-    no_share,
-    sharing,
-    workdays,
-)
+from tracker.services import api_tokens, cases, challenges, chronology, no_share, sharing, workdays
 from tracker.shares.forms import (
     AcknowledgeForm,
     NoShareForm,
@@ -125,6 +118,10 @@ def authenticate():
 def api_error(error: ApiError):
     db.session.rollback()
     return from_api_error(error)
+
+
+# The rules' refusals (404, 403) as everywhere else: before this blueprint's catch-all below.
+blueprint.register_error_handler(Refused, refused)
 
 
 @blueprint.errorhandler(HTTPException)
@@ -195,6 +192,8 @@ def idempotent(view: Callable) -> Callable:
             response = api_error(error)
         except HTTPException as error:
             response = http_error(error)
+        except Refused as error:
+            response = refused(error)
         except Exception:
             api_tokens.release_key(claim.record)
             raise
@@ -362,8 +361,6 @@ def create_share(case_id: int):
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
     v.run_form(form, SHARE_ALIASES)
     recipient_list = [sharing.Recipient(r["agency_id"], r.get("people_names")) for r in recipients]
-    if received:
-        recipient_list = [sharing.Recipient(person.agency_id), *recipient_list]
     try:
         share = sharing.record_share(
             person,
@@ -682,17 +679,7 @@ def record_outcome(challenge_id: int):
             challenges.withdraw(person, challenge, form.why.data)
         else:
             challenges.resolve(
-                person,
-                challenge,
-                agreed=form.agreed.data,
-                actions=[
-                    challenges.AgreedAction(action.data, owner.data, due.data)
-                    for action, owner, due in form.action_rows()
-                    if action.data
-                ],
-                themes=form.themes.data or [],
-                practice_issue=form.practice_issue.data == "yes",
-                expected_stage=body.get("stage"),
+                person, challenge, form.resolution(), expected_stage=body.get("stage")
             )
     except challenges.ChallengeError as error:
         raise v.service_error(error, aliases) from None

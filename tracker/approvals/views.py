@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from tracker import access
 from tracker.admin.forms import ApprovalForm
 from tracker.errors import render_error
-from tracker.services import people
+from tracker.services import approvals, people
 
 blueprint = Blueprint("approvals", __name__, url_prefix="/approvals")
 
@@ -23,7 +23,7 @@ def require_lead():
 def index():
     return render_template(
         "approvals/index.html",
-        approvals=people.approvals_for(current_user),
+        approvals=approvals.approvals_for(current_user),
         title="New people waiting for your approval",
     )
 

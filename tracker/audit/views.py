@@ -26,7 +26,7 @@ from tracker.models import (
     Case,
     Person,
 )
-from tracker.services import audit, evidence, transparency
+from tracker.services import audit, evidence, transparency, workdays
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -130,7 +130,6 @@ CELL_LABELS = {
     "Recorded as": {"sent": "By the sender", "received": "By a receiving agency"},
 }
 CSV_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
-PAGE_DATE = "%-d %b %Y %H:%M"  # as local_time shows every other time in the app
 
 
 @blueprint.app_template_global()
@@ -140,7 +139,7 @@ def evidence_cell(column: str, value) -> str:
     if labels is not None and value in labels:
         return labels[value]
     if isinstance(value, str) and CSV_DATE.fullmatch(value):
-        return datetime.strptime(value, "%Y-%m-%d %H:%M").strftime(PAGE_DATE)
+        return datetime.strptime(value, "%Y-%m-%d %H:%M").strftime(workdays.LOCAL_TIME)
     if column == "Status now" and isinstance(value, str):
         return value.capitalize()
     return "" if value is None else str(value)

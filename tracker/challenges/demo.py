@@ -12,9 +12,10 @@ from datetime import datetime, time
 
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Case, Challenge, NamedLead, Person
-from tracker.services import challenges, clock, leads, sharing, workdays
+from tracker.services import challenges, leads, workdays
 
 LOADER = "demo loader"
 
@@ -59,7 +60,7 @@ def is_loaded() -> bool:
 def _at(now: datetime, working_days_ago: int, hour: int) -> datetime:
     """A moment in office hours, some working days before `now`, and never after it (UTC)."""
     today = workdays.to_local(now).date()
-    day = sharing.working_days_before(today, working_days_ago)
+    day = workdays.working_days_before(today, working_days_ago)
     return min(workdays.to_utc(datetime.combine(day, time(hour, 0))), now)
 
 
@@ -85,7 +86,7 @@ def _name_leads(people: dict[int, dict[str, Person]], agencies: list[Agency]) ->
             )
 
 
-def _story(case: Case, people, rng: random.Random, number: int):
+def _story(case: Case, people, number: int):
     involved = sorted(a for a in case.involved_agency_ids if "worker" in people.get(a, {}))
     raiser_agency, about_agency = involved[0], involved[1]
     kind, what, wanted = STORIES[number % len(STORIES)]
@@ -121,7 +122,7 @@ def load(rng: random.Random) -> None:
     with clock.restoring():
         for number, (case, plan) in enumerate(zip(candidates, plans, strict=False)):
             raised_days, urgent, risk, steps, end = plan
-            raiser, about, kind, what, wanted = _story(case, people, rng, number)
+            raiser, about, kind, what, wanted = _story(case, people, number)
             moment = _at(now, raised_days, 10)
             clock.freeze(moment)
             challenge: Challenge = challenges.raise_challenge(
@@ -151,9 +152,7 @@ def load(rng: random.Random) -> None:
                 )
             if end == "resolved":
                 clock.freeze(_at(now, 10, 15))
-                challenges.resolve(
-                    about["lead"],
-                    challenge,
+                agreed = challenges.Resolution(
                     agreed="The case stays open at child in need; a joint visit is booked.",
                     actions=[
                         challenges.AgreedAction(
@@ -165,3 +164,4 @@ def load(rng: random.Random) -> None:
                     themes=["professional_challenge", "significance_of_history"],
                     practice_issue=True,
                 )
+                challenges.resolve(about["lead"], challenge, agreed)

@@ -132,6 +132,19 @@ class ResolveForm(StageForm):
             for n in range(1, ACTION_SLOTS + 1)
         ]
 
+    def resolution(self) -> challenges.Resolution:
+        """What was agreed, for challenges.resolve: the actions are the rows filled in."""
+        return challenges.Resolution(
+            agreed=self.agreed.data,
+            actions=[
+                challenges.AgreedAction(action.data, owner.data, due.data)
+                for action, owner, due in self.action_rows()
+                if action.data
+            ],
+            themes=self.themes.data or [],
+            practice_issue=self.practice_issue.data == "yes",
+        )
+
     def cross_field_problems(self):
         # An action row is all or nothing: what, who, and by when.
         for action, owner, due in self.action_rows():

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access, inputs
+from tracker import access, clock, inputs
 from tracker.cases.forms import choices
 from tracker.challenges.forms import (
     DetailsForm,
@@ -29,7 +29,7 @@ from tracker.challenges.forms import (
 )
 from tracker.extensions import db
 from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
-from tracker.services import challenges, clock, leads, procedure
+from tracker.services import challenges, leads, procedure
 
 blueprint = Blueprint("challenges", __name__)
 
@@ -263,7 +263,7 @@ def show(challenge_id: int):
         else [],
         can_withdraw=access.can_withdraw(current_user, challenge),
         can_see_case=access.is_involved(current_user, challenge.case)
-        or access.reads_all_challenges(current_user),
+        or access.reads_partnership_wide(current_user),
         title=f"Professional challenge {challenge.id}",
     )
 
@@ -324,17 +324,7 @@ def escalate(challenge_id: int):
 def resolve(challenge_id: int):
     def act(challenge, form):
         challenges.resolve(
-            current_user,
-            challenge,
-            agreed=form.agreed.data,
-            actions=[
-                challenges.AgreedAction(action.data, owner.data, due.data)
-                for action, owner, due in form.action_rows()
-                if action.data
-            ],
-            themes=form.themes.data or [],
-            practice_issue=form.practice_issue.data == "yes",
-            expected_stage=form.expected_stage(),
+            current_user, challenge, form.resolution(), expected_stage=form.expected_stage()
         )
         flash("Challenge resolved", "success")
 
@@ -386,7 +376,7 @@ def awaiting():
 def index():
     """The partnership list: every open challenge by stage (leads and auditors)."""
     access.require(
-        access.sees_partnership_lists(current_user) or access.reads_all_challenges(current_user)
+        access.sees_partnership_lists(current_user) or access.reads_partnership_wide(current_user)
     )
     return render_template(
         "challenges/index.html",

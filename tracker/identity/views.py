@@ -13,11 +13,12 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user, logout_user
 from joserfc.errors import JoseError
 
+from tracker import oidc
 from tracker.auth.forms import ConfirmLinkForm
 from tracker.auth.views import begin_second_factor, complete_sign_in, safe_next
 from tracker.extensions import csrf, db
 from tracker.models import Person
-from tracker.services import identity, oidc
+from tracker.services import identity
 
 blueprint = Blueprint("identity", __name__)
 

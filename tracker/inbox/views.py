@@ -11,11 +11,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access, inputs
+from tracker import access, clock, inputs
 from tracker.extensions import db
 from tracker.inbox.forms import AlertForm, ReadAllForm
 from tracker.models import Case
-from tracker.services import alerts, cases, clock, sweep
+from tracker.services import alerts, cases, sweep
 
 blueprint = Blueprint("inbox", __name__, url_prefix="/inbox")
 

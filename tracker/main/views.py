@@ -1,9 +1,9 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from tracker import access
+from tracker import access, clock
 from tracker.extensions import db
-from tracker.services import cases, challenges, clock, sharing
+from tracker.services import cases, challenges, sharing
 
 blueprint = Blueprint("main", __name__)
 
@@ -36,7 +36,7 @@ def _to_do() -> dict:
     lists = {
         "overdue": _first(sharing.awaiting_our_response(agency_id, sharing.OVERDUE, now)),
         "due_soon": _first(sharing.awaiting_our_response(agency_id, sharing.DUE_SOON, now)),
-        "theirs": _first(sharing.awaiting_their_response(agency_id, now=now)),
+        "theirs": _first(sharing.awaiting_their_response(agency_id)),
     }
     sharing.record_list_view([r for page in lists.values() for r in page.items], "home")
     awaiting_me = _first(challenges.awaiting(current_user))

@@ -6,8 +6,8 @@ from enum import StrEnum
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import clock
 
 
 class AgencyKind(StrEnum):

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.person import Person
-from tracker.services import clock
 
 if TYPE_CHECKING:
     from tracker.models.case import Case

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.person import Person
-from tracker.services import clock
 
 
 class ApiToken(db.Model):

@@ -6,10 +6,10 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.agency import Agency
 from tracker.models.person import Person
-from tracker.services import clock
 
 
 class CaseStatus(StrEnum):

@@ -14,13 +14,14 @@ from functools import cached_property
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.agency import Agency
 from tracker.models.case import Case
 from tracker.models.note import CaseNote
 from tracker.models.person import Person
+from tracker.models.procedure import Procedure
 from tracker.models.share import Share, Theme
-from tracker.services import clock
 
 
 class ChallengeKind(StrEnum):
@@ -120,8 +121,6 @@ class Challenge(db.Model):
     @cached_property
     def procedure(self):
         """The procedure this challenge started under (not the file as it is now)."""
-        from tracker.services.procedure import Procedure
-
         return Procedure.from_snapshot(self.procedure_snapshot)
 
     @property

@@ -8,10 +8,10 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.agency import Agency
 from tracker.models.person import Person
-from tracker.services import clock
 
 
 class NoteKind(StrEnum):

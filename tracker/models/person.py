@@ -7,9 +7,9 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.agency import Agency
-from tracker.services import clock
 
 
 class Role(StrEnum):
@@ -80,7 +80,7 @@ class RoleApproval(db.Model):
     """Four eyes: one administrator asks, someone else approves or refuses; until then nothing
     changes. Either a person is to become able to read cases (invited, reactivated, or given a
     role: `role`), or an identity provider's sign-in settings are to take effect
-    (`identity_provider_id`). Who decides is tracker.services.people.approvers. A newer request
+    (`identity_provider_id`). Who decides is tracker.services.approvals.approvers. A newer request
     for the same person or provider replaces a pending one; decided rows stay as history."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

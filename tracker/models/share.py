@@ -12,11 +12,11 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.agency import Agency
 from tracker.models.case import Case
 from tracker.models.person import Person
-from tracker.services import clock
 
 
 class Theme(StrEnum):

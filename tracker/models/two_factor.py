@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import clock
 
 
 class RecoveryCode(db.Model):

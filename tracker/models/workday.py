@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models.person import Person
-from tracker.services import clock
 
 
 class ClosureDay(db.Model):

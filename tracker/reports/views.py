@@ -13,7 +13,7 @@ blueprint = Blueprint("reports", __name__, url_prefix="/reports")
 @blueprint.before_request
 @login_required
 def require_report_reader():
-    access.require(access.reads_partnership_reports(current_user))
+    access.require(access.reads_partnership_wide(current_user))
 
 
 def _period(form: PeriodForm) -> reports.Period | None:

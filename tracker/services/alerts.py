@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus, Person
-from tracker.services import audit, clock
+from tracker.services import audit, context, settings
 
 SUBJECT_MAX = 200
 
@@ -53,6 +53,7 @@ def raise_alert(
     urgent: bool = False,
     even_if_inactive: bool = False,
     sender: Person | None = None,
+    actor: Person | None = None,
 ) -> list[Alert]:
     """Create one alert per (event, recipient) that does not exist yet; return the new ones.
 
@@ -60,7 +61,8 @@ def raise_alert(
     and link are emailed: they must say only who, what kind and where, never a child's name or
     any case detail. Inactive people get nothing, except (even_if_inactive) the email telling
     them their account was deactivated. `sender` is the person whose action raised it (None: the
-    tracker's own sweep), shown in the inbox.
+    tracker's own sweep), shown in the inbox. `actor` is who the audit trail says raised it: the
+    caller's actor, else whoever is acting now (tracker.services.context), else the scheduler.
     """
     if not link.startswith("/"):
         raise AlertError("An alert's link is a path in the app, starting with /", "link")
@@ -100,7 +102,8 @@ def raise_alert(
                 "kind": [None, kind],
                 "event": [None, event],
             },
-            actor_label="scheduler",
+            actor=actor,
+            actor_label=context.SCHEDULER,
         )
         created.append(alert)
     return created
@@ -108,7 +111,7 @@ def raise_alert(
 
 def app_path(endpoint: str, **values) -> str:
     """A page's path, built outside a request too (the scheduler raises most alerts)."""
-    return current_app.url_map.bind("localhost").build(endpoint, values)
+    return settings.url_map().bind("localhost").build(endpoint, values)
 
 
 def inbox_query(person: Person):

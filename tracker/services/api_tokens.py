@@ -18,15 +18,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord, Person
-from tracker.services import audit, clock, locks, people, workdays
+from tracker.services import accounts, audit, locks, settings, workdays
 
 SECRET_PREFIX = "sct_"  # noqa: S105  (a marker that says what the string is, not a secret)  # nosec B105
 NAME_MAX = 80
@@ -44,7 +44,7 @@ def hash_secret(secret: str) -> str:
 
 
 def max_days() -> int:
-    return current_app.config["API_TOKEN_MAX_DAYS"]
+    return settings.get("API_TOKEN_MAX_DAYS")
 
 
 def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken, str]:
@@ -92,13 +92,13 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
         actor=person,
     )
     # A token made by someone else in a stolen session is then noticed by its owner.
-    people.tell(person, "an API token was created (see API tokens)", created)
+    accounts.tell(person, "an API token was created (see API tokens)", created)
     db.session.commit()
     return token, secret
 
 
 def max_live() -> int:
-    return current_app.config["API_TOKEN_MAX_LIVE"]
+    return settings.get("API_TOKEN_MAX_LIVE")
 
 
 def live_tokens(person: Person) -> list[ApiToken]:
@@ -156,7 +156,7 @@ def revoke(person: Person, token_id: int) -> ApiToken:
 
 
 def _failure_window_start() -> datetime:
-    return clock.now() - timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
+    return clock.now() - timedelta(minutes=settings.get("SIGNIN_WINDOW_MINUTES"))
 
 
 def address_throttled(address: str) -> bool:
@@ -167,7 +167,7 @@ def address_throttled(address: str) -> bool:
             ApiAuthFailure.address == address[:64], ApiAuthFailure.at >= _failure_window_start()
         )
     )
-    return failures >= current_app.config["API_AUTH_MAX_FAILURES"]
+    return failures >= settings.get("API_AUTH_MAX_FAILURES")
 
 
 def record_failure(address: str) -> None:
@@ -202,8 +202,8 @@ def authenticate(secret: str) -> ApiToken | None:
 def rate_limit() -> tuple[int, int]:
     """(requests, window seconds) per token."""
     return (
-        current_app.config["API_RATE_LIMIT"],
-        current_app.config["API_RATE_WINDOW_SECONDS"],
+        settings.get("API_RATE_LIMIT"),
+        settings.get("API_RATE_WINDOW_SECONDS"),
     )
 
 

@@ -28,15 +28,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import has_request_context, request
-from flask_login import current_user
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from tracker import database
+from tracker import clock, database
 from tracker.extensions import db
 from tracker.models import Agency, AuditContent, AuditEvent, Case, Person, Role
-from tracker.services import clock, workdays
+from tracker.services import context, workdays
 from tracker.verify_pack import content_commitment, leaf_hash
 
 LEAF_FIELDS = (
@@ -89,19 +87,6 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     }
 
 
-def _request_origin() -> tuple[str | None, str | None]:
-    if not has_request_context():
-        return None, None
-    agent = request.user_agent.string or None
-    return request.remote_addr, agent[:300] if agent else None
-
-
-def _current_person() -> Person | None:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user._get_current_object()
-    return None
-
-
 def _next_id(session: Session) -> int:
     """The event's id, known before the insert so the leaf can cover it.
 
@@ -136,12 +121,13 @@ def record(
 ) -> AuditEvent:
     """Append one event inside the caller's transaction (the caller commits).
 
-    The actor defaults to the signed-in person; the scheduler passes actor_label="scheduler".
+    The actor defaults to the one acting now (tracker.services.context: the signed-in person);
+    with nobody acting, actor_label names what acted (the scheduler, the CLI).
     In a page's read transaction on SQLite, the reads end here and the event is written in a
     short write transaction (tracker/database.py), committed by commit_view().
     """
-    person = actor or _current_person()
-    address, agent = _request_origin()
+    person = actor or context.actor()
+    address, agent = context.origin()
     content = canonical_json(
         {
             "person_name": person.name if person else actor_label,
@@ -219,32 +205,6 @@ def erase_content(event_id: int, *, rule: str, reason: str, actor_label: str) ->
 
 class ErasureError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    count: int
-    problem: str | None = None
-    checkpoints: int = 0
-    sealed: int = 0
-
-    def __str__(self) -> str:
-        if self.ok:
-            return (
-                f"ok {self.count} events ({self.sealed} sealed, "
-                f"{self.checkpoints} checkpoints checked)"
-            )
-        return self.problem or "broken"
-
-
-def verify(extra_checkpoints: list[tuple[str, str]] | None = None) -> Verification:
-    """Rebuild the tree and check every checkpoint (see transparency.verify).
-
-    extra_checkpoints: (where it came from, signed note) pairs held outside the database."""
-    from tracker.services import transparency
-
-    return transparency.verify(extra_checkpoints or [])
 
 
 # --- Reading the trail (auditors) -----------------------------------------------------------

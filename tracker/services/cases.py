@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 
-from tracker import access
+from tracker import access, clock
 from tracker.extensions import db
 from tracker.models import Agency, AlertKind, Case, CaseAgency, CaseLink, CaseStatus, Person
-from tracker.services import alerts, audit, clock, identifiers, leads, locks
+from tracker.services import alerts, audit, identifiers, leads, locks, settings
 
 
 class CaseError(ValueError):
@@ -22,7 +21,7 @@ class CaseError(ValueError):
 def _next_reference() -> str:
     """SSCP-2026-00042: a per-year sequence, allocated under a lock so two creators never clash."""
     locks.serialise("case_reference")
-    prefix = f"{current_app.config['CASE_REFERENCE_PREFIX']}-{clock.now().year}-"
+    prefix = f"{settings.get('CASE_REFERENCE_PREFIX')}-{clock.now().year}-"
     last = db.session.scalar(
         select(func.max(Case.reference)).where(Case.reference.like(f"{prefix}%"))
     )
@@ -180,6 +179,7 @@ def _refuse_matches(
         subject="A new case may be a child already known to the partnership: please check",
         link="/cases",
         urgent=False,
+        actor=actor,
     )
     audit.record(
         "case.match_hidden",

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -38,7 +39,7 @@ from tracker.models import (
     ThresholdView,
 )
 from tracker.models.alert import AlertKind
-from tracker.services import alerts, audit, chronology, clock, leads, locks, procedure, workdays
+from tracker.services import alerts, audit, chronology, leads, locks, procedure, workdays
 
 TEXT_MAX = 5000
 SCHEDULER = "scheduler"  # who the sweep's own acts are attributed to
@@ -117,6 +118,7 @@ def _alert(
     """Alerts say who and what kind, with a link: never the child's name or case detail."""
     alerts.raise_alert(
         sender=sender,
+        actor=sender,
         event=f"challenge:{challenge.id}:{event}",
         recipients=recipients,
         kind=kind.value,
@@ -530,18 +532,26 @@ def action_due_problems(due_dates: list[tuple[str, date | None]]) -> list[Challe
     ]
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What a stage's people agreed in resolving a challenge (the page and the API ask the same)."""
+
+    agreed: str
+    actions: list[AgreedAction]
+    themes: Iterable[str]
+    practice_issue: bool
+
+
 def resolve(
     actor: Person,
     challenge: Challenge,
+    resolution: Resolution,
     *,
-    agreed: str,
-    actions: list[AgreedAction],
-    themes: Iterable[str],
-    practice_issue: bool,
     expected_stage: int | None = None,
 ) -> ChallengeEvent:
-    agreed = _check_text("agreed", agreed, "what was agreed")
-    themes = sorted(set(themes))
+    agreed = _check_text("agreed", resolution.agreed, "what was agreed")
+    actions, practice_issue = resolution.actions, resolution.practice_issue
+    themes = sorted(set(resolution.themes))
     if not set(themes) <= set(Theme):
         raise ChallengeError("themes", "Select learning themes from the list")
     problems = action_due_problems([("actions", action.due_on) for action in actions])
@@ -706,7 +716,7 @@ def began_due_soon(challenge: Challenge) -> bool:
 
 def _due_by(challenge: Challenge) -> str:
     """The stage deadline for an alert's subject (a date says nothing about the child)."""
-    return f"due by {workdays.to_local(challenge.stage_due_at):%-d %b %Y %H:%M}"
+    return f"due by {workdays.local_time(challenge.stage_due_at)}"
 
 
 def _hours_per_working_day() -> float:
@@ -732,7 +742,7 @@ def escalate_overdue(
         db.session.commit()
         return None
     why = (
-        f"Stage {challenge.stage} deadline ({workdays.to_local(challenge.stage_due_at):%-d %b %Y %H:%M})"
+        f"Stage {challenge.stage} deadline ({workdays.local_time(challenge.stage_due_at)})"
         " passed without an outcome: escalated automatically"
     )
     event = _escalate(challenge, None, actor_label, why, now, automatic=True)

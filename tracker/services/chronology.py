@@ -110,7 +110,7 @@ def share_entries(case_id: int) -> list[Entry]:
         what = f"Shared with {to} by {version.method.replace('_', ' ')}: {version.summary}"
         parts = [f"Purpose: {version.purpose}", _consent_text(version)]
         if share.needs_response:
-            due = workdays.to_local(share.recipients[0].due_at).strftime("%-d %b %Y %H:%M")
+            due = workdays.local_time(share.recipients[0].due_at)
             rated = f", rated {share.rating}" if share.rating else ""
             parts.append(f"Response needed ({share.priority}{rated}) by {due}")
         if version.identifier_absent:

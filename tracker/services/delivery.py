@@ -28,12 +28,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import Connection, func, select, text, update
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus
-from tracker.services import audit, clock, locks, workdays
+from tracker.services import audit, locks, settings, workdays
 
 BACKOFF_CAP = timedelta(hours=6)
 log = logging.getLogger("tracker.delivery")
@@ -57,12 +57,12 @@ class DeliveryResult:
 
 
 def mail_dir() -> Path:
-    return Path(current_app.config["INSTANCE_DIR"]) / "mail"
+    return Path(settings.get("INSTANCE_DIR")) / "mail"
 
 
 def message_for(alert: Alert) -> EmailMessage:
     """The email for one alert: who, what kind, a link. Nothing else."""
-    config = current_app.config
+    config = settings.mapping()
     partnership = config["PARTNERSHIP_NAME"]
     url = config["BASE_URL"].rstrip("/") + alert.link
     message = EmailMessage()
@@ -87,7 +87,7 @@ class _Outbox:
     """One SMTP connection per delivery run (or the .eml folder when no server is set)."""
 
     def __init__(self) -> None:
-        self.config = current_app.config
+        self.config = settings.mapping()
         self.smtp: smtplib.SMTP | None = None
 
     def send(self, alert_id: int, message: EmailMessage) -> None:
@@ -193,7 +193,7 @@ def release_stale(liveness: _Liveness | None = None) -> int:
 
 def _release_stale(liveness: _Liveness) -> int:
     now = clock.now()
-    cutoff = now - timedelta(seconds=current_app.config["MAIL_SENDING_TIMEOUT_SECONDS"])
+    cutoff = now - timedelta(seconds=settings.get("MAIL_SENDING_TIMEOUT_SECONDS"))
     # Rows left "sending" before claims carried their own time used next_attempt_at for it.
     claimed = func.coalesce(Alert.claimed_at, Alert.next_attempt_at)
     stale = db.session.execute(
@@ -238,7 +238,7 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     query = select(Alert.id).where(
         Alert.status == DeliveryStatus.PENDING.value, Alert.next_attempt_at <= now
     )
-    if current_app.config["MAIL_QUIET_HOURS"] and not workdays.is_working_hours(now):
+    if settings.get("MAIL_QUIET_HOURS") and not workdays.is_working_hours(now):
         query = query.where(Alert.urgent)
     return list(db.session.scalars(query.order_by(Alert.next_attempt_at, Alert.id).limit(limit)))
 
@@ -302,7 +302,7 @@ def _lost(claim: Claim) -> None:
 
 
 def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> None:
-    config = current_app.config
+    config = settings.mapping()
     message = f"{type(error).__name__}: {error}"[:1000]
     result.errors.append(message)
     attempts = claim.attempts
@@ -361,20 +361,20 @@ def _record_sent(claim: Claim, result: DeliveryResult) -> None:
         _lost(claim)
 
 
-def deliver(now: datetime | None = None) -> DeliveryResult:
+def deliver() -> DeliveryResult:
     """Send what is due, in batches, one message per claim. Stops early if the server is down.
 
-    `now` fixes which alerts are due (default: the clock, read again for each batch); claims,
-    retries and releases always use the clock, so a long run never ages its own claims.
+    The clock is read again for each batch, and for every claim, retry and release, so a long run
+    never ages its own claims.
     """
     result = DeliveryResult()
     outbox = _Outbox()
     liveness = _Liveness()
-    batch_size = current_app.config["MAIL_BATCH_SIZE"]
+    batch_size = settings.get("MAIL_BATCH_SIZE")
     try:
         while True:
             result.released += release_stale(liveness)
-            ids = _due_ids(now or clock.now(), batch_size)
+            ids = _due_ids(clock.now(), batch_size)
             if not ids:
                 break
             for alert_id in ids:

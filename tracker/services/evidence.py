@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tracker import verify_pack
+from tracker import clock, verify_pack
 from tracker.extensions import db
 from tracker.models import (
     AuditCheckpoint,
@@ -46,7 +46,7 @@ from tracker.models import (
     ShareVersion,
     ThresholdView,
 )
-from tracker.services import audit, chronology, clock, no_share, sharing, transparency, workdays
+from tracker.services import audit, chronology, no_share, sharing, transparency, workdays
 
 
 @dataclass
@@ -114,7 +114,7 @@ def timeliness(recipient: ShareRecipient, shared_at: datetime, now: datetime) ->
 
 
 def _local(moment: datetime | None) -> str:
-    return workdays.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return workdays.local_time(moment, "%Y-%m-%d %H:%M")
 
 
 def _is_view(event: AuditEvent) -> bool:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from flask import current_app
 from sqlalchemy import Table, func, select, text
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -68,7 +68,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock, procedure, workdays
+from tracker.services import audit, procedure, settings, workdays
 
 AREAS = (
     "Bolton",
@@ -288,7 +288,7 @@ class Generator:
         self.today = workdays.to_local(self.now).date()
         self.start = self.today - timedelta(days=365 * YEARS)
         self.out = _Writer()
-        self.config = current_app.config
+        self.config = settings.mapping()
         self.rules = procedure.current()
         self.snapshot = self.rules.snapshot()
         self.levels = list(self.config["THRESHOLD_LEVELS"])

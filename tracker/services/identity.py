@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from tracker import clock, oidc
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -35,7 +35,7 @@ from tracker.models import (
     ProviderSession,
     RoleApproval,
 )
-from tracker.services import audit, clock, oidc, people, two_factor
+from tracker.services import accounts, approvals, audit, settings, two_factor
 
 MFA_AMR = "mfa"
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -139,7 +139,7 @@ def _apply(provider: IdentityProvider, settings: ProviderSettings) -> None:
 
 # The settings that decide whose accounts a provider signs in to: an administrator whose own
 # issuer could assert any worker's email would sign in as them. A new provider, or a change to
-# one of these, waits for a second administrator (people.approvers) before it is used.
+# one of these, waits for a second administrator (approvals.approvers) before it is used.
 APPROVED_SETTINGS = ("agency_id", "issuer", "client_id", "email_domains")
 
 
@@ -172,7 +172,7 @@ def _request_approval(actor: Person, provider: IdentityProvider) -> RoleApproval
         changes={"approval_id": [None, approval.id]},
         actor=actor,
     )
-    people.alert_approval(approval, "requested")
+    approvals.alert_approval(approval, "requested")
     return approval
 
 
@@ -424,7 +424,7 @@ def confirm_link(pending: PendingLink, password: str, address: str) -> None:
     person = db.session.get(Person, pending.person_id)
     if provider is None or person is None or not person.active:
         raise LinkRefused("This sign-in can no longer be linked: start again")
-    if not people.confirms_password(person, password, address):
+    if not accounts.confirms_password(person, password, address):
         audit.record(
             "identity.link_refused",
             object_kind="person",
@@ -490,7 +490,7 @@ def _person_to_link(
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
         return None, UNKNOWN
-    email = people.normalise_email(email)
+    email = accounts.normalise_email(email)
     if email.rpartition("@")[2] not in provider.domains:
         return None, WRONG_DOMAIN
     if not _email_verified(claims):
@@ -580,7 +580,7 @@ def _end_provider_sessions(query, reason: str) -> set[int]:
 
 
 def _sign_out_everywhere(person: Person, action: str, changes: dict) -> None:
-    people.end_sessions(person)
+    accounts.end_sessions(person)
     _end_provider_sessions(
         select(ProviderSession).where(ProviderSession.person_id == person.id), action
     )
@@ -605,7 +605,7 @@ def session_is_live(provider_session_id: int, person_id: int) -> bool:
     if not in_use(provider):  # switched off, or settings nobody has approved yet
         return False
     now = clock.now()
-    due = now - timedelta(minutes=current_app.config["IDENTITY_REFRESH_MINUTES"])
+    due = now - timedelta(minutes=settings.get("IDENTITY_REFRESH_MINUTES"))
     if provider_session.checked_at > due:
         return True
     claimed = db.session.execute(

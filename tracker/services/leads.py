@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, NamedLead, Person, Role
-from tracker.services import audit, clock, locks, procedure
+from tracker.services import audit, locks, procedure
 
 
 class LeadError(ValueError):

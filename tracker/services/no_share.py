@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from tracker import access
+from tracker import access, clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -24,7 +24,7 @@ from tracker.models import (
     Person,
     Share,
 )
-from tracker.services import audit, chronology, clock, workdays
+from tracker.services import audit, chronology, workdays
 
 INFORMATION_MAX = 5000
 REASON_MAX = 5000
@@ -184,9 +184,7 @@ def chronology_entries(case_id: int) -> list[chronology.Entry]:
         parts = [f"Reason: {decision.reason_label}: {decision.reason}"]
         if decision.revisited:
             first = min(s.current.shared_at for s in decision.revisited_by)
-            parts.append(
-                f"Revisited: shared after all on {workdays.to_local(first):%-d %b %Y %H:%M}"
-            )
+            parts.append(f"Revisited: shared after all on {workdays.local_time(first)}")
         entries.append(
             chronology.Entry(
                 at=decision.decided_at,

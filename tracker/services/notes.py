@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Case,
@@ -26,7 +26,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock
+from tracker.services import audit, settings
 
 NOTE_KIND_LABELS = {
     NoteKind.LIVED_EXPERIENCE: "Child's lived experience",
@@ -181,7 +181,7 @@ def _latest_lived_experience_dates() -> Select:
 
 def stale_since(today: date) -> date:
     """Lived experience dated before this day is too old (the setting, default 28 days)."""
-    return today - timedelta(days=current_app.config["LIVED_EXPERIENCE_STALE_DAYS"])
+    return today - timedelta(days=settings.get("LIVED_EXPERIENCE_STALE_DAYS"))
 
 
 def latest_lived_experience(case: Case) -> date | None:
@@ -216,7 +216,7 @@ def stale_lived_experience_cases(today: date | None = None) -> Select[tuple[Case
 
 
 def threshold_levels() -> list[str]:
-    return list(current_app.config["THRESHOLD_LEVELS"])
+    return list(settings.get("THRESHOLD_LEVELS"))
 
 
 def record_threshold_view(actor: Person, case: Case, *, level: str, reason: str) -> ThresholdView:

@@ -1,34 +1,42 @@
-"""People: invitations, passwords, sign-in with throttling, roles and deactivation."""
+"""People: invitations, setting a password, signing in, roles and deactivation.
+
+What every way into an account builds on (passwords, throttling, sessions) is
+tracker.services.accounts; who may approve a request, tracker.services.approvals.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
     AlertKind,
-    AuditEvent,
     Person,
     Role,
     RoleApproval,
     SignInAttempt,
 )
-from tracker.services import audit, clock
+from tracker.services import accounts, alerts, api_tokens, audit, identity, settings, two_factor
+from tracker.services.accounts import end_sessions, hash_password, normalise_email, tell
+from tracker.services.approvals import (
+    CASE_ROLES,
+    WIDE_ROLES,
+    alert_approval,
+    decided_by_whom,
+    may_decide,
+    pending_approval,
+)
 
-_hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -42,14 +50,6 @@ class PeopleError(ValueError):
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 @cache
@@ -84,28 +84,17 @@ def _snapshot(person: Person) -> dict:
     }
 
 
-# Roles that reach everything (an auditor reads every case; an administrator manages people):
-# giving one needs a second administrator's approval.
-WIDE_ROLES = (Role.AUDITOR.value, Role.ADMIN.value)
-# Roles that read their own agency's cases: giving one needs someone who already reads them
-# (approvers), or an administrator could invite themselves in under an address they control.
-CASE_ROLES = (Role.WORKER.value, Role.LEAD.value)
-
-
 def _link_lifetime(person: Person) -> timedelta:
     """An invitation waits days; a reset for someone who already has a password, an hour."""
-    config = current_app.config
     if person.password_hash is None:
-        return timedelta(hours=config["INVITE_HOURS"])
-    return timedelta(minutes=config["RESET_LINK_MINUTES"])
+        return timedelta(hours=settings.get("INVITE_HOURS"))
+    return timedelta(minutes=settings.get("RESET_LINK_MINUTES"))
 
 
-def _send_link(person: Person, *, clears_two_factor: bool = False) -> None:
+def _send_link(actor: Person, person: Person, *, clears_two_factor: bool = False) -> None:
     """Email the person (and only them) a single-use, short-lived set-password link. Nobody
     else ever sees it: only its hash is kept, and it is not shown to the administrator who asked.
     Runs in the caller's transaction."""
-    from tracker.services import alerts  # alerts builds on the people of this module
-
     token = secrets.token_urlsafe(32)
     lifetime = _link_lifetime(person)
     person.invite_token_hash = _token_hash(token)
@@ -122,22 +111,7 @@ def _send_link(person: Person, *, clears_two_factor: bool = False) -> None:
         subject=f"Set your password: the link in this email works once, within {within}",
         link=alerts.app_path("auth.set_password", token=token),
         urgent=True,  # quiet hours must not hold a short-lived link until it has expired
-    )
-
-
-def tell(person: Person, what: str, event: AuditEvent) -> None:
-    """Email the person about a change to their account (who did it is in the audit trail),
-    so a change they did not expect is noticed. Runs in the caller's transaction."""
-    from tracker.services import alerts
-
-    alerts.raise_alert(
-        event=f"account:{event.id}",
-        recipients=[person],
-        kind=AlertKind.ACCOUNT_CHANGED.value,
-        subject=f"Your account: {what}",
-        link=alerts.app_path("main.home"),
-        urgent=True,
-        even_if_inactive=True,  # "you can no longer sign in" is news to a deactivated person
+        actor=actor,
     )
 
 
@@ -190,7 +164,7 @@ def send_reset_link(actor: Person, person: Person, *, clears_two_factor: bool = 
         raise PeopleError("person", "This person cannot sign in: make them active first")
     if clears_two_factor and not person.has_two_factor:
         raise PeopleError("person", "This person has not set up two-factor sign-in")
-    _send_link(person, clears_two_factor=clears_two_factor)
+    _send_link(actor, person, clears_two_factor=clears_two_factor)
     audit.record(
         "two_factor.reset_link_sent" if clears_two_factor else "person.reset_link_sent",
         object_kind="person",
@@ -211,8 +185,6 @@ def person_for_invite(token: str) -> Person | None:
 def set_password(person: Person, password: str) -> None:
     """The person, through their emailed link: a new password (and, for a lost authenticator,
     two-factor sign-in cleared to set up again). The link is then spent and every session ends."""
-    from tracker.services import two_factor  # it builds on this module
-
     problem = password_problem(password)
     if problem:
         raise PeopleError("password", problem)
@@ -233,70 +205,26 @@ def set_password(person: Person, password: str) -> None:
     db.session.commit()
 
 
-@dataclass(frozen=True)
-class SignInResult:
-    person: Person | None
-    throttled: bool = False
-
-
-def _recent_failures(column, value: str) -> int:
-    since = clock.now() - timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
-    return db.session.scalar(
-        select(func.count(SignInAttempt.id)).where(
-            column == value, SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False)
-        )
-    )
-
-
-def is_throttled(email: str, address: str) -> bool:
-    """Too many recent failures (passwords and second-factor codes alike); audited and
-    committed when so.
-
-    An address with too many failures is refused outright. An account with too many failures is
-    refused only from addresses that have failed recently themselves: a guesser elsewhere cannot
-    lock the real person out, who signs in from an address with a clean record (README: sign-in
-    throttling)."""
-    config = current_app.config
-    address_failures = _recent_failures(SignInAttempt.address, address)
-    if address_failures >= config["SIGNIN_MAX_PER_ADDRESS"] or (
-        address_failures
-        and _recent_failures(SignInAttempt.email, email) >= config["SIGNIN_MAX_PER_ACCOUNT"]
-    ):
-        audit.record("signin.throttled", object_kind="person", changes={"email": [None, email]})
-        db.session.commit()
-        return True
-    return False
-
-
-def authenticate(email: str, password: str, address: str) -> SignInResult:
+def authenticate(email: str, password: str, address: str) -> accounts.SignInResult:
     """Check a sign-in, throttled per account and per address. Every attempt is audited.
 
     For people who sign in with two factors the password is only the first step: it is audited
     as "signin.password" and tracker.services.two_factor completes the sign-in.
     """
-    from tracker.services import two_factor  # it builds on this module
-
     email = normalise_email(email)[:254]
     address = (address or "unknown")[:64]
-    if is_throttled(email, address):
-        return SignInResult(None, throttled=True)
+    if accounts.is_throttled(email, address):
+        return accounts.SignInResult(None, throttled=True)
 
     person = db.session.scalar(select(Person).where(Person.email == email))
     ok = False
     if person is not None and person.active and person.password_hash:
-        try:
-            ok = _hasher.verify(person.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
+        ok = accounts.password_matches(person.password_hash, password)
     else:
-        # Same work whether or not the account exists, so timing does not reveal accounts.
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
+        accounts.password_matches(None, password)  # the same work: timing reveals no account
     db.session.add(SignInAttempt(email=email, address=address, succeeded=ok))
     if ok:
-        if _hasher.check_needs_rehash(person.password_hash):
+        if accounts.needs_rehash(person.password_hash):
             person.password_hash = hash_password(password)
         action = "signin.password" if two_factor.asked_for(person) else "signin"
         audit.record(action, object_kind="person", object_id=person.id, actor=person)
@@ -308,32 +236,7 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
             changes={"email": [None, email]},
         )
     db.session.commit()
-    return SignInResult(person if ok else None)
-
-
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
-def confirms_password(person: Person, password: str, address: str) -> bool:
-    """The person's own password, asked again to confirm something (linking an identity
-    provider's account): throttled and counted with sign-in failures, so it is no side door
-    for guessing. The caller audits and commits."""
-    address = (address or "unknown")[:64]
-    if not person.password_hash or is_throttled(person.email, address):
-        return False
-    try:
-        ok = _hasher.verify(person.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
-    db.session.add(SignInAttempt(email=person.email, address=address, succeeded=ok))
-    return ok
-
-
-def end_sessions(person: Person) -> None:
-    """Every session the person holds stops working at its next request (the session cookie
-    carries this token; tracker.auth.views.load_person compares it), server-side, whoever holds
-    a copy of the cookie. The caller commits."""
-    person.session_token = secrets.token_hex(16)
+    return accounts.SignInResult(person if ok else None)
 
 
 def record_sign_out(person: Person, *, inactive: bool = False) -> None:
@@ -344,27 +247,6 @@ def record_sign_out(person: Person, *, inactive: bool = False) -> None:
         end_sessions(person)
     audit.record(action, object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
-
-
-def pending_approval(person: Person) -> RoleApproval | None:
-    return db.session.scalar(
-        select(RoleApproval).where(
-            RoleApproval.person_id == person.id, RoleApproval.outcome.is_(None)
-        )
-    )
-
-
-def pending_approvals() -> list[RoleApproval]:
-    return list(
-        db.session.scalars(
-            select(RoleApproval).where(RoleApproval.outcome.is_(None)).order_by(RoleApproval.id)
-        )
-    )
-
-
-def approvals_for(person: Person) -> list[RoleApproval]:
-    """The pending requests this person may decide (a lead's page: their agency's new people)."""
-    return [a for a in pending_approvals() if may_decide(person, a)]
 
 
 def _needs_approval(person: Person, role: str, active: bool) -> bool:
@@ -378,95 +260,12 @@ def _needs_approval(person: Person, role: str, active: bool) -> bool:
     return not (person.active and person.role in CASE_ROLES)
 
 
-def _active_people(*conditions) -> list[Person]:
-    return list(db.session.scalars(select(Person).where(Person.active, *conditions)))
-
-
-def approvers(approval: RoleApproval) -> list[Person]:
-    """Who may decide a request: the one home for "who approves what". Never the one who
-    asked, nor the person it is about.
-
-    - A new or returning worker or lead: an active lead of their agency (who already reads its
-      cases, and knows its staff); only when the agency has none, a second administrator.
-    - An auditor, an administrator, or an identity provider's settings: a second administrator.
-    """
-    excluded = [approval.requested_by_id]
-    if approval.person_id is not None:
-        excluded.append(approval.person_id)
-    if approval.role in CASE_ROLES:
-        leads = _active_people(
-            Person.agency_id == approval.person.agency_id,
-            Person.role == Role.LEAD.value,
-            Person.id.not_in(excluded),
-        )
-        if leads:
-            return leads
-    return _active_people(Person.role == Role.ADMIN.value, Person.id.not_in(excluded))
-
-
-def may_decide(person: Person, approval: RoleApproval) -> bool:
-    return approval.outcome is None and person.id in {p.id for p in approvers(approval)}
-
-
-def decided_by_whom(approval: RoleApproval) -> str:
-    """For the page and message that say who the request now waits for."""
-    if approval.role in CASE_ROLES and any(p.role == Role.LEAD.value for p in approvers(approval)):
-        return f"a named lead of {approval.person.agency.name}"
-    return "a second administrator"
-
-
 def _close_pending(person: Person, outcome: str, actor: Person) -> None:
     pending = pending_approval(person)
     if pending is not None:
         pending.outcome = outcome
         pending.decided_by_id = actor.id
         pending.decided_at = clock.now()
-
-
-def _partnership_leads() -> list[Person]:
-    """The named leads of the partnership's own agencies (its business unit)."""
-    from tracker.services import leads
-
-    return list(
-        db.session.scalars(
-            select(Person).where(
-                Person.agency_id.in_(leads.partnership_agency_ids()),
-                Person.role == Role.LEAD.value,
-                Person.active,
-            )
-        )
-    )
-
-
-def alert_approval(approval: RoleApproval, stage: str) -> None:
-    """A request goes to those who may decide it (an administrator's link to Approvals, a
-    lead's to their own page); a new auditor or administrator, asked for or approved, is also
-    told to the partnership's leads. No case detail, as in every alert. Caller's transaction."""
-    from tracker.services import alerts
-
-    what = approval.role_label if approval.role else "identity provider settings"
-    subject = {
-        "requested": f"A request waits for your approval: {what}",
-        "approved": f"A request was approved: {what}",
-    }[stage]
-    recipients: list[tuple[list[Person], str]] = []
-    if stage == "requested":
-        deciders = approvers(approval)
-        recipients += [
-            ([p for p in deciders if p.role == Role.ADMIN.value], "admin.approvals"),
-            ([p for p in deciders if p.role == Role.LEAD.value], "approvals.index"),
-        ]
-    if approval.role in WIDE_ROLES:
-        recipients.append((_partnership_leads(), "inbox.index"))
-    for people_, link in recipients:
-        alerts.raise_alert(
-            event=f"role_approval:{approval.id}:{stage}:{link}",
-            recipients=people_,
-            kind=AlertKind.ROLE_APPROVAL.value,
-            subject=subject,
-            link=alerts.app_path(link),
-            urgent=True,
-        )
 
 
 def _request_role(actor: Person, person: Person, role: str) -> RoleApproval:
@@ -494,8 +293,6 @@ def update(
     and revokes their API tokens (minted under the old role). Making someone an active auditor or
     administrator, or an active worker or lead who was not one, is only asked for: it waits for
     approval (returned; `approvers` says whose)."""
-    from tracker.services import api_tokens
-
     role = Role(role).value
     if person.id == actor.id and (not active or role != person.role):
         raise PeopleError("role", "You cannot change your own role or deactivate yourself")
@@ -548,8 +345,6 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
     """One of the request's `approvers` approves or refuses (never the one who asked, nor the
     person it is about); a request decided (or replaced) meanwhile, say by a twin click or
     another approver, is not decided twice."""
-    from tracker.services import api_tokens, identity
-
     approval = db.session.get(RoleApproval, approval_id)
     if approval is None:
         raise ApprovalError("approval", "There is no such request")
@@ -596,7 +391,7 @@ def decide(actor: Person, approval_id: int, *, approve: bool) -> RoleApproval:
         )
         alert_approval(approval, "approved")
         if person.password_hash is None:
-            _send_link(person)  # a new person: now they may set a password
+            _send_link(actor, person)  # a new person: now they may set a password
         else:
             tell(person, f"your role is now {approval.role_label}", event)
     else:

@@ -3,31 +3,25 @@
 The file (tracker/procedure.toml unless the PROCEDURE_FILE setting names another) lists the stages.
 A mistake in it stops the app at start with one line naming the file, the line and the problem.
 Its version is the hash of its content; each challenge keeps a snapshot of the stages it started
-under (`Procedure.snapshot()`), so a later edit never moves the deadlines of open challenges.
+under (`Procedure.snapshot()`, tracker/models/procedure.py), so a later edit never moves the
+deadlines of open challenges.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tomllib
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
-
 from config import ConfigError
+from tracker.models.procedure import PARTICIPANTS, Procedure, Rating, Stage
+from tracker.services import settings
 
+EXTENSION = "tracker.procedure"  # where the app keeps the procedure it loaded at start
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "procedure.toml"
 
-PARTICIPANTS = {
-    "practitioner": "Practitioner",
-    "line_manager": "Line manager / designated safeguarding lead",
-    "senior_manager": "Senior manager / head of service",
-    "partnership": "Safeguarding partnership",
-}
 MAX_WORKING_DAYS = 60
 MAX_REMINDER_HOURS = 200
 MAX_WORKING_HOURS = 400
@@ -46,79 +40,6 @@ STAGE_KEYS = {
 
 class ProcedureError(ConfigError):
     """The procedure file is missing or wrong: the app refuses to start, with a one-line reason."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    number: int
-    name: str
-    raising_side: str
-    other_side: str
-    working_days: int
-    urgent_working_days: int
-    reminder_working_hours: int
-
-    def days(self, urgent: bool) -> int:
-        return self.urgent_working_days if urgent else self.working_days
-
-    @property
-    def raising_side_label(self) -> str:
-        return PARTICIPANTS[self.raising_side]
-
-    @property
-    def other_side_label(self) -> str:
-        return PARTICIPANTS[self.other_side]
-
-
-@dataclass(frozen=True)
-class Rating:
-    """A concern rating (e.g. a hub's red, amber, green) and its response timescale: working
-    hours or working days; `out_of_hours` lets it run straight through when raised out of hours."""
-
-    name: str
-    label: str
-    working_hours: int | None = None
-    working_days: int | None = None
-    out_of_hours: bool = False
-
-
-@dataclass(frozen=True)
-class Procedure:
-    name: str
-    version: str
-    stages: tuple[Stage, ...]
-    auto_open_challenge_for_unanswered_concern: bool = True
-    ratings: tuple[Rating, ...] = ()
-
-    def stage(self, number: int) -> Stage:
-        return self.stages[number - 1]
-
-    def rating(self, name: str) -> Rating | None:
-        return next((r for r in self.ratings if r.name == name), None)
-
-    @property
-    def last_stage(self) -> int:
-        return len(self.stages)
-
-    def snapshot(self) -> str:
-        """What a challenge stores: the stages it follows, whatever the file says later."""
-        return json.dumps(
-            {
-                "name": self.name,
-                "version": self.version,
-                "stages": [asdict(s) for s in self.stages],
-            },
-            sort_keys=True,
-        )
-
-    @classmethod
-    def from_snapshot(cls, text: str) -> Procedure:
-        data = json.loads(text)
-        return cls(
-            name=data["name"],
-            version=data["version"],
-            stages=tuple(Stage(**stage) for stage in data["stages"]),
-        )
 
 
 class _Lines:
@@ -280,11 +201,6 @@ def load(path: str | Path | None = None) -> Procedure:
     return parse(text, path)
 
 
-def init_app(app: Flask) -> None:
-    """Load and check the procedure once; a broken file stops the app here."""
-    app.extensions["procedure"] = load(app.config.get("PROCEDURE_FILE") or None)
-
-
 def current() -> Procedure:
     """The procedure new challenges start under."""
-    return current_app.extensions["procedure"]
+    return settings.extension(EXTENSION)

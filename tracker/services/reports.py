@@ -33,6 +33,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, distinct, func, literal_column, select
 from sqlalchemy.sql import ColumnElement
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -55,7 +56,7 @@ from tracker.models import (
     ThresholdView,
 )
 from tracker.models.share import NO_SHARE_REASON_LABELS, OUTCOME_LABELS, NoShareReason, Outcome
-from tracker.services import audit, chronology, clock, notes, workdays
+from tracker.services import audit, chronology, notes, workdays
 
 DEFAULT_DAYS = 90
 

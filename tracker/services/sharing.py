@@ -14,14 +14,14 @@ Interfaces other features call:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime
 
-from flask import abort, current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
-from tracker import access, models
+from tracker import access, clock, models
+from tracker.domain import NotFound
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
@@ -43,7 +43,7 @@ from tracker.models import (
     SpecialCategoryCircumstance,
     Theme,
 )
-from tracker.services import audit, clock, procedure, workdays
+from tracker.services import audit, procedure, settings, workdays
 
 SENT = "sent"
 RECEIVED = "received"
@@ -83,20 +83,26 @@ class ShareDetails:
     identifier_absent: str | None = None
 
     def as_changes(self) -> dict:
-        return {
-            "shared_at": self.shared_at,
-            "method": self.method,
-            "summary": self.summary,
-            "purpose": self.purpose,
-            "lawful_basis": self.lawful_basis,
-            "special_category": self.special_category,
-            "consent": self.consent,
-            "consent_reason": self.consent_reason,
-            "from_person_name": self.from_person_name,
-            "themes": ",".join(self.themes),
-            "special_category_circumstance": self.special_category_circumstance,
-            "identifier_absent": self.identifier_absent,
+        """The fields as a version stores them (themes comma-separated), for audit and columns."""
+        return {name: getattr(self, name) for name in SHARE_FIELDS} | {
+            "themes": ",".join(self.themes)
         }
+
+    @classmethod
+    def of_version(cls, version: ShareVersion) -> ShareDetails:
+        return cls(
+            **{name: getattr(version, name) for name in SHARE_FIELDS if name != "themes"},
+            themes=[t.value for t in version.theme_list],
+        )
+
+
+# A share's field list, the one home: what each version records (ShareVersion has a column for
+# each); the form, the API's document and its calls take their fields from here.
+SHARE_FIELDS = tuple(f.name for f in fields(ShareDetails))
+# The fields a new share cannot do without (the rest have a default).
+REQUIRED_SHARE_FIELDS = tuple(
+    f.name for f in fields(ShareDetails) if f.default is MISSING and f.default_factory is MISSING
+)
 
 
 @dataclass
@@ -232,7 +238,7 @@ def _validate(details: ShareDetails) -> ShareDetails:
 
 def concern_days(priority: str) -> int:
     key = "CONCERN_DAYS_URGENT" if priority == Priority.URGENT else "CONCERN_DAYS_STANDARD"
-    return current_app.config[key]
+    return settings.get(key)
 
 
 def due_time(shared_at: datetime, priority: str, rating: str | None = None) -> datetime:
@@ -249,26 +255,27 @@ def due_time(shared_at: datetime, priority: str, rating: str | None = None) -> d
     return workdays.deadline(shared_at, concern_days(priority))
 
 
-def _version(share: Share, number: int, details: ShareDetails, actor: Person, reason: str | None):
+def new_version(
+    share: Share, number: int, details: ShareDetails, actor: Person, reason: str | None
+) -> ShareVersion:
+    columns = details.as_changes()
+    columns["from_person_name"] = (details.from_person_name or "").strip() or None
     return ShareVersion(
         share=share,
         number=number,
-        shared_at=details.shared_at,
-        from_person_name=(details.from_person_name or "").strip() or None,
-        method=details.method,
-        summary=details.summary,
-        purpose=details.purpose,
-        lawful_basis=details.lawful_basis,
-        special_category=details.special_category,
-        special_category_circumstance=details.special_category_circumstance,
-        identifier_absent=details.identifier_absent,
-        consent=details.consent,
-        consent_reason=details.consent_reason,
-        themes=",".join(details.themes),
+        **columns,
         recorded_by_id=actor.id,
         recorded_at=clock.now(),
         reason=reason,
     )
+
+
+def with_own_agency(actor: Person, recorded_as: str, agency_ids: list[int]) -> list[int]:
+    """The agencies a share went to: those named and, for a share received, the actor's own
+    first (it received it), whether or not the form or the call named it."""
+    if recorded_as == RECEIVED and actor.agency_id not in agency_ids:
+        return [actor.agency_id, *agency_ids]
+    return list(agency_ids)
 
 
 def recipient_problems(
@@ -286,7 +293,7 @@ def recipient_problems(
         return [ShareError("recipient_agency_ids", "Your agency is not involved in this case")]
     problems = []
     involved = case.involved_agency_ids
-    recipient_set = set(recipient_ids)
+    recipient_set = set(with_own_agency(actor, recorded_as, recipient_ids))
     if recorded_as == SENT:
         from_agency_id = actor.agency_id
         if not recipient_set:
@@ -294,7 +301,6 @@ def recipient_problems(
                 ShareError("recipient_agency_ids", "Select at least one agency it was shared with")
             )
     else:
-        recipient_set.add(actor.agency_id)
         if from_agency_id == actor.agency_id:
             problems.append(
                 ShareError("from_agency_id", "Select the agency that shared it with you")
@@ -346,11 +352,11 @@ def record_share(
         raise problems[0]
     if recorded_as == SENT:
         from_agency_id = actor.agency_id
-    elif actor.agency_id not in {r.agency_id for r in recipients}:
-        recipients = [Recipient(actor.agency_id), *recipients]
-    by_agency: dict[int, Recipient] = {}
-    for recipient in recipients:
-        by_agency.setdefault(recipient.agency_id, recipient)
+    named = {r.agency_id: r for r in reversed(recipients)}  # the first naming of an agency wins
+    by_agency = {
+        agency_id: named.get(agency_id, Recipient(agency_id))
+        for agency_id in with_own_agency(actor, recorded_as, [r.agency_id for r in recipients])
+    }
     rating = rating or None
     if rating is not None and procedure.current().rating(rating) is None:
         raise ShareError("rating", "Select a rating from the list")
@@ -376,7 +382,7 @@ def record_share(
         revisits_decision_id=revisits_decision_id or None,
     )
     db.session.add(share)
-    db.session.add(_version(share, 1, details, actor, None))
+    db.session.add(new_version(share, 1, details, actor, None))
     for agency_id, recipient in by_agency.items():
         db.session.add(
             ShareRecipient(
@@ -422,21 +428,8 @@ def amend_share(actor: Person, share: Share, details: ShareDetails, reason: str)
     details = _validate(details)
     _all(lawful_sharing_problems(details, share.from_agency, share.case))
     before = share.current
-    before_changes = ShareDetails(
-        shared_at=before.shared_at,
-        method=before.method,
-        summary=before.summary,
-        purpose=before.purpose,
-        lawful_basis=before.lawful_basis,
-        consent=before.consent,
-        consent_reason=before.consent_reason,
-        special_category=before.special_category,
-        from_person_name=before.from_person_name,
-        themes=[t.value for t in before.theme_list],
-        special_category_circumstance=before.special_category_circumstance,
-        identifier_absent=before.identifier_absent,
-    ).as_changes()
-    version = _version(share, before.number + 1, details, actor, reason.strip())
+    before_changes = ShareDetails.of_version(before).as_changes()
+    version = new_version(share, before.number + 1, details, actor, reason.strip())
     db.session.add(version)
     changes = audit.changes_between(before_changes, details.as_changes())
     if share.needs_response and details.shared_at != before.shared_at:
@@ -720,7 +713,7 @@ def share_for_reading(share_id: int, person: Person) -> Share:
     """The share, if the person may read its case (else 404, as for the case itself)."""
     share = db.session.get(Share, share_id)
     if share is None:
-        abort(404)
+        raise NotFound
     access.case_for_reading(share.case_id, person)
     return share
 
@@ -803,15 +796,6 @@ def awaiting_their_response(
     return _due(query, due, now)
 
 
-def working_days_before(day: date, days: int) -> date:
-    """The date `days` working days before `day` (the inverse of add_working_days)."""
-    while days:
-        day -= timedelta(days=1)
-        if workdays.is_working_day(day):
-            days -= 1
-    return day
-
-
 def unanswered_concerns(
     now: datetime,
     *,
@@ -833,7 +817,7 @@ def unanswered_concerns(
         # Due times are the end of a working day, so "due on or before the day N working days
         # ago" is exactly "at least N working days overdue".
         today = workdays.to_local(now).date()
-        cutoff = workdays.end_of_working_day(working_days_before(today, min_days_overdue))
+        cutoff = workdays.end_of_working_day(workdays.working_days_before(today, min_days_overdue))
         query = query.where(ShareRecipient.due_at <= cutoff)
     if agency_id:
         query = query.where(

@@ -27,13 +27,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select, update
 
-from tracker import database
+from tracker import clock, database
 from tracker.extensions import db
 from tracker.models import AuditCheckpoint, AuditEvent, AuditNode
-from tracker.services import audit, clock, locks, signing
+from tracker.services import audit, locks, settings, signing
 from tracker.services.merkle import Frontier, Tree
 from tracker.verify_pack import (
     Checkpoint,
@@ -48,7 +47,7 @@ SEAL_LOCK = "audit_seal"
 
 
 def signer() -> signing.Signer:
-    return signing.load(current_app.config["AUDIT_SIGNING_KEY_FILE"])
+    return signing.load(settings.get("AUDIT_SIGNING_KEY_FILE"))
 
 
 def verifier_key() -> VerifierKey:
@@ -106,7 +105,7 @@ class SealResult:
 
 def seal(batch: int | None = None) -> SealResult:
     """Seal every committed unsealed event, `batch` at a time (a checkpoint per batch)."""
-    batch = batch or current_app.config["AUDIT_SEAL_BATCH"]
+    batch = batch or settings.get("AUDIT_SEAL_BATCH")
     sealed, notes, size = 0, [], 0
     while True:
         result = _seal_batch(batch)
@@ -181,7 +180,7 @@ def _seal_batch(batch: int) -> tuple[int, int, str] | None:
 
 def _append_to_log(notes: Iterable[str]) -> None:
     """Append checkpoints to the file outside the database (one note, then a blank line)."""
-    path = Path(current_app.config["AUDIT_CHECKPOINT_LOG"])
+    path = Path(settings.get("AUDIT_CHECKPOINT_LOG"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         for note in notes:
@@ -233,6 +232,23 @@ def inclusion_proofs(events: list[AuditEvent]) -> Proven | None:
 # --- Verification -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    count: int
+    problem: str | None = None
+    checkpoints: int = 0
+    sealed: int = 0
+
+    def __str__(self) -> str:
+        if self.ok:
+            return (
+                f"ok {self.count} events ({self.sealed} sealed, "
+                f"{self.checkpoints} checkpoints checked)"
+            )
+        return self.problem or "broken"
+
+
 def _sealed_events(batch: int = 5000) -> Iterator[AuditEvent]:
     last = -1
     while True:
@@ -258,7 +274,7 @@ def _held(note: str, key: VerifierKey, where: str) -> tuple[Checkpoint | None, s
         return None, f"{where}: {error}"
 
 
-def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
+def verify(extra_notes: list[tuple[str, str]] | None = None) -> Verification:
     """Rebuild the tree from the events and hold it against every checkpoint there is.
 
     extra_notes: (where, note) pairs held outside the database, e.g. --checkpoint FILE. The
@@ -296,8 +312,10 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
         previous = checkpoint
         expected.setdefault(checkpoint.size, []).append(("stored checkpoint", checkpoint.root))
 
-    log = Path(current_app.config["AUDIT_CHECKPOINT_LOG"])
-    outside = [("checkpoint log " + str(log), note) for note in _log_notes(log)] + extra_notes
+    log = Path(settings.get("AUDIT_CHECKPOINT_LOG"))
+    outside = [("checkpoint log " + str(log), note) for note in _log_notes(log)] + (
+        extra_notes or []
+    )
     stored_sizes = {row.tree_size for row in stored}
     for where, note in outside:
         checkpoint, problem = _held(note, key, where)
@@ -363,8 +381,8 @@ def verify(extra_notes: list[tuple[str, str]]) -> audit.Verification:
     )
     if problems:
         problems.sort(key=lambda p: (p[0], p[1]))
-        return audit.Verification(False, count, problems[0][2])
-    return audit.Verification(
+        return Verification(False, count, problems[0][2])
+    return Verification(
         True,
         count + unsealed,
         checkpoints=len(stored) + len(outside),

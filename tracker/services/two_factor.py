@@ -17,12 +17,12 @@ from datetime import UTC
 import pyotp
 import qrcode
 import qrcode.image.svg
-from flask import current_app
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Person, RecoveryCode, Role, SignInAttempt
-from tracker.services import audit, clock, people
+from tracker.services import accounts, audit, settings
 
 STEP_SECONDS = 30
 RECOVERY_CODE_COUNT = 10
@@ -37,7 +37,7 @@ class TwoFactorError(ValueError):
 
 
 def required_for(person: Person) -> bool:
-    setting = current_app.config["TWO_FACTOR_FOR"]
+    setting = settings.get("TWO_FACTOR_FOR")
     if setting == "everyone":
         return True
     if setting == "nobody":
@@ -66,7 +66,7 @@ def start_enrolment(person: Person) -> str:
 
 def provisioning_uri(person: Person) -> str:
     return pyotp.TOTP(person.totp_secret).provisioning_uri(
-        name=person.email, issuer_name=current_app.config["PARTNERSHIP_NAME"]
+        name=person.email, issuer_name=settings.get("PARTNERSHIP_NAME")
     )
 
 
@@ -138,17 +138,17 @@ def confirm_enrolment(person: Person, code: str) -> list[str]:
     enrolled = audit.record(
         "two_factor.enrolled", object_kind="person", object_id=person.id, actor=person
     )
-    people.tell(person, "two-factor sign-in was set up", enrolled)
+    accounts.tell(person, "two-factor sign-in was set up", enrolled)
     audit.record("signin", object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
     return codes
 
 
-def verify(person: Person, code: str, address: str) -> people.SignInResult:
+def verify(person: Person, code: str, address: str) -> accounts.SignInResult:
     """The second step of sign-in: an authenticator code, or an unused recovery code."""
     address = (address or "unknown")[:64]
-    if people.is_throttled(person.email, address):
-        return people.SignInResult(None, throttled=True)
+    if accounts.is_throttled(person.email, address):
+        return accounts.SignInResult(None, throttled=True)
     code = _normalise(code)
     action = "signin"
     ok = False
@@ -176,7 +176,7 @@ def verify(person: Person, code: str, address: str) -> people.SignInResult:
         action = "signin.code_failed"
     audit.record(action, object_kind="person", object_id=person.id, actor=person)
     db.session.commit()
-    return people.SignInResult(person if ok else None)
+    return accounts.SignInResult(person if ok else None)
 
 
 def recovery_codes_left(person: Person) -> int:
@@ -202,5 +202,5 @@ def clear(person: Person) -> None:
         )
     ):
         code.used_at = clock.now()
-    people.end_sessions(person)
+    accounts.end_sessions(person)
     audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=person)

@@ -6,8 +6,8 @@ configured region (England and Wales: `holidays` with subdiv="ENG", which also b
 Monday, the August bank holiday and substitute days). Stored times are naive UTC; the maths is
 done in local time so a deadline is 17:00 in London whether it is GMT or BST.
 
-Partnership closure days (ClosureDay rows, added by an admin) are skipped like bank holidays;
-`close_day` adds one and moves every open due time it affects. Timescales in working hours
+Partnership closure days (ClosureDay rows, added by an admin through
+tracker.services.closures) are skipped like bank holidays. Timescales in working hours
 (`add_working_hours`, `due_after`) count only office hours (09:00-17:00 by default) on working days.
 """
 
@@ -18,14 +18,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from flask import current_app
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.extensions import db
-from tracker.models import ClosureDay, Person
-from tracker.services import audit, clock
+from tracker.models import ClosureDay
+from tracker.services import settings
 
 _CLOSURES = "workdays.closure_days"
 
@@ -36,7 +34,7 @@ def _holidays(country: str, subdiv: str, year: int) -> frozenset[date]:
 
 
 def _settings() -> tuple[str, str, ZoneInfo, time, time]:
-    config = current_app.config
+    config = settings.mapping()
     start = time.fromisoformat(config["WORKDAY_START"])
     end = time.fromisoformat(config["WORKDAY_END"])
     return (
@@ -83,6 +81,15 @@ def add_working_days(start: date, days: int) -> date:
     return day
 
 
+def working_days_before(day: date, days: int) -> date:
+    """The date `days` working days before `day` (the inverse of add_working_days)."""
+    while days:
+        day -= timedelta(days=1)
+        if is_working_day(day):
+            days -= 1
+    return day
+
+
 def working_days_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (negative if `end` is earlier)."""
     if end < start:
@@ -95,6 +102,15 @@ def working_days_between(start: date, end: date) -> int:
 def to_local(moment: datetime) -> datetime:
     *_, zone, _, _ = _settings()
     return moment.replace(tzinfo=UTC).astimezone(zone)
+
+
+# How the app shows a moment: pages, alerts, the chronology and the audit trail alike.
+LOCAL_TIME = "%-d %b %Y %H:%M"
+
+
+def local_time(moment: datetime | None, fmt: str = LOCAL_TIME) -> str:
+    """Stored UTC, shown in the partnership's local time ("" for no moment)."""
+    return to_local(moment).strftime(fmt) if moment is not None else ""
 
 
 def to_utc(local: datetime) -> datetime:
@@ -217,64 +233,6 @@ def due_status(due: datetime | None, now: datetime) -> str | None:
     return None
 
 
-class ClosureError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
-def close_day(
-    actor: Person | None, day: date, reason: str, actor_label: str | None = None
-) -> tuple[ClosureDay, int]:
-    """Close the partnership on `day`: it stops being a working day, and every open due time it
-    moves (concerns and challenge stages) is recalculated and audited in the same transaction.
-
-    Returns the closure and how many due times moved. Alert keys name the concern or the
-    challenge stage, not the due time, so a moved deadline never raises an alert twice; the
-    sweep raises what is due against the new time, so none is lost.
-    """
-    # Imported here: sharing and challenges compute their due times with this module.
-    from tracker.services import challenges, sharing
-
-    reason = (reason or "").strip()
-    problems = []
-    today = to_local(clock.now()).date()
-    if day < today:
-        problems.append(ClosureError("day", "A closure day must be today or in the future"))
-    if not reason:
-        problems.append(ClosureError("reason", "Enter why the partnership is closed that day"))
-    elif len(reason) > 500:
-        problems.append(ClosureError("reason", "The reason must be 500 characters or fewer"))
-    if problems:
-        raise problems[0]
-    if day in closure_days():
-        raise ClosureError("day", f"{day:%-d %B %Y} is already a closure day")
-    closure = ClosureDay(day=day, reason=reason, created_by_id=actor.id if actor else None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(closure)
-            db.session.flush()
-    except IntegrityError:  # a concurrent twin closed it first
-        db.session.rollback()
-        raise ClosureError("day", f"{day:%-d %B %Y} is already a closure day") from None
+def remember_closure(day: date) -> None:
+    """A day closed in this transaction counts at once (the cache is per transaction)."""
     db.session.info[_CLOSURES] = closure_days() | {day}
-    audit.record(
-        "workdays.close_day",
-        object_kind="closure_day",
-        object_id=closure.id,
-        changes={"day": [None, day], "reason": [None, reason]},
-        actor=actor,
-        actor_label=actor_label,
-    )
-    why = f"Partnership closure day {day.isoformat()}: {reason}"
-    # Due times already passed stay where they are (their alerts have gone); the rest move.
-    since = max(to_utc(datetime.combine(day, time(0))), clock.now())
-    moved = sharing.recalculate_due_times(since, why) + challenges.recalculate_stage_due_times(
-        since, why
-    )
-    db.session.commit()
-    return closure, moved
-
-
-def closures() -> list[ClosureDay]:
-    return list(db.session.scalars(select(ClosureDay).order_by(ClosureDay.day.desc())))

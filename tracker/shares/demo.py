@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     AgencyKind,
@@ -30,7 +31,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, clock, no_share, notes, sharing, workdays
+from tracker.services import audit, no_share, notes, sharing, workdays
 
 SHARES = [
     (
@@ -487,24 +488,10 @@ def _amend_one() -> None:
     if share is None:
         return
     first = share.current
-    db.session.add(
-        ShareVersion(
-            share=share,
-            number=2,
-            shared_at=first.shared_at,
-            from_person_name=first.from_person_name,
-            method=first.method,
-            summary=first.summary,
-            purpose=first.purpose + ". Confirmed with the designated safeguarding lead.",
-            lawful_basis=first.lawful_basis,
-            special_category=first.special_category,
-            special_category_circumstance=first.special_category_circumstance,
-            identifier_absent=first.identifier_absent,
-            consent=first.consent,
-            consent_reason=first.consent_reason,
-            themes=first.themes,
-            recorded_by_id=share.recorded_by_id,
-            recorded_at=min(share.recorded_at + timedelta(hours=3), clock.now()),
-            reason="Added who confirmed the purpose of sharing",
-        )
+    details = sharing.ShareDetails.of_version(first)
+    details.purpose += ". Confirmed with the designated safeguarding lead."
+    version = sharing.new_version(
+        share, 2, details, share.recorded_by, "Added who confirmed the purpose of sharing"
     )
+    version.recorded_at = min(share.recorded_at + timedelta(hours=3), clock.now())
+    db.session.add(version)

@@ -22,6 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from tracker import clock
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import (
@@ -36,9 +37,9 @@ from tracker.models import (
     THEME_LABELS,
     Priority,
 )
-from tracker.services import clock, notes, procedure, sharing, workdays
+from tracker.services import notes, procedure, sharing, workdays
 from tracker.services.notes import NOTE_KIND_LABELS
-from tracker.services.sharing import ShareDetails
+from tracker.services.sharing import SHARE_FIELDS, ShareDetails
 
 
 def _reason(label: str, required: str):
@@ -181,19 +182,9 @@ class ShareDetailsForm(BaseForm):
         local = workdays.to_local(version.shared_at)
         self.shared_on.data = local.date()
         self.shared_time.data = local.strftime("%H:%M")
-        for name in (
-            "from_person_name",
-            "method",
-            "summary",
-            "purpose",
-            "lawful_basis",
-            "special_category",
-            "consent",
-            "consent_reason",
-            "special_category_circumstance",
-            "identifier_absent",
-        ):
-            getattr(self, name).data = getattr(version, name)
+        for name in SHARE_FIELDS:
+            if name not in ("shared_at", "themes"):  # a date and a time; a list
+                getattr(self, name).data = getattr(version, name)
         self.themes.data = [t.value for t in version.theme_list]
 
 

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access, inputs
+from tracker import access, clock, inputs
 from tracker.cases.forms import choices
 from tracker.extensions import db
 from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
@@ -24,7 +24,6 @@ from tracker.services import (
     agencies,
     cases,
     chronology,
-    clock,
     no_share,
     notes,
     procedure,
@@ -111,8 +110,7 @@ def _record(case_id: int, recorded_as: str):
             form.from_agency_id.data = others[0].id
 
     def recipient_ids() -> list[int]:
-        chosen = list(form.recipient_agency_ids.data or [])
-        return [current_user.agency_id, *chosen] if received else chosen
+        return list(form.recipient_agency_ids.data or [])  # the service adds one's own if received
 
     def who_shared_with_whom():
         return sharing.recipient_problems(
@@ -594,7 +592,7 @@ def loop_summary(recipient: ShareRecipient) -> str:
     if stage == "sent":
         return "Not yet opened"
     if stage == "viewed":
-        return f"Opened {workdays.to_local(recipient.viewed_at):%-d %b %Y %H:%M}"
+        return f"Opened {workdays.local_time(recipient.viewed_at)}"
     if stage == "outcome_recorded":
         return f"Outcome: {OUTCOME_LABELS[Outcome(recipient.outcome)]}"
     return label

@@ -10,8 +10,8 @@ import pyotp
 from tests.auth.oidc.conftest import IDP_PASSWORD, add_people, set_up_provider
 from tests.conftest import PASSWORD
 from tests.helpers import current_code
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import clock
 
 
 def through_the_provider(tab, issuer: str, account: str) -> None:

@@ -28,7 +28,7 @@ from tests.conftest import PASSWORD, add_person, sign_in_as
 from tests.helpers import assert_form_error, page_text
 from tracker.extensions import db
 from tracker.models import AuditEvent, IdentityLink, Person, ProviderSession, Role
-from tracker.services.oidc import BACKCHANNEL_LOGOUT_EVENT
+from tracker.oidc import BACKCHANNEL_LOGOUT_EVENT
 
 TRACKER = "http://localhost"  # the Flask test client's address, as url_for(_external) says
 START = datetime(2026, 11, 25, 10, 0)

@@ -18,13 +18,14 @@ import time
 from typing import Any
 
 from authlib.integrations.flask_client import FlaskOAuth2App, OAuth
-from flask import Flask, current_app
+from flask import Flask
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from tracker.models import IdentityProvider
+from tracker.services import settings
 
 EXTENSION = "tracker.oidc"
 # offline_access: a refresh token, so the tracker can ask the provider whether the account is live.
@@ -52,7 +53,7 @@ def discovery_url(issuer: str) -> str:
 
 
 def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
-    registry: OAuth = current_app.extensions[EXTENSION]
+    registry: OAuth = settings.extension(EXTENSION)
     name = f"provider_{provider.id}_v{provider.version}"
     client = registry.create_client(name)
     if client is None:
@@ -64,7 +65,7 @@ def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
             client_kwargs={
                 "scope": SCOPE,
                 "code_challenge_method": "S256",
-                "default_timeout": current_app.config["IDENTITY_TIMEOUT_SECONDS"],
+                "default_timeout": settings.get("IDENTITY_TIMEOUT_SECONDS"),
             },
         )
     return client

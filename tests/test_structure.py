@@ -1,0 +1,167 @@
+"""The shape of the code, read from its source: layers that only call downwards.
+
+Each test reads tracker/**/*.py on its own (no fixtures, no app), so tests added here stay
+independent of one another.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TRACKER = Path(__file__).resolve().parent.parent / "tracker"
+
+# The one module under tracker/services/ that reads the running app (its configuration,
+# registries and URL map), and what it takes from Flask: current_app, and the URL map's type.
+SETTINGS_MODULE = "tracker.services.settings"
+SETTINGS_IMPORTS = {("flask", "current_app"), ("werkzeug.routing", "Map")}
+
+# Modules another change is rewriting, that still import Flask until it lands: the entry must go
+# with that change (the test fails once the module no longer imports Flask, as well as for any
+# module not listed).
+AWAITING_REWRITE = {"tracker.services.sweep": "issue 17 rewrites the sweep"}
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    """Dotted module name -> (file, is a package's __init__)."""
+    found = {}
+    for path in TRACKER.rglob("*.py"):
+        parts = list(path.relative_to(TRACKER.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        found[".".join(parts)] = (path, is_package)
+    return found
+
+
+def _imports(name: str, path: Path, is_package: bool) -> list[tuple[str, str | None]]:
+    """(module, name imported from it or None) for every import in the file, at any depth:
+    an import inside a function runs too, only later, so it closes a cycle all the same."""
+    package = name if is_package else name.rpartition(".")[0]
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from . import x, from ..models import y
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            found += [(module, alias.name) for alias in node.names]
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each tracker module -> the tracker modules it imports.
+
+    `from tracker.services import audit` is an edge to tracker.services.audit (a module), while
+    `from tracker.models import Case` is one to the package tracker.models. The packages a module
+    sits in are not counted as its imports: Python runs them first whatever the module imports,
+    and a package that only names its modules (tracker/__init__.py) would close a "cycle" with
+    every module in it.
+    """
+    modules = _modules()
+    graph = {}
+    for name, (path, is_package) in modules.items():
+        edges = set()
+        for module, imported in _imports(name, path, is_package):
+            if imported and f"{module}.{imported}" in modules:
+                edges.add(f"{module}.{imported}")
+            elif module in modules:
+                edges.add(module)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle_through_several_modules():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"d"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_graph_sees_imports_inside_functions_and_modules_named_in_from_imports():
+    graph = import_graph()
+    # `from tracker.services import accounts` at the top of people.py
+    assert "tracker.services.accounts" in graph["tracker.services.people"]
+    # `from tracker.services import transparency` inside the CLI's verify command
+    assert "tracker.services.transparency" in graph["tracker.cli"]
+    # `from tracker.domain import ...`, and `from tracker.models import Case` (a package)
+    assert {"tracker.domain", "tracker.models"} <= graph["tracker.access"]
+
+
+def test_no_import_cycle_among_tracker_modules():
+    found = cycles(import_graph())
+    assert found == [], "modules that import each other, directly or round a loop: " + "; ".join(
+        " <-> ".join(component) for component in found
+    )
+
+
+def _flask_imports(name: str, path: Path, is_package: bool) -> set[tuple[str, str | None]]:
+    return {
+        (module, imported)
+        for module, imported in _imports(name, path, is_package)
+        if module.split(".")[0] in {"flask", "flask_login", "flask_wtf", "werkzeug"}
+        or "flask" in module  # authlib.integrations.flask_client, flask_sqlalchemy, ...
+    }
+
+
+def test_services_never_import_flask_but_the_settings_module():
+    offenders = {}
+    for name, (path, is_package) in _modules().items():
+        if not name.startswith("tracker.services.") or name == SETTINGS_MODULE:
+            continue
+        if found := _flask_imports(name, path, is_package):
+            offenders[name] = found
+    assert set(offenders) == set(AWAITING_REWRITE), offenders
+
+
+def test_the_settings_module_takes_only_current_app_from_flask():
+    path, is_package = _modules()[SETTINGS_MODULE]
+    assert _flask_imports(SETTINGS_MODULE, path, is_package) == SETTINGS_IMPORTS
+
+
+def test_models_import_no_service():
+    graph = import_graph()
+    reaching = {
+        name: sorted(target for target in targets if target.startswith("tracker.services"))
+        for name, targets in graph.items()
+        if name == "tracker.models" or name.startswith("tracker.models.")
+    }
+    assert {name: found for name, found in reaching.items() if found} == {}

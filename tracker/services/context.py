@@ -1,0 +1,42 @@
+"""Who is acting, and from where, for the audit trail and the access rules, with no request here.
+
+The web app says once how to find them (tracker/acting.py reads the signed-in person and the
+request's address); outside a request (the CLI, the scheduler) there is nobody, and callers pass
+the actor or a label themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tracker.models import Person
+
+Origin = tuple[str | None, str | None]  # (address, user agent)
+SCHEDULER = "scheduler"  # who acted, in the audit trail, when nobody did: the tracker's own jobs
+
+
+def _nobody() -> Person | None:
+    return None
+
+
+def _nowhere() -> Origin:
+    return None, None
+
+
+_finders: dict[str, Callable] = {"actor": _nobody, "origin": _nowhere}
+
+
+def provide(*, actor: Callable[[], Person | None], origin: Callable[[], Origin]) -> None:
+    """The app's way to find the acting person and the request's origin (each None outside one)."""
+    _finders["actor"] = actor
+    _finders["origin"] = origin
+
+
+def actor() -> Person | None:
+    return _finders["actor"]()
+
+
+def origin() -> Origin:
+    return _finders["origin"]()
