@@ -49,6 +49,13 @@ NOT_CRAWLED = {
     "auth.sign_out": "signing out would end the crawl; covered in tests/auth",
     "identity.backchannel_logout": "server to server, no form: tests/auth/oidc (logout tokens)",
 }
+# What a fuzzed form may answer. A GET filter: its page, or a 400 with the error summary. A POST:
+# a redirect when taken, else a 4xx: 400 with the error summary for bad input, 401 for a wrong
+# password, 403/404/409 once an earlier example has moved the record on (a challenge withdrawn, a
+# link used up, an approval decided). Never a 200 (a refused form is a 400), never a 5xx.
+EXPECTED = {"get": {200, 400}, "post": {302, 303, 400, 401, 403, 404, 409}}
+# Forms of buttons only, with no field to name in an error summary: a tampered post is a plain 400.
+BUTTONS_ONLY = {"approvals.decide", "admin.decide"}
 # Forms the crawl does not reach, each fuzzed by a test below instead.
 FUZZED_DIRECTLY = {
     "challenges.details": "a step reached by posting the one before: test_multi_step_forms",
@@ -274,6 +281,8 @@ def encoded(data: MultiDict) -> str:
 
 
 def fuzz(client, form: Form) -> None:
+    app = client.application
+
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -291,7 +300,16 @@ def fuzz(client, form: Form) -> None:
                 data=encoded(data),
                 content_type="application/x-www-form-urlencoded",
             )
-        assert response.status_code < 500, (form.action, dict(data.lists()), response.status_code)
+        assert response.status_code in EXPECTED[form.method], (
+            form.action,
+            dict(data.lists()),
+            response.status_code,
+        )
+        summary = "govuk-error-summary" in response.get_data(as_text=True)
+        if form.method == "get":  # a filter's page, or the same page naming what was wrong
+            assert summary == (response.status_code == 400), (form.action, dict(data.lists()))
+        elif response.status_code == 400 and endpoint_of(app, form.action) not in BUTTONS_ONLY:
+            assert summary, (form.action, dict(data.lists()))
         assert_no_raw_echo(response, form.action)
         # What was stored shows where the post led (a refused post re-renders the form itself).
         if response.location:

@@ -267,6 +267,8 @@ def test_demo_challenges_trace_too(app):
     case_id = db.session.scalar(select(Challenge.case_id).order_by(Challenge.id).limit(1))
     pack = evidence.produce(auditor, db.session.get(Case, case_id))
     assert pack.challenges
-    for item in [*pack.items, *pack.chronology_trace]:
+    traced = [*pack.items, *pack.chronology_trace]
+    assert traced  # an empty pack would pass the loop below without checking anything
+    for item in traced:
         events = item.events if isinstance(item, evidence.Item) else item
         assert events and all(e.case_id == case_id for e in events)

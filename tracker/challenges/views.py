@@ -374,9 +374,11 @@ def _page(query, where: str):
 def awaiting():
     access.require(access.can_change_cases(current_user))
     named = sorted(leads.named_stages_of(current_user), key=lambda pair: pair[1])
+    page = _page(challenges.awaiting(current_user), "challenges awaiting me")
     return render_template(
         "challenges/awaiting.html",
-        page=_page(challenges.awaiting(current_user), "challenges awaiting me"),
+        page=page,
+        challenge_dues=challenges.dues(page.items, clock.now()),
         named=[(db.session.get(Agency, a), stage) for a, stage in named],
         title="Challenges awaiting me",
     )
@@ -388,9 +390,11 @@ def index():
     access.require(
         access.sees_partnership_lists(current_user) or access.reads_all_challenges(current_user)
     )
+    page = _page(challenges.open_by_stage(), "partnership list of open challenges")
     return render_template(
         "challenges/index.html",
-        page=_page(challenges.open_by_stage(), "partnership list of open challenges"),
+        page=page,
+        challenge_dues=challenges.dues(page.items, clock.now()),
         stages=procedure.current().stages,
         counts=challenges.open_counts_by_stage(),
         title="Open professional challenges",
@@ -443,27 +447,3 @@ def edit_named_lead(agency_id: int, stage: int):
         form=form,
         title=f"Stage {stage} lead for {agency.name}",
     ), _status(form)
-
-
-# --- pieces other pages include -----------------------------------------------------------------
-
-
-@blueprint.app_template_global()
-def challenge_due(challenge: Challenge) -> challenges.Due:
-    return challenges.due(challenge, clock.now())
-
-
-@blueprint.app_template_global()
-def case_challenges(case: Case) -> list[Challenge]:
-    """For the case page (its view is already audited)."""
-    return challenges.for_case(case)
-
-
-@blueprint.app_template_global()
-def agency_open_challenges() -> list[Challenge]:
-    """For the home page: open challenges raised by and about the person's agency (audited)."""
-    if not access.can_change_cases(current_user):
-        return []
-    found = challenges.open_for_agency(current_user.agency_id, limit=5)
-    challenges.record_list_view(found, "home: my agency's open challenges")
-    return found

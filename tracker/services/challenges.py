@@ -865,6 +865,11 @@ def due(challenge: Challenge, now: datetime | None = None) -> Due:
     return Due(status, f"{left} working day{'s' * (left != 1)} left")
 
 
+def dues(shown: Iterable[Challenge], now: datetime) -> dict[int, Due]:
+    """due() of each challenge a page lists, keyed by id, for the view to hand to its template."""
+    return {challenge.id: due(challenge, now) for challenge in shown}
+
+
 # --- the chronology -----------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ Interfaces other features call:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -858,6 +859,12 @@ def concern_due_status(recipient: ShareRecipient, now: datetime) -> str | None:
     if recipient.state not in OPEN_CONCERN_STATES:
         return None
     return workdays.due_status(recipient.due_at, now)
+
+
+def due_statuses(recipients: Iterable[ShareRecipient], now: datetime) -> dict[int, str | None]:
+    """concern_due_status of each concern a page lists, keyed by id: worked out by the view, as
+    it reads the closure days, so that the template only shows it."""
+    return {recipient.id: concern_due_status(recipient, now) for recipient in recipients}
 
 
 def is_unanswered(recipient: ShareRecipient, now: datetime) -> bool:

@@ -172,7 +172,7 @@ def _render_share(share, *, status: int = 200, **forms):
         share=share,
         rating=procedure.current().rating(share.rating) if share.rating else None,
         share_agency_ids={share.from_agency_id, *(r.agency_id for r in share.recipients)},
-        now=clock.now(),
+        concern_dues=sharing.due_statuses(share.recipients, clock.now()),
         can_change=access.can_change_cases(current_user),
         title="Share",
         **forms,
@@ -512,7 +512,7 @@ def agency_concerns(which: str):
         page=page,
         which=which,
         due=due,
-        now=now,
+        concern_dues=sharing.due_statuses(page.items, now),
         title=f"{title}: {DUE_TITLES[due]}" if due else title,
     )
 
@@ -547,8 +547,7 @@ def unanswered():
         form=form,
         filter_form=form,
         page=page,
-        now=now,
-        days_overdue=sharing.days_overdue,
+        days_overdue={r.id: sharing.days_overdue(r, now) for r in page.items},
         title="Unanswered concerns",
     ), 200 if valid else 400
 
@@ -556,20 +555,24 @@ def unanswered():
 # --- Pieces other pages include -----------------------------------------------------------------
 
 
-@blueprint.app_template_global()
 def case_sharing(case: Case) -> dict:
-    """What the case page shows about sharing (templates/shares/_case_sections.html)."""
+    """What the case page shows about sharing (templates/shares/_case_sections.html): its view
+    prepares it, so that the template only renders."""
     now = clock.now()
     views = notes.current_threshold_views(case)
+    shares = db.session.scalars(sharing.shares_for_case(case.id).limit(10)).all()
+    unanswered = sharing.unanswered_on_case(case.id, now)
     return {
-        "now": now,
-        "shares": db.session.scalars(sharing.shares_for_case(case.id).limit(10)).all(),
+        "concern_dues": sharing.due_statuses(
+            [*unanswered, *(r for share in shares for r in share.recipients)], now
+        ),
+        "shares": shares,
         "share_count": db.session.scalar(
             db.select(db.func.count()).select_from(
                 sharing.shares_for_case(case.id).order_by(None).subquery()
             )
         ),
-        "unanswered": sharing.unanswered_on_case(case.id, now),
+        "unanswered": unanswered,
         "no_share": db.session.scalars(no_share.for_case(case.id)).all(),
         "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
         "note_labels": notes.NOTE_KIND_LABELS,
@@ -583,7 +586,6 @@ def case_sharing(case: Case) -> dict:
     }
 
 
-blueprint.add_app_template_global(sharing.concern_due_status, "sharing_due_status")
 blueprint.add_app_template_global(sharing.CONCERN_STATE_LABELS.get, "concern_state_label")
 
 
