@@ -190,7 +190,7 @@ def test_a_cursor_with_a_huge_int_is_422(client, world, api_token, value):
 
 def test_a_lone_surrogate_in_a_form_field_gets_the_error_summary(app, world):
     from tracker.cases.forms import CaseSearchForm
-    from tracker.shares.forms import NoteForm
+    from tracker.notes.forms import NoteForm
 
     with app.test_request_context("/", method="POST"):
         form = NoteForm(formdata=MultiDict({"text": "before \ud800 after", "kind": "note"}))

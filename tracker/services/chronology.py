@@ -210,7 +210,7 @@ def note_entries(case_id: int) -> list[Entry]:
                 themes=tuple(t for t in version.themes.split(",") if t),
                 amended=note.amended,
                 date_only=True,
-                link=("shares.note", {"case_id": case_id, "note_id": note.id}),
+                link=("notes.note", {"case_id": case_id, "note_id": note.id}),
             )
         )
     return entries
