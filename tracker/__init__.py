@@ -65,7 +65,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     oidc.init_app(app)  # agencies' identity providers (Authlib), registered lazily per provider
 
-    from tracker.api.views import person_from_token
+    from tracker.api.auth import person_from_token
     from tracker.auth.views import load_person
 
     login_manager.user_loader(load_person)  # browser pages: the session cookie
