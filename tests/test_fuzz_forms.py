@@ -27,8 +27,8 @@ from werkzeug.exceptions import HTTPException
 
 from tests.conftest import sign_in_as
 from tests.helpers import approve_pending, emailed_link_token, seconds_ago
-from tracker import demo
 from tracker.extensions import db
+from tracker.fixtures import demo
 from tracker.models import Person, Role
 from tracker.services import people
 

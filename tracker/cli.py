@@ -15,7 +15,7 @@ tracker_cli = AppGroup("tracker", help="Safeguarding tracker commands.")
 @click.option("--if-empty", is_flag=True, help="Load only into an empty database (make run).")
 def demo_command(if_empty: bool) -> None:
     """Load the demo partnership (once) and print the demo logins."""
-    from tracker import demo
+    from tracker.fixtures import demo
     from tracker.models import Person
 
     already = demo.is_loaded()
@@ -75,7 +75,8 @@ def generate_command(cases, shares, seed, now, open_concerns, open_challenges, c
     """Fill an EMPTY database with a partnership's worth of generated cases and shares."""
     import time
 
-    from tracker.services import clock, generate
+    from tracker.fixtures import generate
+    from tracker.services import clock
 
     plan = generate.Plan(
         cases=cases,

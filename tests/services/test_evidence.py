@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
-from tracker import demo
 from tracker.extensions import db
+from tracker.fixtures import demo
 from tracker.models import AuditEvent, Case, Challenge, Share
 from tracker.services import audit, challenges, evidence, notes, sharing
 
