@@ -108,3 +108,38 @@ def test_templates_call_only_pure_access_predicates():
 def test_templates_reference_no_queries(pattern):
     found = [name for name, source in _template_sources().items() if re.search(pattern, source)]
     assert not found, f"{pattern} in {found}: the view prepares what the template shows"
+
+
+# --- features: one name in tracker/, templates/ and the README -----------------------------------
+
+ROOT = Path(__file__).parent.parent
+SHARED_TEMPLATES = {"layout", "errors"}  # every page's frame, and the error pages
+
+
+def _features() -> set[str]:
+    """The folders of tracker/ that are a feature: a blueprint's views.py."""
+    return {path.parent.name for path in (ROOT / "tracker").glob("*/views.py")}
+
+
+def test_tracker_and_templates_follow_the_same_feature_names():
+    template_folders = {path.name for path in TEMPLATES.iterdir() if path.is_dir()}
+    assert template_folders - SHARED_TEMPLATES == _features()
+
+
+def test_every_template_is_in_its_own_features_folder():
+    """A view renders pages of its own feature (or the shared ones), so templates/X is tracker/X."""
+    pattern = re.compile(r"render_template\(\s*\"(\w+)/")
+    checked = 0
+    for feature in _features():
+        for module in (ROOT / "tracker" / feature).glob("*.py"):
+            for folder in pattern.findall(module.read_text()):
+                assert folder in {feature, *SHARED_TEMPLATES}, (module.name, feature, folder)
+                checked += 1
+    assert checked > len(_features()), "no render_template found: is the pattern right?"
+
+
+def test_the_readme_lists_every_feature():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Where things are", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE))
+    assert listed == _features()
