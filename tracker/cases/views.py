@@ -14,8 +14,10 @@ from tracker.cases.forms import (
 )
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
+from tracker.notes import views as notes_views
 from tracker.services import agencies, cases, challenges, clock
 from tracker.shares import views as shares_views
+from tracker.thresholds import views as thresholds_views
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -102,6 +104,8 @@ def show(case_id: int):
         "cases/show.html",
         case=case,
         case_sharing=shares_views.case_sharing(case),
+        case_notes=notes_views.case_notes(case),
+        case_thresholds=thresholds_views.case_thresholds(case),
         case_challenges=case_challenges,
         challenge_dues=challenges.dues(case_challenges, clock.now()),
         siblings=cases.linked_cases(case),

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from tracker import access
+from tracker.extensions import db
 from tracker.models import Case
 from tracker.notes.forms import AmendNoteForm, NoteForm
-from tracker.services import cases, notes
+from tracker.services import cases, clock, notes
 
 blueprint = Blueprint("notes", __name__)
 
@@ -95,3 +96,13 @@ def amend_note(case_id: int, note_id: int):
     return render_template(
         "notes/note_form.html", case=case, form=form, note=found, title="Amend a case note"
     ), 400 if form.errors else 200
+
+
+def case_notes(case: Case) -> dict:
+    """What the case page shows of its notes (templates/notes/_case_notes.html)."""
+    return {
+        "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
+        "note_labels": notes.NOTE_KIND_LABELS,
+        "lived_experience_stale": notes.lived_experience_stale(case, clock.now().date()),
+        "latest_lived_experience": notes.latest_lived_experience(case),
+    }

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,7 +21,6 @@ from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
 from tracker.services import (
     clock,
     no_share,
-    notes,
     procedure,
     sharing,
     workdays,
@@ -336,7 +334,6 @@ def case_sharing(case: Case) -> dict:
     """What the case page shows about sharing (templates/shares/_case_sections.html): its view
     prepares it, so that the template only renders."""
     now = clock.now()
-    views = notes.current_threshold_views(case)
     shares = db.session.scalars(sharing.shares_for_case(case.id).limit(10)).all()
     unanswered = sharing.unanswered_on_case(case.id, now)
     return {
@@ -351,15 +348,6 @@ def case_sharing(case: Case) -> dict:
         ),
         "unanswered": unanswered,
         "no_share": db.session.scalars(no_share.for_case(case.id)).all(),
-        "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
-        "note_labels": notes.NOTE_KIND_LABELS,
-        "lived_experience_stale": notes.lived_experience_stale(case, now.date()),
-        "latest_lived_experience": notes.latest_lived_experience(case),
-        "threshold_views": sorted(views.values(), key=lambda v: v.agency.name),
-        "thresholds_disagree": len({v.level for v in views.values()}) > 1,
-        "challenge_url": url_for("challenges.raise_challenge", case_id=case.id, from_threshold=1)
-        if "challenges.raise_challenge" in current_app.view_functions
-        else None,
     }
 
 

@@ -3,11 +3,12 @@ professional challenge)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from tracker import access
 from tracker.cases.forms import choices
+from tracker.models import Case
 from tracker.services import notes
 from tracker.thresholds.forms import ThresholdForm
 
@@ -41,3 +42,16 @@ def threshold(case_id: int):
         form=form,
         title="Record your agency's threshold view",
     ), 400 if form.errors else 200
+
+
+def case_thresholds(case: Case) -> dict:
+    """What the case page shows of the agencies' threshold views
+    (templates/thresholds/_case_thresholds.html)."""
+    views = notes.current_threshold_views(case)
+    return {
+        "threshold_views": sorted(views.values(), key=lambda v: v.agency.name),
+        "thresholds_disagree": len({v.level for v in views.values()}) > 1,
+        "challenge_url": url_for("challenges.raise_challenge", case_id=case.id, from_threshold=1)
+        if "challenges.raise_challenge" in current_app.view_functions
+        else None,
+    }
