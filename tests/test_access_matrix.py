@@ -210,7 +210,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tests.conftest import add_person
-    from tracker.models import Role, ShareRecipient
+    from tracker.models import Concern, Role
     from tracker.services import (
         alerts,
         api_tokens,
@@ -241,7 +241,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         needs_response=True,
     )
     db.session.commit()
-    concern = db.session.get(ShareRecipient, share.recipients[0].id)
+    concern = db.session.get(Concern, share.recipients[0].id)
     note = notes.record_note(
         world.worker_b,
         world.case,

@@ -36,9 +36,9 @@ from tracker.models import (
     Case,
     Challenge,
     ChallengeEvent,
+    Concern,
     NoShareDecision,
     Share,
-    ShareRecipient,
     Theme,
 )
 from tracker.services import (
@@ -153,7 +153,7 @@ def list_shares(case_id: int):
     case = access.case_for_reading(case_id, _person())
     query = _date_range(
         sharing.shares_for_case(case.id).options(
-            selectinload(Share.recipients).selectinload(ShareRecipient.share)
+            selectinload(Share.recipients).selectinload(Concern.share)
         ),
         Share.recorded_at,
         "recorded_from",
@@ -273,8 +273,8 @@ def change_rating(share_id: int):
     return jsonify(serialise.share(share, clock.now())), 201
 
 
-def _recipient_for_changing(concern_id: int, person) -> ShareRecipient:
-    concern = db.session.get(ShareRecipient, concern_id)
+def _recipient_for_changing(concern_id: int, person) -> Concern:
+    concern = db.session.get(Concern, concern_id)
     if concern is None:
         raise ApiError(404)
     sharing.share_for_reading(concern.share_id, person)  # 404 unless the case is readable
@@ -347,7 +347,7 @@ def record_no_share_decision(case_id: int):
 @idempotent
 def respond(concern_id: int):
     person = _person()
-    concern = db.session.get(ShareRecipient, concern_id)
+    concern = db.session.get(Concern, concern_id)
     if concern is None:
         raise ApiError(404)
     sharing.share_for_reading(concern.share_id, person)  # 404 unless the case is readable
@@ -376,16 +376,14 @@ def _concerns(query, where: str):
     now = clock.now()
     state = v.query_choice("state", OPEN_CONCERN_STATES)
     if state:
-        query = query.where(ShareRecipient.state == state)
+        query = query.where(Concern.state == state)
     overdue = v.query_bool("overdue")
     if overdue is not None:
-        query = query.where(
-            ShareRecipient.due_at < now if overdue else ShareRecipient.due_at >= now
-        )
-    query = _date_range(query, ShareRecipient.due_at, "due_from", "due_to")
+        query = query.where(Concern.due_at < now if overdue else Concern.due_at >= now)
+    query = _date_range(query, Concern.due_at, "due_from", "due_to")
     keys = [
-        (ShareRecipient.due_at, False, v.cursor_datetime, lambda r: r.due_at.isoformat()),
-        (ShareRecipient.id, False, v.cursor_int, lambda r: r.id),
+        (Concern.due_at, False, v.cursor_datetime, lambda r: r.due_at.isoformat()),
+        (Concern.id, False, v.cursor_int, lambda r: r.id),
     ]
     rows, body = _page(query, keys, lambda r: serialise.concern(r, now))
     sharing.record_list_view(rows, where)

@@ -29,11 +29,11 @@ from tracker.models import (
     ChallengeEvidence,
     ChallengeKind,
     ChallengeStatus,
+    Concern,
     EventKind,
     NamedLead,
     Person,
     Share,
-    ShareRecipient,
     Theme,
     ThresholdView,
 )
@@ -164,7 +164,7 @@ def evidence_options(case: Case) -> tuple[list[Share], list[CaseNote]]:
 
 def prefill_from_concern(actor: Person, case: Case, concern_id: int) -> dict:
     """A challenge about an unanswered concern: the agency that owes the response, the share."""
-    concern = db.session.get(ShareRecipient, concern_id)
+    concern = db.session.get(Concern, concern_id)
     if concern is None or concern.share.case_id != case.id:
         return {}
     due_text = f" asking for a response by {workdays.to_local(concern.due_at):%-d %B %Y %H:%M}"
@@ -253,7 +253,7 @@ def raise_challenge(
     if not note_ids <= {n.id for n in notes}:
         raise ChallengeError("note_ids", "Select notes recorded on this case")
     if concern_id is not None:
-        concern = db.session.get(ShareRecipient, concern_id)
+        concern = db.session.get(Concern, concern_id)
         if concern is None or concern.share.case_id != case.id:
             raise ChallengeError("about_agency_id", "That concern is not on this case")
         share_ids.add(concern.share_id)  # the unanswered share is always evidence

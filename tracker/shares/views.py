@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from tracker import access
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
+from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome
 from tracker.services import (
     clock,
     no_share,
@@ -194,10 +194,10 @@ def amend(share_id: int):
     ), _status(form)
 
 
-def _concern(share_id: int, recipient_id: int) -> tuple[Case, ShareRecipient]:
+def _concern(share_id: int, recipient_id: int) -> tuple[Case, Concern]:
     share = sharing.share_for_reading(share_id, current_user)
     case = access.case_for_changing(share.case_id)
-    recipient = db.session.get(ShareRecipient, recipient_id)
+    recipient = db.session.get(Concern, recipient_id)
     if recipient is None or recipient.share_id != share.id:
         abort(404)
     return case, recipient
@@ -354,7 +354,7 @@ def case_sharing(case: Case) -> dict:
 blueprint.add_app_template_global(sharing.CONCERN_STATE_LABELS.get, "concern_state_label")
 
 
-def loop_summary(recipient: ShareRecipient) -> str:
+def loop_summary(recipient: Concern) -> str:
     """Where the loop back to the sender has got to, for the sender's lists and the share."""
     stage = sharing.loop_stage(recipient)
     label = sharing.LOOP_STAGE_LABELS[stage]
