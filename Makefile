@@ -33,9 +33,9 @@ test: $(VENV)/.installed-test $(STATIC)
 # TRACKER_TEST_NOW (tests/conftest.py). The clock is the same on both databases: SQLite only.
 CLOCK_MOMENTS := 2026-11-18T00:05 2026-11-18T08:59 2026-11-18T17:01 2026-11-18T23:59 \
   2026-11-21T10:30 2026-12-25T10:30 2026-10-25T01:59:58+01:00
-TIME_SENSITIVE := tests/services tests/shares tests/challenges tests/inbox tests/reports \
-  tests/auth tests/cases tests/audit tests/api/test_calls.py tests/api/test_tokens.py \
-  tests/test_demo.py tests/browser
+TIME_SENSITIVE := tests/services tests/shares tests/notes tests/thresholds tests/concerns \
+  tests/challenges tests/leads tests/inbox tests/reports tests/auth tests/cases tests/audit \
+  tests/api/test_calls.py tests/api/test_tokens.py tests/fixtures/test_demo.py tests/browser
 
 test-clock: $(VENV)/.installed-test $(STATIC)
 	@set -e; for moment in $(CLOCK_MOMENTS); do \

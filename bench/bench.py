@@ -129,7 +129,7 @@ class Bench:
         """A worker of the busiest agency (most open concerns), and a partnership lead."""
         busiest = db.session.execute(
             text(
-                "SELECT sr.agency_id FROM share_recipient sr "
+                "SELECT sr.agency_id FROM concern sr "
                 f"WHERE sr.state IN {OPEN} GROUP BY sr.agency_id ORDER BY count(*) DESC LIMIT 1"
             )
         ).scalar()
@@ -204,7 +204,7 @@ class Bench:
                 connection,
                 "SELECT sr.id, sr.agency_id, sr.state, sr.due_at, s.id, s.priority, "
                 "s.from_agency_id, c.id, c.reference, c.child_name, v.summary "
-                "FROM share_recipient sr JOIN share s ON s.id = sr.share_id "
+                "FROM concern sr JOIN share s ON s.id = sr.share_id "
                 "JOIN child_case c ON c.id = s.case_id "
                 "JOIN share_version v ON v.share_id = s.id AND v.number = 1 "
                 f"WHERE sr.state IN {OPEN} AND sr.due_at < :now "
@@ -213,8 +213,7 @@ class Bench:
             ),
             self._fetch(
                 connection,
-                f"SELECT count(*) FROM share_recipient sr WHERE sr.state IN {OPEN} "
-                "AND sr.due_at < :now",
+                f"SELECT count(*) FROM concern sr WHERE sr.state IN {OPEN} AND sr.due_at < :now",
                 now=self.now,
             ),
         ]
@@ -227,12 +226,12 @@ class Bench:
         )
         concern = (
             "SELECT sr.id, sr.state, sr.due_at, s.id, s.priority, c.reference, c.child_name "
-            "FROM share_recipient sr JOIN share s ON s.id = sr.share_id "
+            "FROM concern sr JOIN share s ON s.id = sr.share_id "
             f"JOIN child_case c ON c.id = s.case_id WHERE sr.state IN {OPEN} AND {{}} "
             f"AND {involved} ORDER BY sr.due_at, sr.id LIMIT 25"
         )
         count = (
-            "SELECT count(*) FROM share_recipient sr JOIN share s ON s.id = sr.share_id "
+            "SELECT count(*) FROM concern sr JOIN share s ON s.id = sr.share_id "
             f"JOIN child_case c ON c.id = s.case_id WHERE sr.state IN {OPEN} AND {{}} "
             f"AND {involved}"
         )
@@ -274,14 +273,14 @@ class Bench:
             self._fetch(
                 connection,
                 "SELECT sr.share_id, sr.agency_id, sr.people_names, sr.due_at, sr.responded_at "
-                "FROM share_recipient sr JOIN share s ON s.id = sr.share_id "
+                "FROM concern sr JOIN share s ON s.id = sr.share_id "
                 "WHERE s.case_id = :case",
                 case=case,
             ),
             self._fetch(
                 connection,
                 "SELECT r.recipient_id, r.number, r.action_taken, r.next_steps, r.recorded_at, "
-                "p.name FROM concern_response r JOIN share_recipient sr ON sr.id = r.recipient_id "
+                "p.name FROM concern_response r JOIN concern sr ON sr.id = r.recipient_id "
                 "JOIN share s ON s.id = sr.share_id JOIN person p ON p.id = r.recorded_by_id "
                 "WHERE s.case_id = :case",
                 case=case,
@@ -398,7 +397,7 @@ class Bench:
             self._fetch(
                 connection,
                 "SELECT sr.id, sr.agency_id, sr.due_at, s.id, s.case_id, s.priority "
-                "FROM share_recipient sr JOIN share s ON s.id = sr.share_id "
+                "FROM concern sr JOIN share s ON s.id = sr.share_id "
                 "JOIN child_case c ON c.id = s.case_id "
                 f"WHERE sr.state IN {OPEN} AND s.needs_response AND c.status = 'open' "
                 "ORDER BY sr.due_at, sr.id",
@@ -482,10 +481,10 @@ class Bench:
 
     def _sizes(self) -> dict:
         counts = {}
-        for table in ("child_case", "share", "share_recipient", "challenge", "audit_event"):
+        for table in ("child_case", "share", "concern", "challenge", "audit_event"):
             counts[table] = db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
         counts["open concerns"] = db.session.execute(
-            text(f"SELECT count(*) FROM share_recipient WHERE state IN {OPEN}")
+            text(f"SELECT count(*) FROM concern WHERE state IN {OPEN}")
         ).scalar()
         counts["open challenges"] = db.session.execute(
             text("SELECT count(*) FROM challenge WHERE status = 'open'")

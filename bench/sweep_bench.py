@@ -34,9 +34,9 @@ from tracker.models import (  # noqa: E402
     Alert,
     Case,
     CaseAgency,
+    Concern,
     Person,
     Share,
-    ShareRecipient,
     ShareVersion,
 )
 from tracker.services import alerts, delivery  # noqa: E402
@@ -195,7 +195,7 @@ def _seed(history: int) -> None:
         for model, rows in (
             (Share, shares),
             (ShareVersion, versions),
-            (ShareRecipient, recipients),
+            (Concern, recipients),
             (Alert, sent),
         ):
             if rows:

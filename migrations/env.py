@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -87,8 +88,37 @@ def run_migrations_online():
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with sqlite_foreign_keys_off(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+                check_sqlite_foreign_keys(connection)
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection):
+    """Batch mode rebuilds a SQLite table (copy, drop, rename), and dropping a table that other
+    rows point at fails while foreign keys are enforced: Alembic's advice is to turn them off.
+    SQLite ignores the pragma inside a transaction, so it is set on the driver's connection before
+    the first BEGIN (check_sqlite_foreign_keys checks them before the migrations commit); they are
+    on again before the connection goes back to the pool."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
+
+
+def check_sqlite_foreign_keys(connection):
+    """What the foreign keys would have refused while they were off: refused before the commit."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"The migrations left rows whose parent is missing: {broken[:5]}")
 
 
 if context.is_offline_mode():

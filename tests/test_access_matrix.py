@@ -118,18 +118,18 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("shares.change_rating", "POST"): CASE_CHANGE_POST,  # any agency on the share
     ("shares.respond", "GET"): CASE_CHANGE_GET,
     ("shares.respond", "POST"): CASE_CHANGE_POST,
-    ("shares.record_note", "GET"): CASE_CHANGE_GET,
-    ("shares.record_note", "POST"): CASE_CHANGE_POST,
-    ("shares.note", "GET"): CASE_READ,
-    ("shares.amend_note", "GET"): CASE_CHANGE_GET,
-    ("shares.amend_note", "POST"): CASE_CHANGE_POST,
-    ("shares.threshold", "GET"): CASE_CHANGE_GET,
-    ("shares.threshold", "POST"): CASE_CHANGE_POST,
-    ("shares.case_chronology", "GET"): CASE_READ,
-    ("shares.chronology_csv", "GET"): CASE_READ,
-    ("shares.unanswered", "GET"): PARTNERSHIP_LIST,
+    ("notes.record_note", "GET"): CASE_CHANGE_GET,
+    ("notes.record_note", "POST"): CASE_CHANGE_POST,
+    ("notes.note", "GET"): CASE_READ,
+    ("notes.amend_note", "GET"): CASE_CHANGE_GET,
+    ("notes.amend_note", "POST"): CASE_CHANGE_POST,
+    ("thresholds.threshold", "GET"): CASE_CHANGE_GET,
+    ("thresholds.threshold", "POST"): CASE_CHANGE_POST,
+    ("chronology.case_chronology", "GET"): CASE_READ,
+    ("chronology.chronology_csv", "GET"): CASE_READ,
+    ("concerns.unanswered", "GET"): PARTNERSHIP_LIST,
     # The agency's own lists of open concerns (the home page's "see all"): scoped, not refused.
-    ("shares.agency_concerns", "GET"): (200, 200, 200, 403, 403, 302),
+    ("concerns.agency_concerns", "GET"): (200, 200, 200, 403, 403, 302),
     # Challenges: B's challenge about A at stage 1, so A's people act on it.
     ("challenges.raise_challenge", "GET"): CASE_CHANGE_GET,
     ("challenges.raise_challenge", "POST"): CASE_CHANGE_POST,
@@ -153,9 +153,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("challenges.index", "GET"): PARTNERSHIP_LIST,
     ("challenges.awaiting", "GET"): (200, 200, 200, 403, 403, 302),  # one's own, scoped
     # Named leads: admins, and each agency's leads (lists; B's entries only for admins).
-    ("challenges.named_leads", "GET"): (403, 200, 403, 403, 200, 302),
-    ("challenges.edit_named_lead", "GET"): ADMIN_GET,
-    ("challenges.edit_named_lead", "POST"): ADMIN_POST,
+    ("leads.named_leads", "GET"): (403, 200, 403, 403, 200, 302),
+    ("leads.edit_named_lead", "GET"): ADMIN_GET,
+    ("leads.edit_named_lead", "POST"): ADMIN_POST,
     # Inbox: one's own alerts; someone else's is not found.
     ("inbox.index", "GET"): (200, 200, 200, 200, 200, 302),
     ("inbox.digest", "GET"): (200, 200, 200, 200, 403, 302),
@@ -206,7 +206,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tests.conftest import add_person
-    from tracker.models import Role, ShareRecipient
+    from tracker.models import Concern, Role
     from tracker.services import (
         alerts,
         api_tokens,
@@ -238,7 +238,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         needs_response=True,
     )
     db.session.commit()
-    concern = db.session.get(ShareRecipient, share.recipients[0].id)
+    concern = db.session.get(Concern, share.recipients[0].id)
     note = notes.record_note(
         world.worker_b,
         world.case,

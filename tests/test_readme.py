@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from tracker import demo
+from tracker.fixtures import demo
 from tracker.models import Role
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

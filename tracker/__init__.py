@@ -20,9 +20,14 @@ BLUEPRINTS = (
     "tracker.audit.views",
     "tracker.reports.views",
     "tracker.shares.views",
+    "tracker.notes.views",
+    "tracker.thresholds.views",
+    "tracker.chronology.views",
+    "tracker.concerns.views",
     "tracker.inbox.views",
     "tracker.approvals.views",
     "tracker.challenges.views",
+    "tracker.leads.views",
     "tracker.api.views",
     "tracker.api.pages",
 )
@@ -62,7 +67,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     oidc.init_app(app)  # agencies' identity providers (Authlib), registered lazily per provider
 
-    from tracker.api.views import person_from_token
+    from tracker.api.auth import person_from_token
     from tracker.auth.views import load_person
 
     login_manager.user_loader(load_person)  # browser pages: the session cookie

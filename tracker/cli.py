@@ -15,7 +15,7 @@ tracker_cli = AppGroup("tracker", help="Safeguarding tracker commands.")
 @click.option("--if-empty", is_flag=True, help="Load only into an empty database (make run).")
 def demo_command(if_empty: bool) -> None:
     """Load the demo partnership (once) and print the demo logins."""
-    from tracker import demo
+    from tracker.fixtures import demo
     from tracker.models import Person
 
     already = demo.is_loaded()
@@ -76,7 +76,7 @@ def generate_command(cases, shares, seed, now, open_concerns, open_challenges, c
     import time
 
     from tracker import clock
-    from tracker.services import generate
+    from tracker.fixtures import generate
 
     plan = generate.Plan(
         cases=cases,
@@ -232,37 +232,17 @@ def backup_command(destination: str | None) -> None:
 
     PostgreSQL installs use pg_dump instead (see the README).
     """
-    import sqlite3
-    from pathlib import Path
-
     from flask import current_app
 
-    from tracker import clock
-    from tracker.services import audit
+    from tracker.services import backup
 
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        raise click.ClickException("This database is PostgreSQL: back it up with pg_dump.")
-    if destination is None:
-        folder = Path(current_app.config["INSTANCE_DIR"]) / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
-        destination = str(folder / f"tracker-{clock.now():%Y%m%d-%H%M%S}.sqlite3")
-    if Path(destination).exists():
-        raise click.ClickException(f"{destination} exists: choose a new file")
-    source = sqlite3.connect(engine.url.database)
-    target = sqlite3.connect(destination)
     try:
-        with target:
-            source.backup(target)
-        check = target.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        target.close()
-        source.close()
-    if check != "ok":
-        raise click.ClickException(f"The copy failed its integrity check: {check}")
-    audit.record("database.backup", reason=destination, actor_label="cli")
-    db.session.commit()
-    click.echo(f"Backed up to {destination} (integrity ok)")
+        copy = backup.backup_sqlite(
+            destination, current_app.config["INSTANCE_DIR"], actor_label="cli"
+        )
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {copy} (integrity ok)")
 
 
 def init_app(app: Flask) -> None:

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from tests.helpers import worker_ports
 from tracker.extensions import db
-from tracker.models import Priority, ShareRecipient
+from tracker.models import Concern, Priority
 from tracker.services import sharing
 
 PORTS = range(8125, 8200)  # this feature's port range
@@ -129,7 +129,7 @@ def share_concern(world, shared_at: datetime, *, priority: str = Priority.STANDA
         priority=priority,
     )
     db.session.commit()
-    return db.session.get(ShareRecipient, share.recipients[0].id)
+    return db.session.get(Concern, share.recipients[0].id)
 
 
 def tracker_process(

@@ -16,9 +16,9 @@ from tracker.models import (
     AuditEvent,
     CaseNote,
     CaseNoteVersion,
+    Concern,
     ConcernResponse,
     Share,
-    ShareRecipient,
     ShareVersion,
     ThresholdView,
 )
@@ -195,7 +195,7 @@ def _bulk_history(world, count: int) -> None:
                     reason="Corrected" if number == 2 else None,
                 )
             )
-        recipient = ShareRecipient(
+        recipient = Concern(
             share=share,
             agency_id=world.agency_b.id,
             state="responded",

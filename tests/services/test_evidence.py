@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
-from tracker import demo
 from tracker.extensions import db
+from tracker.fixtures import demo
 from tracker.models import AuditEvent, Case, Challenge, Share
 from tracker.services import audit, challenges, evidence, notes, sharing, transparency
 
@@ -269,6 +269,8 @@ def test_demo_challenges_trace_too(app):
     case_id = db.session.scalar(select(Challenge.case_id).order_by(Challenge.id).limit(1))
     pack = evidence.produce(auditor, db.session.get(Case, case_id))
     assert pack.challenges
-    for item in [*pack.items, *pack.chronology_trace]:
+    traced = [*pack.items, *pack.chronology_trace]
+    assert traced  # an empty pack would pass the loop below without checking anything
+    for item in traced:
         events = item.events if isinstance(item, evidence.Item) else item
         assert events and all(e.case_id == case_id for e in events)

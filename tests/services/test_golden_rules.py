@@ -433,7 +433,7 @@ def test_a_concurrent_first_view_is_recorded_once(world, frozen):
     recipient = recorded.recipients[0]
     assert recipient.viewed_at is None  # this session has read it unviewed
     _behind_the_session(
-        "UPDATE share_recipient SET viewed_at = :at, viewed_by_id = :who WHERE id = :id",
+        "UPDATE concern SET viewed_at = :at, viewed_by_id = :who WHERE id = :id",
         at=NOW,
         who=world.lead_b.id,
         id=recipient.id,
@@ -449,7 +449,7 @@ def test_a_concurrent_outcome_is_refused_not_overwritten(world, frozen):
     recipient = share(world).recipients[0]
     assert recipient.outcome is None
     _behind_the_session(
-        "UPDATE share_recipient SET outcome = 'referral_made', outcome_at = :at, "
+        "UPDATE concern SET outcome = 'referral_made', outcome_at = :at, "
         "outcome_by_id = :who WHERE id = :id",
         at=NOW,
         who=world.lead_b.id,

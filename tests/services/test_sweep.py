@@ -12,8 +12,8 @@ from tests.challenges.support import name_leads
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
 from tests.services.sweep_support import SUMMARY, mailbox_fixture, share_concern  # noqa: F401
-from tracker import demo
 from tracker.extensions import db
+from tracker.fixtures import demo
 from tracker.models import Alert, AuditEvent, Challenge, ChallengeEvent, Priority
 from tracker.services import delivery, leads, sharing, transparency
 from tracker.services.sweep import COUNTS, run_sweep

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.challenges.support import name_leads, raise_one
 from tests.services.sweep_support import share_concern
 from tracker.extensions import db
-from tracker.models import Alert, AuditEvent, ClosureDay, Share, ShareRecipient
+from tracker.models import Alert, AuditEvent, ClosureDay, Concern, Share
 from tracker.services import closures, sharing, workdays
 from tracker.services.procedure import ProcedureError, parse
 from tracker.services.sweep import run_sweep
@@ -240,7 +240,7 @@ def test_moving_due_times_raises_no_alert_twice_and_loses_none(world, password_h
     assert _alerts(overdue) == 2  # the receiving agency's stage-1 lead and the sender
     db.session.expire_all()
     assert challenge.stage == 2
-    assert db.session.get(ShareRecipient, concern.id).due_at == datetime(2026, 12, 4, 17, 0)
+    assert db.session.get(Concern, concern.id).due_at == datetime(2026, 12, 4, 17, 0)
 
 
 def test_the_closure_command(app, world, frozen):

@@ -10,7 +10,7 @@ from tests.conftest import sign_in_as
 from tests.helpers import page_text
 from tests.shares.test_cycle import share_data
 from tracker.extensions import db
-from tracker.models import AuditEvent, CaseNote, ConcernResponse, Share, ShareRecipient
+from tracker.models import AuditEvent, CaseNote, Concern, ConcernResponse, Share
 from tracker.services import notes
 
 
@@ -27,7 +27,7 @@ def shared(client, world, frozen):
         text="She said she likes school because it is quiet",
         themes=[],
     )
-    recipient = db.session.scalar(db.select(ShareRecipient))
+    recipient = db.session.scalar(db.select(Concern))
     return recipient, note
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from tests.conftest import sign_in_as
 from tests.helpers import page_text, section
 from tracker.extensions import db
-from tracker.models import AuditEvent, ConcernState, Share, ShareRecipient
+from tracker.models import AuditEvent, Concern, ConcernState, Share
 
 
 def share_data(world, **overrides) -> dict:
@@ -139,7 +139,7 @@ def test_response_amendment_keeps_the_first(client, world, frozen):
     frozen(datetime(2026, 12, 24, 10, 30))
     sign_in_as(client, world.worker_a)
     client.post(f"/cases/{world.case.id}/shares/new", data=share_data(world))
-    recipient = db.session.scalar(db.select(ShareRecipient))
+    recipient = db.session.scalar(db.select(Concern))
     url = f"/shares/{recipient.share_id}/concerns/{recipient.id}/respond"
     sign_in_as(client, world.worker_b)
     assert client.post(url, data={"action_taken": "Visited"}).status_code == 302

@@ -11,7 +11,7 @@ from tests.conftest import sign_in_as
 from tests.helpers import assert_form_error, error_summary, page_text
 from tests.shares.test_cycle import share_data
 from tracker.extensions import db
-from tracker.models import AuditEvent, Share, ShareRecipient
+from tracker.models import AuditEvent, Concern, Share
 
 NOW = datetime(2026, 12, 24, 10, 30)
 
@@ -84,7 +84,7 @@ def test_the_loop_back_to_the_sender_on_the_pages(client, world, frozen):
     frozen(datetime(2026, 12, 24, 11, 0))
     sign_in_as(client, world.worker_b)
     assert client.get(f"/shares/{share.id}").status_code == 200
-    recipient = db.session.get(ShareRecipient, recipient_id)
+    recipient = db.session.get(Concern, recipient_id)
     assert recipient.viewed_by_id == world.worker_b.id
     response = client.post(
         f"/shares/{share.id}/concerns/{recipient_id}/outcome", data={"outcome": "other"}
@@ -101,7 +101,7 @@ def test_the_loop_back_to_the_sender_on_the_pages(client, world, frozen):
     assert "First opened" in text and "by Worker B" in text
     assert "Outcome: Referral made" in text
     db.session.expire_all()
-    assert db.session.get(ShareRecipient, recipient_id).viewed_by_id == world.worker_b.id
+    assert db.session.get(Concern, recipient_id).viewed_by_id == world.worker_b.id
 
 
 def test_changing_the_rating_on_the_share_page(client, world, frozen):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tracker.models import Agency, Case, Challenge, NoShareDecision, Share, ShareRecipient
+from tracker.models import Agency, Case, Challenge, Concern, NoShareDecision, Share
 from tracker.services import challenges, chronology, sharing
 
 
@@ -32,7 +32,7 @@ def case(value: Case) -> dict:
     }
 
 
-def concern(value: ShareRecipient, now: datetime) -> dict:
+def concern(value: Concern, now: datetime) -> dict:
     share = value.share
     response = value.response
     status = sharing.concern_due_status(value, now)

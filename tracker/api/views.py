@@ -6,30 +6,22 @@ tracker/access.py and audit events from the services, exactly as for the web pag
 
 Authentication is a bearer token only: the session cookie is never read or written here, so a
 browser's session cannot be used to call the API and the blueprint can be exempt from CSRF.
+This module holds the calls; beside it: auth.py (the token), ratelimit.py (the limits),
+idempotency.py (Idempotency-Key on create calls), errors.py (every error a problem document).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
-from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
-from flask_login import current_user
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from tracker import access, clock
-from tracker.api import API_PREFIX, openapi, serialise
+from tracker.api import API_PREFIX, auth, errors, openapi, serialise
 from tracker.api import validation as v
-from tracker.api.problems import (
-    PROBLEM_TYPE,
-    ApiError,
-    from_api_error,
-    from_http_exception,
-    invalid,
-    problem,
-)
+from tracker.api.idempotency import idempotent
+from tracker.api.problems import ApiError, invalid
 from tracker.cases.forms import choices
 from tracker.challenges.forms import (
     DetailsForm,
@@ -46,13 +38,12 @@ from tracker.models import (
     Case,
     Challenge,
     ChallengeEvent,
+    Concern,
     NoShareDecision,
-    Person,
     Share,
-    ShareRecipient,
     Theme,
 )
-from tracker.services import api_tokens, cases, challenges, chronology, no_share, sharing, workdays
+from tracker.services import cases, challenges, chronology, no_share, sharing, workdays
 from tracker.shares.forms import (
     AcknowledgeForm,
     NoShareForm,
@@ -67,143 +58,17 @@ blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX.rstrip("/"))
 csrf.exempt(blueprint)  # bearer tokens only, never cookies: nothing for a forged form to ride on
 
 
-# --- authentication, rate limit, errors --------------------------------------------------------
-
-
-def person_from_token(req) -> Person | None:
-    """Flask-Login's request loader: on the API the bearer token, and nothing else, names the
-    person (the API has no session: see tracker.security.BrowserSessionInterface)."""
-    if not req.path.startswith(API_PREFIX):
-        return None
-    scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
-    g.api_token = None
-    if scheme.lower() != "bearer":
-        return None
-    address = req.remote_addr or "unknown"
-    g.api_throttled = api_tokens.address_throttled(address)
-    if g.api_throttled:
-        return None
-    g.api_token = api_tokens.authenticate(secret.strip())
-    if g.api_token is None:
-        api_tokens.record_failure(address)
-        return None
-    return g.api_token.person
-
-
-@blueprint.before_request
-def authenticate():
-    if request.endpoint == "api.openapi_document":
-        return None
-    signed_in = current_user.is_authenticated  # runs person_from_token, once
-    if g.get("api_throttled"):
-        raise ApiError(
-            429,
-            "Too many calls with a wrong token from this address: try again later",
-            headers={"Retry-After": str(current_app.config["SIGNIN_WINDOW_MINUTES"] * 60)},
-        )
-    if not signed_in:
-        raise ApiError(401, "Send a valid API token: Authorization: Bearer <token>")
-    token = g.api_token
-    retry_after = api_tokens.count_request(token)
-    if retry_after is not None:
-        raise ApiError(
-            429,
-            f"Too many requests with this token: try again in {retry_after} seconds",
-            headers={"Retry-After": str(retry_after)},
-        )
-    return None
-
-
-@blueprint.errorhandler(ApiError)
-def api_error(error: ApiError):
-    db.session.rollback()
-    return from_api_error(error)
-
-
+# Authentication and the rate limits run before every call; errors become problem documents.
+blueprint.before_request(auth.authenticate)
+blueprint.register_error_handler(ApiError, errors.api_error)
 # The rules' refusals (404, 403) as everywhere else: before this blueprint's catch-all below.
 blueprint.register_error_handler(Refused, refused)
-
-
-@blueprint.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    db.session.rollback()
-    return from_http_exception(error)
-
-
-@blueprint.errorhandler(Exception)
-def unexpected_error(error: Exception):
-    db.session.rollback()
-    current_app.logger.exception("Unhandled API error")
-    return problem(500)
+blueprint.register_error_handler(HTTPException, errors.http_error)
+blueprint.register_error_handler(Exception, errors.unexpected_error)
 
 
 def _person():
     return g.api_token.person
-
-
-# --- idempotency keys ---------------------------------------------------------------------------
-
-
-def idempotent(view: Callable) -> Callable:
-    """Create calls: a retry with the same Idempotency-Key and body gets the first answer back."""
-
-    @wraps(view)
-    def wrapper(**kwargs):
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return view(**kwargs)
-        if not 1 <= len(key) <= api_tokens.KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
-            raise invalid(
-                "Idempotency-Key",
-                f"Idempotency-Key must be 1 to {api_tokens.KEY_MAX} visible ASCII characters",
-            )
-        body = request.get_json(silent=True)
-        claim = api_tokens.claim_key(
-            g.api_token,
-            key,
-            request.method,
-            request.path,
-            body if body is not None else request.get_data(as_text=True),
-        )
-        if claim.outcome == "mismatch":
-            raise ApiError(
-                422,
-                "This Idempotency-Key was already used with a different request",
-                [
-                    {
-                        "field": "Idempotency-Key",
-                        "message": "Use a new key for a different request",
-                    }
-                ],
-            )
-        if claim.outcome == "in_progress":
-            raise ApiError(409, "A request with this Idempotency-Key is still being processed")
-        if claim.outcome == "replay":
-            status = claim.record.response_status
-            return Response(
-                claim.record.response_body,
-                status=status,
-                mimetype=PROBLEM_TYPE if status >= 400 else "application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
-            response = make_response(view(**kwargs))
-        except ApiError as error:
-            response = api_error(error)
-        except HTTPException as error:
-            response = http_error(error)
-        except Refused as error:
-            response = refused(error)
-        except Exception:
-            api_tokens.release_key(claim.record)
-            raise
-        if response.status_code >= 500:
-            api_tokens.release_key(claim.record)
-        else:
-            api_tokens.store_answer(claim.record, response.status_code, response.get_json())
-        return response
-
-    return wrapper
 
 
 # --- paging -------------------------------------------------------------------------------------
@@ -284,7 +149,7 @@ def list_shares(case_id: int):
     case = access.case_for_reading(case_id, _person())
     query = _date_range(
         sharing.shares_for_case(case.id).options(
-            selectinload(Share.recipients).selectinload(ShareRecipient.share)
+            selectinload(Share.recipients).selectinload(Concern.share)
         ),
         Share.recorded_at,
         "recorded_from",
@@ -402,8 +267,8 @@ def change_rating(share_id: int):
     return jsonify(serialise.share(share, clock.now())), 201
 
 
-def _recipient_for_changing(concern_id: int, person) -> ShareRecipient:
-    concern = db.session.get(ShareRecipient, concern_id)
+def _recipient_for_changing(concern_id: int, person) -> Concern:
+    concern = db.session.get(Concern, concern_id)
     if concern is None:
         raise ApiError(404)
     sharing.share_for_reading(concern.share_id, person)  # 404 unless the case is readable
@@ -476,7 +341,7 @@ def record_no_share_decision(case_id: int):
 @idempotent
 def respond(concern_id: int):
     person = _person()
-    concern = db.session.get(ShareRecipient, concern_id)
+    concern = db.session.get(Concern, concern_id)
     if concern is None:
         raise ApiError(404)
     sharing.share_for_reading(concern.share_id, person)  # 404 unless the case is readable
@@ -505,16 +370,14 @@ def _concerns(query, where: str):
     now = clock.now()
     state = v.query_choice("state", OPEN_CONCERN_STATES)
     if state:
-        query = query.where(ShareRecipient.state == state)
+        query = query.where(Concern.state == state)
     overdue = v.query_bool("overdue")
     if overdue is not None:
-        query = query.where(
-            ShareRecipient.due_at < now if overdue else ShareRecipient.due_at >= now
-        )
-    query = _date_range(query, ShareRecipient.due_at, "due_from", "due_to")
+        query = query.where(Concern.due_at < now if overdue else Concern.due_at >= now)
+    query = _date_range(query, Concern.due_at, "due_from", "due_to")
     keys = [
-        (ShareRecipient.due_at, False, v.cursor_datetime, lambda r: r.due_at.isoformat()),
-        (ShareRecipient.id, False, v.cursor_int, lambda r: r.id),
+        (Concern.due_at, False, v.cursor_datetime, lambda r: r.due_at.isoformat()),
+        (Concern.id, False, v.cursor_int, lambda r: r.id),
     ]
     rows, body = _page(query, keys, lambda r: serialise.concern(r, now))
     sharing.record_list_view(rows, where)

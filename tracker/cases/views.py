@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker import access, inputs
+from tracker import access, clock, inputs
 from tracker.cases.forms import (
     AddAgencyForm,
     CaseSearchForm,
@@ -14,7 +14,10 @@ from tracker.cases.forms import (
 )
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
-from tracker.services import agencies, cases
+from tracker.notes import views as notes_views
+from tracker.services import agencies, cases, challenges
+from tracker.shares import views as shares_views
+from tracker.thresholds import views as thresholds_views
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -95,10 +98,16 @@ def new():
 @blueprint.route("/<int:case_id>")
 def show(case_id: int):
     case = access.case_for_reading(case_id)
-    cases.record_view(case)
+    cases.record_view(case)  # the view of the case covers its sections: shares, challenges
+    case_challenges = challenges.for_case(case)
     return render_template(
         "cases/show.html",
         case=case,
+        case_sharing=shares_views.case_sharing(case),
+        case_notes=notes_views.case_notes(case),
+        case_thresholds=thresholds_views.case_thresholds(case),
+        case_challenges=case_challenges,
+        challenge_dues=challenges.dues(case_challenges, clock.now()),
         siblings=cases.linked_cases(case),
         can_change=access.can_change_cases(current_user),
         title=f"{case.reference} {case.child_name}",

@@ -1,14 +1,12 @@
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovRadioInput,
-    GovSelect,
     GovTextArea,
     GovTextInput,
 )
 from wtforms import (
     HiddenField,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -192,23 +190,4 @@ for _n in range(1, ACTION_SLOTS + 1):
         ResolveForm,
         f"due_{_n}",
         GovDateField(f"Action {_n}: due by", description="For example, 27 3 2027"),
-    )
-
-
-class NamedLeadForm(BaseForm):
-    lead_id = SelectField(
-        "Lead",
-        widget=GovSelect(),
-        coerce=int,
-        invalid_choice_message="Select a person from the list",
-        invalid_value_message="Select a person from the list",
-        validators=[InputRequired("Select a lead, or nobody")],
-    )
-    deputy_id = SelectField(
-        "Deputy (receives the alerts while the lead is away)",
-        widget=GovSelect(),
-        coerce=int,
-        invalid_choice_message="Select a person from the list",
-        invalid_value_message="Select a person from the list",
-        validators=[InputRequired("Select a deputy, or nobody")],
     )

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -22,7 +21,6 @@ from tracker.challenges.forms import (
     DetailsForm,
     DiscussionForm,
     EscalateForm,
-    NamedLeadForm,
     ResolveForm,
     RiskForm,
     WithdrawForm,
@@ -364,9 +362,11 @@ def _page(query, where: str):
 def awaiting():
     access.require(access.can_change_cases(current_user))
     named = sorted(leads.named_stages_of(current_user), key=lambda pair: pair[1])
+    page = _page(challenges.awaiting(current_user), "challenges awaiting me")
     return render_template(
         "challenges/awaiting.html",
-        page=_page(challenges.awaiting(current_user), "challenges awaiting me"),
+        page=page,
+        challenge_dues=challenges.dues(page.items, clock.now()),
         named=[(db.session.get(Agency, a), stage) for a, stage in named],
         title="Challenges awaiting me",
     )
@@ -378,82 +378,12 @@ def index():
     access.require(
         access.sees_partnership_lists(current_user) or access.reads_partnership_wide(current_user)
     )
+    page = _page(challenges.open_by_stage(), "partnership list of open challenges")
     return render_template(
         "challenges/index.html",
-        page=_page(challenges.open_by_stage(), "partnership list of open challenges"),
+        page=page,
+        challenge_dues=challenges.dues(page.items, clock.now()),
         stages=procedure.current().stages,
         counts=challenges.open_counts_by_stage(),
         title="Open professional challenges",
     )
-
-
-# --- named leads --------------------------------------------------------------------------------
-
-
-@blueprint.route("/challenges/leads")
-def named_leads():
-    access.require(access.can_manage_leads(current_user))
-    agencies = leads.manageable_agencies(current_user)
-    return render_template(
-        "challenges/leads.html",
-        agencies=agencies,
-        stages=procedure.current().stages,
-        table=leads.table([a.id for a in agencies]),
-        title="Named leads for professional challenges",
-    )
-
-
-@blueprint.route("/challenges/leads/<int:agency_id>/<int:stage>", methods=["GET", "POST"])
-def edit_named_lead(agency_id: int, stage: int):
-    access.require(access.can_manage_leads(current_user))
-    agency = db.get_or_404(Agency, agency_id)
-    access.require(leads.can_manage(current_user, agency.id))
-    if not 1 <= stage <= procedure.current().last_stage:
-        abort(404)
-    form = NamedLeadForm()
-    people = choices((p.id, p.name) for p in leads.candidates(agency.id))
-    form.lead_id.choices = [*choices([(0, "Nobody named")]), *people]
-    form.deputy_id.choices = [*choices([(0, "No deputy")]), *people]
-    named = leads.current(agency.id, stage)
-    if request.method == "GET" and named:
-        form.lead_id.data = named.lead_id
-        form.deputy_id.data = named.deputy_id or 0
-    if form.validate_on_submit():
-        try:
-            leads.assign(current_user, agency, stage, form.lead_id.data, form.deputy_id.data)
-        except leads.LeadError as error:
-            form.refused(error, "lead_id")
-        else:
-            flash(f"{agency.name}: stage {stage} lead saved", "success")
-            return redirect(url_for("challenges.named_leads"))
-    return render_template(
-        "challenges/edit_lead.html",
-        agency=agency,
-        stage=procedure.current().stage(stage),
-        form=form,
-        title=f"Stage {stage} lead for {agency.name}",
-    ), _status(form)
-
-
-# --- pieces other pages include -----------------------------------------------------------------
-
-
-@blueprint.app_template_global()
-def challenge_due(challenge: Challenge) -> challenges.Due:
-    return challenges.due(challenge, clock.now())
-
-
-@blueprint.app_template_global()
-def case_challenges(case: Case) -> list[Challenge]:
-    """For the case page (its view is already audited)."""
-    return challenges.for_case(case)
-
-
-@blueprint.app_template_global()
-def agency_open_challenges() -> list[Challenge]:
-    """For the home page: open challenges raised by and about the person's agency (audited)."""
-    if not access.can_change_cases(current_user):
-        return []
-    found = challenges.open_for_agency(current_user.agency_id, limit=5)
-    challenges.record_list_view(found, "home: my agency's open challenges")
-    return found

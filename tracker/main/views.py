@@ -19,9 +19,7 @@ def home():
         return redirect(url_for("admin.index"))
     recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
     cases.record_list_view(recent, "home")
-    return render_template(
-        "main/home.html", recent=recent, title="Home", now=clock.now(), **_to_do()
-    )
+    return render_template("main/home.html", recent=recent, title="Home", **_to_do())
 
 
 def _first(query):
@@ -38,7 +36,16 @@ def _to_do() -> dict:
         "due_soon": _first(sharing.awaiting_our_response(agency_id, sharing.DUE_SOON, now)),
         "theirs": _first(sharing.awaiting_their_response(agency_id)),
     }
-    sharing.record_list_view([r for page in lists.values() for r in page.items], "home")
+    concerns = [r for page in lists.values() for r in page.items]
+    sharing.record_list_view(concerns, "home")
     awaiting_me = _first(challenges.awaiting(current_user))
     challenges.record_list_view(awaiting_me.items, "home: challenges awaiting me")
-    return {"lists": lists, "awaiting_me": awaiting_me}
+    agency_challenges = challenges.open_for_agency(agency_id, limit=5)
+    challenges.record_list_view(agency_challenges, "home: my agency's open challenges")
+    return {
+        "lists": lists,
+        "concern_dues": sharing.due_statuses(concerns, now),
+        "awaiting_me": awaiting_me,
+        "agency_challenges": agency_challenges,
+        "challenge_dues": challenges.dues([*awaiting_me.items, *agency_challenges], now),
+    }

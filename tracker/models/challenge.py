@@ -94,7 +94,7 @@ class Challenge(db.Model):
     procedure_version: Mapped[str] = mapped_column(String(64))
     procedure_snapshot: Mapped[str] = mapped_column(Text)  # JSON: the stages it follows
     # Where it came from: an unanswered concern, or another agency's threshold view.
-    concern_id: Mapped[int | None] = mapped_column(ForeignKey("share_recipient.id"))
+    concern_id: Mapped[int | None] = mapped_column(ForeignKey("concern.id"))
     threshold_view_id: Mapped[int | None] = mapped_column(ForeignKey("threshold_view.id"))
 
     case: Mapped[Case] = relationship()

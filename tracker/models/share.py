@@ -211,9 +211,7 @@ class Share(db.Model):
     versions: Mapped[list[ShareVersion]] = relationship(
         back_populates="share", order_by="ShareVersion.number"
     )
-    recipients: Mapped[list[ShareRecipient]] = relationship(
-        back_populates="share", order_by="ShareRecipient.id"
-    )
+    recipients: Mapped[list[Concern]] = relationship(back_populates="share", order_by="Concern.id")
 
     __table_args__ = (Index("ix_share_case", "case_id", "id"),)
 
@@ -259,8 +257,10 @@ class ShareVersion(db.Model):
         return [Theme(t) for t in self.themes.split(",") if t]
 
 
-class ShareRecipient(db.Model):
-    """A receiving agency of a share; when a response is needed, it is the concern they owe."""
+class Concern(db.Model):
+    """A receiving agency of a share; when a response is needed, it is the concern they owe.
+    (Its table was share_recipient until migration 0018. Audit events and alert keys written
+    before and since still say "share_recipient": they are stored names, kept as they are.)"""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     share_id: Mapped[int] = mapped_column(ForeignKey("share.id"))
@@ -291,8 +291,8 @@ class ShareRecipient(db.Model):
     __table_args__ = (
         UniqueConstraint("share_id", "agency_id"),
         # "awaiting our response" per agency, and the sweep / partnership list of open concerns.
-        Index("ix_share_recipient_agency_state_due", "agency_id", "state", "due_at"),
-        Index("ix_share_recipient_state_due", "state", "due_at"),
+        Index("ix_concern_agency_state_due", "agency_id", "state", "due_at"),
+        Index("ix_concern_state_due", "state", "due_at"),
     )
 
     @property
@@ -304,7 +304,7 @@ class ConcernResponse(db.Model):
     """What a receiving agency did or decided; amended by adding a version with a reason."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("share_recipient.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("concern.id"))
     number: Mapped[int]
     action_taken: Mapped[str] = mapped_column(Text)
     next_steps: Mapped[str | None] = mapped_column(Text)
@@ -312,7 +312,7 @@ class ConcernResponse(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
     reason: Mapped[str | None] = mapped_column(Text)
 
-    recipient: Mapped[ShareRecipient] = relationship(back_populates="responses")
+    recipient: Mapped[Concern] = relationship(back_populates="responses")
     recorded_by: Mapped[Person] = relationship()
 
     __table_args__ = (UniqueConstraint("recipient_id", "number"),)

@@ -30,11 +30,11 @@ from tracker.models import (
     ChallengeEvidence,
     ChallengeKind,
     ChallengeStatus,
+    Concern,
     EventKind,
     NamedLead,
     Person,
     Share,
-    ShareRecipient,
     Theme,
     ThresholdView,
 )
@@ -166,7 +166,7 @@ def evidence_options(case: Case) -> tuple[list[Share], list[CaseNote]]:
 
 def prefill_from_concern(actor: Person, case: Case, concern_id: int) -> dict:
     """A challenge about an unanswered concern: the agency that owes the response, the share."""
-    concern = db.session.get(ShareRecipient, concern_id)
+    concern = db.session.get(Concern, concern_id)
     if concern is None or concern.share.case_id != case.id:
         return {}
     due_text = f" asking for a response by {workdays.to_local(concern.due_at):%-d %B %Y %H:%M}"
@@ -255,7 +255,7 @@ def raise_challenge(
     if not note_ids <= {n.id for n in notes}:
         raise ChallengeError("note_ids", "Select notes recorded on this case")
     if concern_id is not None:
-        concern = db.session.get(ShareRecipient, concern_id)
+        concern = db.session.get(Concern, concern_id)
         if concern is None or concern.share.case_id != case.id:
             raise ChallengeError("about_agency_id", "That concern is not on this case")
         share_ids.add(concern.share_id)  # the unanswered share is always evidence
@@ -873,6 +873,11 @@ def due(challenge: Challenge, now: datetime | None = None) -> Due:
     if left == 0:
         return Due(status, "Due today")
     return Due(status, f"{left} working day{'s' * (left != 1)} left")
+
+
+def dues(shown: Iterable[Challenge], now: datetime) -> dict[int, Due]:
+    """due() of each challenge a page lists, keyed by id, for the view to hand to its template."""
+    return {challenge.id: due(challenge, now) for challenge in shown}
 
 
 # --- the chronology -----------------------------------------------------------------------------

@@ -27,11 +27,11 @@ from tracker.models import (
     OUTCOME_LABELS,
     THEME_LABELS,
     CaseNoteVersion,
+    Concern,
     ConcernResponse,
     Consent,
     Outcome,
     Share,
-    ShareRecipient,
     ShareVersion,
     Theme,
     ThresholdView,
@@ -138,12 +138,12 @@ def share_entries(case_id: int) -> list[Entry]:
 def response_entries(case_id: int) -> list[Entry]:
     """A concern's answer, dated when first given; an amendment shows the latest words."""
     recipients = db.session.scalars(
-        select(ShareRecipient)
-        .join(ShareRecipient.share)
-        .where(Share.case_id == case_id, ShareRecipient.responded_at.is_not(None))
+        select(Concern)
+        .join(Concern.share)
+        .where(Share.case_id == case_id, Concern.responded_at.is_not(None))
         .options(
-            selectinload(ShareRecipient.responses).selectinload(ConcernResponse.recorded_by),
-            selectinload(ShareRecipient.share).selectinload(Share.versions),
+            selectinload(Concern.responses).selectinload(ConcernResponse.recorded_by),
+            selectinload(Concern.share).selectinload(Share.versions),
         )
     )
     entries = []
@@ -169,12 +169,12 @@ def response_entries(case_id: int) -> list[Entry]:
 def outcome_entries(case_id: int) -> list[Entry]:
     """What a receiving agency did with what it was sent: the loop closed to the sender."""
     recipients = db.session.scalars(
-        select(ShareRecipient)
-        .join(ShareRecipient.share)
-        .where(Share.case_id == case_id, ShareRecipient.outcome.is_not(None))
+        select(Concern)
+        .join(Concern.share)
+        .where(Share.case_id == case_id, Concern.outcome.is_not(None))
         .options(
-            selectinload(ShareRecipient.outcome_by),
-            selectinload(ShareRecipient.share).selectinload(Share.versions),
+            selectinload(Concern.outcome_by),
+            selectinload(Concern.share).selectinload(Share.versions),
         )
     )
     return [
@@ -210,7 +210,7 @@ def note_entries(case_id: int) -> list[Entry]:
                 themes=tuple(t for t in version.themes.split(",") if t),
                 amended=note.amended,
                 date_only=True,
-                link=("shares.note", {"case_id": case_id, "note_id": note.id}),
+                link=("notes.note", {"case_id": case_id, "note_id": note.id}),
             )
         )
     return entries

@@ -37,12 +37,12 @@ from tracker.models import (
     Case,
     Challenge,
     ChallengeEvent,
+    Concern,
     ConcernResponse,
     ConcernState,
     NoShareDecision,
     Person,
     Share,
-    ShareRecipient,
     ShareVersion,
     ThresholdView,
 )
@@ -97,7 +97,7 @@ class EvidencePack:
         return json.loads(self.files["manifest.json"])
 
 
-def timeliness(recipient: ShareRecipient, shared_at: datetime, now: datetime) -> Timeliness:
+def timeliness(recipient: Concern, shared_at: datetime, now: datetime) -> Timeliness:
     """How a concern was answered against its due time, counted in working days."""
     if recipient.due_at is None:
         return Timeliness(None, recipient.responded_at, None, "no response needed")
@@ -149,7 +149,7 @@ def _share_items(case_id: int, index) -> tuple[list[Item], list[Item]]:
         .options(
             selectinload(Share.versions).selectinload(ShareVersion.recorded_by),
             selectinload(Share.recipients)
-            .selectinload(ShareRecipient.responses)
+            .selectinload(Concern.responses)
             .selectinload(ConcernResponse.recorded_by),
         )
     ).all()

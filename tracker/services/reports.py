@@ -46,11 +46,11 @@ from tracker.models import (
     Challenge,
     ChallengeEvent,
     ChallengeStatus,
+    Concern,
     EventKind,
     NoShareDecision,
     NoShareDecisionAgency,
     Share,
-    ShareRecipient,
     ShareVersion,
     Theme,
     ThresholdView,
@@ -188,23 +188,21 @@ def sharing_by_agency(period: Period, now: datetime | None = None) -> list[Agenc
     ):
         rows[agency_id].sent = count
 
-    is_concern = ShareRecipient.due_at.is_not(None)
-    answered = ShareRecipient.responded_at.is_not(None)
-    overdue_open = and_(ShareRecipient.state.in_(OPEN_CONCERN_STATES), ShareRecipient.due_at < now)
+    is_concern = Concern.due_at.is_not(None)
+    answered = Concern.responded_at.is_not(None)
+    overdue_open = and_(Concern.state.in_(OPEN_CONCERN_STATES), Concern.due_at < now)
     received = (
         select(
-            ShareRecipient.agency_id,
-            func.count(ShareRecipient.id),
+            Concern.agency_id,
+            func.count(Concern.id),
             _count_if(is_concern),
-            _count_if(
-                and_(is_concern, answered, ShareRecipient.responded_at <= ShareRecipient.due_at)
-            ),
+            _count_if(and_(is_concern, answered, Concern.responded_at <= Concern.due_at)),
             _count_if(and_(is_concern, answered)),
             _count_if(and_(is_concern, overdue_open)),
         )
-        .join(dates, dates.c.share_id == ShareRecipient.share_id)
+        .join(dates, dates.c.share_id == Concern.share_id)
         .where(in_period)
-        .group_by(ShareRecipient.agency_id)
+        .group_by(Concern.agency_id)
     )
     for agency_id, count, concerns, on_time, answered_count, overdue in db.session.execute(
         received
@@ -216,17 +214,17 @@ def sharing_by_agency(period: Period, now: datetime | None = None) -> list[Agenc
     durations: dict[int, Counter[int]] = defaultdict(Counter)
     pairs = (
         select(
-            ShareRecipient.agency_id,
+            Concern.agency_id,
             _utc_hour(dates.c.shared_at),
-            _utc_hour(ShareRecipient.responded_at),
+            _utc_hour(Concern.responded_at),
             func.count(),
         )
-        .join(dates, dates.c.share_id == ShareRecipient.share_id)
+        .join(dates, dates.c.share_id == Concern.share_id)
         .where(in_period, is_concern, answered)
         .group_by(
-            ShareRecipient.agency_id,
+            Concern.agency_id,
             _utc_hour(dates.c.shared_at),
-            _utc_hour(ShareRecipient.responded_at),
+            _utc_hour(Concern.responded_at),
         )
     )
     for agency_id, shared_hour, answered_hour, count in db.session.execute(pairs):
@@ -258,19 +256,19 @@ class Matrix:
 def waiting_matrix(period: Period, now: datetime | None = None) -> Matrix:
     now = now or clock.now()
     dates = _current_share_dates()
-    unanswered = and_(ShareRecipient.state.in_(OPEN_CONCERN_STATES), ShareRecipient.due_at < now)
-    late = ShareRecipient.responded_at > ShareRecipient.due_at
+    unanswered = and_(Concern.state.in_(OPEN_CONCERN_STATES), Concern.due_at < now)
+    late = Concern.responded_at > Concern.due_at
     query = (
         select(
             Share.from_agency_id,
-            ShareRecipient.agency_id,
+            Concern.agency_id,
             _count_if(unanswered),
             _count_if(late),
         )
-        .join(ShareRecipient, ShareRecipient.share_id == Share.id)
+        .join(Concern, Concern.share_id == Share.id)
         .join(dates, dates.c.share_id == Share.id)
-        .where(period.contains(dates.c.shared_at), ShareRecipient.due_at.is_not(None))
-        .group_by(Share.from_agency_id, ShareRecipient.agency_id)
+        .where(period.contains(dates.c.shared_at), Concern.due_at.is_not(None))
+        .group_by(Share.from_agency_id, Concern.agency_id)
     )
     cells = {
         (waiting, owing): (int(open_count), int(late_count))
@@ -509,28 +507,28 @@ def first_views(period: Period) -> list[FirstView]:
     names = _agency_names()
     rows: dict[int, FirstView] = {}
     in_period = period.contains(Share.recorded_at)
-    viewed = ShareRecipient.viewed_at.is_not(None)
+    viewed = Concern.viewed_at.is_not(None)
     for agency_id, seen, unseen in db.session.execute(
-        select(ShareRecipient.agency_id, _count_if(viewed), _count_if(~viewed))
-        .join(Share, Share.id == ShareRecipient.share_id)
+        select(Concern.agency_id, _count_if(viewed), _count_if(~viewed))
+        .join(Share, Share.id == Concern.share_id)
         .where(in_period)
-        .group_by(ShareRecipient.agency_id)
+        .group_by(Concern.agency_id)
     ):
         rows[agency_id] = FirstView(agency_id, names[agency_id], seen, unseen)
     durations: dict[int, Counter[int]] = defaultdict(Counter)
     for agency_id, recorded_hour, viewed_hour, count in db.session.execute(
         select(
-            ShareRecipient.agency_id,
+            Concern.agency_id,
             _utc_hour(Share.recorded_at),
-            _utc_hour(ShareRecipient.viewed_at),
+            _utc_hour(Concern.viewed_at),
             func.count(),
         )
-        .join(Share, Share.id == ShareRecipient.share_id)
+        .join(Share, Share.id == Concern.share_id)
         .where(in_period, viewed)
         .group_by(
-            ShareRecipient.agency_id,
+            Concern.agency_id,
             _utc_hour(Share.recorded_at),
-            _utc_hour(ShareRecipient.viewed_at),
+            _utc_hour(Concern.viewed_at),
         )
     ):
         durations[agency_id][_working_hours(recorded_hour, viewed_hour)] += count
@@ -555,10 +553,10 @@ OUTCOMES = [(o.value, OUTCOME_LABELS[o]) for o in Outcome]
 def outcomes_by_agency(period: Period) -> list[OutcomeCounts]:
     rows: dict[str, OutcomeCounts] = {}
     for name, outcome, count in db.session.execute(
-        select(Agency.name, ShareRecipient.outcome, func.count(ShareRecipient.id))
-        .join(Agency, Agency.id == ShareRecipient.agency_id)
-        .where(period.contains(ShareRecipient.outcome_at))
-        .group_by(Agency.name, ShareRecipient.outcome)
+        select(Agency.name, Concern.outcome, func.count(Concern.id))
+        .join(Agency, Agency.id == Concern.agency_id)
+        .where(period.contains(Concern.outcome_at))
+        .group_by(Agency.name, Concern.outcome)
     ):
         rows.setdefault(name, OutcomeCounts(name)).counts[outcome] = count
     return sorted(rows.values(), key=lambda r: r.agency)

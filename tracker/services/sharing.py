@@ -1,6 +1,6 @@
 """Information sharing: record a share (sent or received), the concerns it raises, and answers.
 
-A share's content lives in versions (ShareVersion); each receiving agency is a ShareRecipient,
+A share's content lives in versions (ShareVersion); each receiving agency is a Concern,
 which is the concern it owes when the sender asked for a response. A concern is due at the end of
 the Nth working day after it was shared (workdays.deadline; N from the settings by priority).
 Nothing is edited in place: an amendment adds a version with a reason.
@@ -14,6 +14,7 @@ Interfaces other features call:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from tracker.models import (
     OPEN_CONCERN_STATES,
     Agency,
     Case,
+    Concern,
     ConcernResponse,
     ConcernState,
     Consent,
@@ -38,7 +40,6 @@ from tracker.models import (
     Priority,
     Share,
     ShareMethod,
-    ShareRecipient,
     ShareVersion,
     SpecialCategoryCircumstance,
     Theme,
@@ -385,7 +386,7 @@ def record_share(
     db.session.add(new_version(share, 1, details, actor, None))
     for agency_id, recipient in by_agency.items():
         db.session.add(
-            ShareRecipient(
+            Concern(
                 share=share,
                 agency_id=agency_id,
                 people_names=(recipient.people_names or "").strip() or None,
@@ -496,7 +497,7 @@ def recalculate_due_times(since: datetime, why: str) -> int:
     commits). The sweep's alert keys name the concern, not the due time: nothing is raised twice.
     """
     moved = 0
-    for recipient in db.session.scalars(open_concerns().where(ShareRecipient.due_at >= since)):
+    for recipient in db.session.scalars(open_concerns().where(Concern.due_at >= since)):
         share = recipient.share
         due = due_time(share.current.shared_at, share.priority, share.rating)
         if due == recipient.due_at:
@@ -523,8 +524,8 @@ def record_first_view(person: Person, share: Share) -> None:
         if recipient.agency_id != person.agency_id or recipient.viewed_at is not None:
             continue
         won = db.session.execute(
-            update(ShareRecipient)
-            .where(ShareRecipient.id == recipient.id, ShareRecipient.viewed_at.is_(None))
+            update(Concern)
+            .where(Concern.id == recipient.id, Concern.viewed_at.is_(None))
             .values(viewed_at=now, viewed_by_id=person.id)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -541,7 +542,7 @@ def record_first_view(person: Person, share: Share) -> None:
 
 
 def record_outcome(
-    actor: Person, recipient: ShareRecipient, outcome: str, detail: str | None = None
+    actor: Person, recipient: Concern, outcome: str, detail: str | None = None
 ) -> None:
     """What the receiving agency did with what it was sent, so the sender learns it."""
     problems = []
@@ -557,8 +558,8 @@ def record_outcome(
     _all(problems)
     now = clock.now()
     won = db.session.execute(
-        update(ShareRecipient)
-        .where(ShareRecipient.id == recipient.id, ShareRecipient.outcome.is_(None))
+        update(Concern)
+        .where(Concern.id == recipient.id, Concern.outcome.is_(None))
         .values(outcome=outcome, outcome_detail=detail, outcome_at=now, outcome_by_id=actor.id)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -587,7 +588,7 @@ LOOP_STAGE_LABELS = {
 }
 
 
-def loop_stage(recipient: ShareRecipient) -> str:
+def loop_stage(recipient: Concern) -> str:
     """How far the loop back to the sender has closed for one receiving agency."""
     if recipient.outcome:
         return "outcome_recorded"
@@ -600,17 +601,17 @@ def loop_stage(recipient: ShareRecipient) -> str:
     return "sent"
 
 
-def unviewed_past(cutoff: datetime) -> Select[tuple[ShareRecipient]]:
+def unviewed_past(cutoff: datetime) -> Select[tuple[Concern]]:
     """Shares not yet opened by their receiving agency that were recorded before `cutoff`."""
     return (
-        select(ShareRecipient)
-        .join(ShareRecipient.share)
-        .where(ShareRecipient.viewed_at.is_(None), Share.recorded_at <= cutoff)
-        .order_by(ShareRecipient.id)
+        select(Concern)
+        .join(Concern.share)
+        .where(Concern.viewed_at.is_(None), Share.recorded_at <= cutoff)
+        .order_by(Concern.id)
     )
 
 
-def _check_answering(actor: Person, recipient: ShareRecipient, field: str) -> None:
+def _check_answering(actor: Person, recipient: Concern, field: str) -> None:
     if actor.agency_id != recipient.agency_id:
         raise ShareError(
             field, f"Only {recipient.agency.name} can answer this concern: it is not your agency's"
@@ -619,7 +620,7 @@ def _check_answering(actor: Person, recipient: ShareRecipient, field: str) -> No
         raise ShareError(field, "This share did not ask for a response")
 
 
-def acknowledge(actor: Person, recipient: ShareRecipient) -> None:
+def acknowledge(actor: Person, recipient: Concern) -> None:
     """The receiving agency has seen the concern and is dealing with it (it stays open)."""
     if actor.agency_id != recipient.agency_id:
         raise ShareError(
@@ -649,7 +650,7 @@ def acknowledge(actor: Person, recipient: ShareRecipient) -> None:
 
 
 def response_problems(
-    recipient: ShareRecipient, action_taken: str | None, reason: str | None
+    recipient: Concern, action_taken: str | None, reason: str | None
 ) -> list[ShareError]:
     """What an answer must say; answering again amends, so it needs a reason too."""
     problems = []
@@ -662,7 +663,7 @@ def response_problems(
 
 def respond(
     actor: Person,
-    recipient: ShareRecipient,
+    recipient: Concern,
     *,
     action_taken: str,
     next_steps: str | None = None,
@@ -725,7 +726,7 @@ def record_share_view(share: Share, person: Person | None = None) -> None:
     audit.commit_view()
 
 
-def record_list_view(recipients: list[ShareRecipient], where: str) -> None:
+def record_list_view(recipients: list[Concern], where: str) -> None:
     """A list of concerns shows case data: audit which concerns were shown, and where."""
     if recipients:
         audit.record(
@@ -736,25 +737,25 @@ def record_list_view(recipients: list[ShareRecipient], where: str) -> None:
     audit.commit_view()
 
 
-def _concerns() -> Select[tuple[ShareRecipient]]:
+def _concerns() -> Select[tuple[Concern]]:
     return (
-        select(ShareRecipient)
-        .join(ShareRecipient.share)
+        select(Concern)
+        .join(Concern.share)
         .join(Share.case)
         .options(
-            contains_eager(ShareRecipient.share).contains_eager(Share.case),
-            selectinload(ShareRecipient.share, Share.versions),
-            selectinload(ShareRecipient.share, Share.from_agency),
+            contains_eager(Concern.share).contains_eager(Share.case),
+            selectinload(Concern.share, Share.versions),
+            selectinload(Concern.share, Share.from_agency),
         )
     )
 
 
-def open_concerns() -> Select[tuple[ShareRecipient]]:
+def open_concerns() -> Select[tuple[Concern]]:
     """Every concern still awaiting a response, soonest due first."""
     return (
         _concerns()
-        .where(ShareRecipient.state.in_(OPEN_CONCERN_STATES))
-        .order_by(ShareRecipient.due_at, ShareRecipient.id)
+        .where(Concern.state.in_(OPEN_CONCERN_STATES))
+        .order_by(Concern.due_at, Concern.id)
     )
 
 
@@ -768,27 +769,23 @@ def _due(query: Select, due: str | None, now: datetime | None) -> Select:
         return query
     now = now or clock.now()
     if due == OVERDUE:
-        return query.where(ShareRecipient.due_at < now)
+        return query.where(Concern.due_at < now)
     if due == DUE_SOON:
-        return query.where(
-            ShareRecipient.due_at >= now, ShareRecipient.due_at <= workdays.deadline(now, 1)
-        )
+        return query.where(Concern.due_at >= now, Concern.due_at <= workdays.deadline(now, 1))
     raise ValueError(f"due must be {OVERDUE!r} or {DUE_SOON!r}, not {due!r}")
 
 
 def awaiting_our_response(
     agency_id: int, due: str | None = None, now: datetime | None = None
-) -> Select[tuple[ShareRecipient]]:
+) -> Select[tuple[Concern]]:
     """Concerns shared with this agency still open, on cases it is involved in."""
-    query = open_concerns().where(
-        ShareRecipient.agency_id == agency_id, access.agency_involved(agency_id)
-    )
+    query = open_concerns().where(Concern.agency_id == agency_id, access.agency_involved(agency_id))
     return _due(query, due, now)
 
 
 def awaiting_their_response(
     agency_id: int, due: str | None = None, now: datetime | None = None
-) -> Select[tuple[ShareRecipient]]:
+) -> Select[tuple[Concern]]:
     """Concerns this agency shared that other agencies have not yet answered."""
     query = open_concerns().where(
         Share.from_agency_id == agency_id, access.agency_involved(agency_id)
@@ -802,7 +799,7 @@ def unanswered_concerns(
     agency_id: int | None = None,
     min_days_overdue: int = 0,
     priority: str | None = None,
-) -> Select[tuple[ShareRecipient]]:
+) -> Select[tuple[Concern]]:
     """Concerns past their due time without a response, longest overdue first.
 
     agency_id narrows to concerns owed by or sent from that agency; min_days_overdue to those at
@@ -810,25 +807,23 @@ def unanswered_concerns(
     """
     query = (
         _concerns()
-        .where(ShareRecipient.state.in_(OPEN_CONCERN_STATES), ShareRecipient.due_at < now)
-        .order_by(ShareRecipient.due_at, ShareRecipient.id)
+        .where(Concern.state.in_(OPEN_CONCERN_STATES), Concern.due_at < now)
+        .order_by(Concern.due_at, Concern.id)
     )
     if min_days_overdue > 0:
         # Due times are the end of a working day, so "due on or before the day N working days
         # ago" is exactly "at least N working days overdue".
         today = workdays.to_local(now).date()
         cutoff = workdays.end_of_working_day(workdays.working_days_before(today, min_days_overdue))
-        query = query.where(ShareRecipient.due_at <= cutoff)
+        query = query.where(Concern.due_at <= cutoff)
     if agency_id:
-        query = query.where(
-            (ShareRecipient.agency_id == agency_id) | (Share.from_agency_id == agency_id)
-        )
+        query = query.where((Concern.agency_id == agency_id) | (Share.from_agency_id == agency_id))
     if priority:
         query = query.where(Share.priority == priority)
     return query
 
 
-def days_overdue(recipient: ShareRecipient, now: datetime) -> int:
+def days_overdue(recipient: Concern, now: datetime) -> int:
     if recipient.due_at is None or recipient.state not in OPEN_CONCERN_STATES:
         return 0
     return workdays.working_days_overdue(recipient.due_at, now)
@@ -837,14 +832,20 @@ def days_overdue(recipient: ShareRecipient, now: datetime) -> int:
 CONCERN_STATE_LABELS = {state.value: label for state, label in models.CONCERN_STATE_LABELS.items()}
 
 
-def concern_due_status(recipient: ShareRecipient, now: datetime) -> str | None:
+def concern_due_status(recipient: Concern, now: datetime) -> str | None:
     """'overdue' or 'due_soon' (within a working day) for an open concern, else None."""
     if recipient.state not in OPEN_CONCERN_STATES:
         return None
     return workdays.due_status(recipient.due_at, now)
 
 
-def is_unanswered(recipient: ShareRecipient, now: datetime) -> bool:
+def due_statuses(recipients: Iterable[Concern], now: datetime) -> dict[int, str | None]:
+    """concern_due_status of each concern a page lists, keyed by id: worked out by the view, as
+    it reads the closure days, so that the template only shows it."""
+    return {recipient.id: concern_due_status(recipient, now) for recipient in recipients}
+
+
+def is_unanswered(recipient: Concern, now: datetime) -> bool:
     return (
         recipient.state in OPEN_CONCERN_STATES
         and recipient.due_at is not None
@@ -859,12 +860,12 @@ def shares_for_case(case_id: int) -> Select[tuple[Share]]:
         .where(Share.case_id == case_id)
         .options(
             selectinload(Share.versions).selectinload(ShareVersion.recorded_by),
-            selectinload(Share.recipients).selectinload(ShareRecipient.responses),
+            selectinload(Share.recipients).selectinload(Concern.responses),
             selectinload(Share.recorded_by),
         )
         .order_by(Share.id.desc())
     )
 
 
-def unanswered_on_case(case_id: int, now: datetime) -> list[ShareRecipient]:
+def unanswered_on_case(case_id: int, now: datetime) -> list[Concern]:
     return list(db.session.scalars(unanswered_concerns(now).where(Share.case_id == case_id)))

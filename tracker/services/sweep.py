@@ -54,11 +54,11 @@ from tracker.models import (
     CaseStatus,
     Challenge,
     ChallengeKind,
+    Concern,
     Person,
     Priority,
     Role,
     Share,
-    ShareRecipient,
     ThresholdView,
 )
 from tracker.services import alerts, challenges, leads, locks, notes, procedure, workdays
@@ -146,21 +146,21 @@ def _concern_path(share: Share) -> str:
 
 def _open_concerns():
     return (
-        select(ShareRecipient)
-        .join(ShareRecipient.share)
+        select(Concern)
+        .join(Concern.share)
         .join(Case, Case.id == Share.case_id)
         .where(
-            ShareRecipient.state.in_(OPEN_CONCERN_STATES),
+            Concern.state.in_(OPEN_CONCERN_STATES),
             Share.needs_response,
             Case.status == CaseStatus.OPEN.value,
         )
-        .order_by(ShareRecipient.due_at, ShareRecipient.id)
+        .order_by(Concern.due_at, Concern.id)
     )
 
 
-def _still_open(concern_id: int) -> ShareRecipient | None:
+def _still_open(concern_id: int) -> Concern | None:
     """Re-read inside the item's own transaction: it may have been answered meanwhile."""
-    concern = db.session.get(ShareRecipient, concern_id, populate_existing=True)
+    concern = db.session.get(Concern, concern_id, populate_existing=True)
     if concern is None or concern.state not in OPEN_CONCERN_STATES:
         return None
     return concern
@@ -169,9 +169,7 @@ def _still_open(concern_id: int) -> ShareRecipient | None:
 def remind_concerns_due(now: datetime, counts: Counter) -> None:
     hours = current_app.config["CONCERN_REMINDER_HOURS"]
     candidates = db.session.scalars(
-        _open_concerns().where(
-            ShareRecipient.due_at > now, ShareRecipient.due_at <= now + REMINDER_HORIZON
-        )
+        _open_concerns().where(Concern.due_at > now, Concern.due_at <= now + REMINDER_HORIZON)
     ).all()
     due = [c.id for c in candidates if workdays.working_hours_between(now, c.due_at) <= hours]
     done = _raised([f"concern:{i}:due_soon" for i in due])
@@ -210,7 +208,7 @@ def _challenged(concern_ids: list[int]) -> set[int]:
     )
 
 
-def _open_challenge_for(concern: ShareRecipient) -> Challenge | None:
+def _open_challenge_for(concern: Concern) -> Challenge | None:
     """Stage 1 for an unanswered concern, opened by the scheduler for the sender (commits the
     challenge, its alerts and its challenge.auto_open audit event together)."""
     share = concern.share
@@ -244,7 +242,7 @@ def _open_challenge_for(concern: ShareRecipient) -> Challenge | None:
         return None
 
 
-def _alert_overdue(concern: ShareRecipient, event: str) -> int:
+def _alert_overdue(concern: Concern, event: str) -> int:
     """The receiving agency's stage-1 lead and the sender hear that a concern went unanswered."""
     share = concern.share
     urgent = share.priority == Priority.URGENT.value
@@ -271,7 +269,7 @@ def _alert_overdue(concern: ShareRecipient, event: str) -> int:
 
 def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
     overdue = db.session.scalars(
-        _open_concerns().where(ShareRecipient.due_at < now).with_only_columns(ShareRecipient.id)
+        _open_concerns().where(Concern.due_at < now).with_only_columns(Concern.id)
     ).all()
     auto_open = procedure.current().auto_open_challenge_for_unanswered_concern
     for chunk in _chunks(list(overdue)):
@@ -437,14 +435,14 @@ def remind_unviewed_shares(now: datetime, counts: Counter) -> None:
     newest = now - timedelta(hours=hours)
     oldest = now - REMINDER_HORIZON - timedelta(days=2 * days)
     candidates = db.session.scalars(
-        select(ShareRecipient)
-        .join(ShareRecipient.share)
+        select(Concern)
+        .join(Concern.share)
         .where(
-            ShareRecipient.viewed_at.is_(None),
+            Concern.viewed_at.is_(None),
             Share.recorded_at <= newest,
             Share.recorded_at >= oldest,
         )
-        .order_by(ShareRecipient.id)
+        .order_by(Concern.id)
     ).all()
     due = [
         r for r in candidates if workdays.working_hours_between(r.share.recorded_at, now) >= hours

@@ -37,8 +37,7 @@ from tracker.models import (
     THEME_LABELS,
     Priority,
 )
-from tracker.services import notes, procedure, sharing, workdays
-from tracker.services.notes import NOTE_KIND_LABELS
+from tracker.services import procedure, sharing, workdays
 from tracker.services.sharing import SHARE_FIELDS, ShareDetails
 
 
@@ -398,103 +397,4 @@ class ResponseForm(BaseForm):
             Length(max=2000, message="Reason must be 2000 characters or fewer"),
             no_control_characters,
         ],
-    )
-
-
-class NoteForm(BaseForm):
-    kind = RadioField(
-        "Kind of note",
-        widget=GovRadioInput(),
-        choices=choices(NOTE_KIND_LABELS.items()),
-        invalid_choice_message="Select the kind of note",
-        validators=[InputRequired("Select the kind of note")],
-    )
-    occurred_on = GovDateField(
-        "Date",
-        description="When it happened or when the child said it, for example 27 3 2026",
-        validators=[InputRequired("Enter the date")],
-    )
-    text = required_text(
-        "Note",
-        "Enter the note",
-        description="For the child's lived experience, use the child's own words where you can: "
-        "what they said and what their days are like.",
-    )
-    themes = ShareDetailsForm.themes
-
-    def cross_field_problems(self):
-        return notes.note_problems(self.occurred_on.data, self.text.data, self.themes.data or [])
-
-
-class AmendNoteForm(NoteForm):
-    kind = None  # the kind of a note does not change
-    reason = _reason("Why are you amending this note?", "Enter why you are amending this note")
-
-
-class ThresholdForm(BaseForm):
-    level = RadioField(
-        "Your agency's view of the level of need",
-        widget=GovRadioInput(),
-        invalid_choice_message="Select a level of need from the list",
-        validators=[InputRequired("Select a level of need")],
-    )
-    reason = _reason("Reason for your view", "Enter the reason for your agency's view")
-
-
-class ChronologyFilterForm(BaseForm):
-    class Meta:
-        csrf = False  # a GET filter changes nothing
-
-    agency = SelectField(
-        "Agency",
-        widget=GovSelect(),
-        coerce=int,
-        default=0,
-        validators=[Optional()],
-        validate_choice=False,
-    )
-    theme = SelectField(
-        "Learning theme",
-        widget=GovSelect(),
-        choices=choices([("", "All themes"), *((t.value, lbl) for t, lbl in THEME_LABELS.items())]),
-        validators=[Optional()],
-        validate_choice=False,
-    )
-    kind = SelectField(
-        "Kind of entry", widget=GovSelect(), validators=[Optional()], validate_choice=False
-    )
-
-
-class UnansweredFilterForm(BaseForm):
-    class Meta:
-        csrf = False
-
-    agency = SelectField(
-        "Agency",
-        widget=GovSelect(),
-        coerce=int,
-        default=0,
-        validators=[Optional()],
-        validate_choice=False,
-        invalid_value_message="Select an agency from the list",
-    )
-    min_days = SelectField(
-        "Working days overdue",
-        widget=GovSelect(),
-        coerce=int,
-        default=0,
-        choices=choices(
-            [(0, "Any"), (1, "1 or more"), (3, "3 or more"), (5, "5 or more"), (10, "10 or more")]
-        ),
-        validators=[Optional()],
-        # Only the listed numbers: 10,000,000 working days back is minutes of counting.
-        invalid_choice_message="Select how many working days overdue from the list",
-        invalid_value_message="Select how many working days overdue from the list",
-    )
-    priority = SelectField(
-        "Priority",
-        widget=GovSelect(),
-        choices=choices([("", "Any"), *PRIORITY_LABELS.items()]),
-        validators=[Optional()],
-        invalid_choice_message="Select a priority from the list",
     )

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -16,16 +14,12 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from tracker import access, clock, inputs
+from tracker import access, clock
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
+from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome
 from tracker.services import (
-    agencies,
-    cases,
-    chronology,
     no_share,
-    notes,
     procedure,
     sharing,
     workdays,
@@ -37,16 +31,11 @@ from tracker.shares.forms import (
     LAWFUL_BASIS_LABELS,
     METHOD_LABELS,
     AcknowledgeForm,
-    AmendNoteForm,
     AmendShareForm,
-    ChronologyFilterForm,
     NoShareForm,
-    NoteForm,
     OutcomeForm,
     RatingForm,
     ResponseForm,
-    ThresholdForm,
-    UnansweredFilterForm,
     rating_choices,
     share_form,
 )
@@ -170,7 +159,7 @@ def _render_share(share, *, status: int = 200, **forms):
         share=share,
         rating=procedure.current().rating(share.rating) if share.rating else None,
         share_agency_ids={share.from_agency_id, *(r.agency_id for r in share.recipients)},
-        now=clock.now(),
+        concern_dues=sharing.due_statuses(share.recipients, clock.now()),
         can_change=access.can_change_cases(current_user),
         title="Share",
         **forms,
@@ -203,10 +192,10 @@ def amend(share_id: int):
     ), _status(form)
 
 
-def _concern(share_id: int, recipient_id: int) -> tuple[Case, ShareRecipient]:
+def _concern(share_id: int, recipient_id: int) -> tuple[Case, Concern]:
     share = sharing.share_for_reading(share_id, current_user)
     case = access.case_for_changing(share.case_id)
-    recipient = db.session.get(ShareRecipient, recipient_id)
+    recipient = db.session.get(Concern, recipient_id)
     if recipient is None or recipient.share_id != share.id:
         abort(404)
     return case, recipient
@@ -336,256 +325,34 @@ def record_no_share(case_id: int):
     ), _status(form)
 
 
-# --- Case notes and threshold views -------------------------------------------------------------
-
-
-@blueprint.route("/cases/<int:case_id>/notes/new", methods=["GET", "POST"])
-def record_note(case_id: int):
-    case = access.case_for_changing(case_id)
-    form = NoteForm()
-    if request.method == "GET":
-        form.kind.data = request.args.get("kind", "lived_experience")
-    if form.validate_on_submit():
-        try:
-            notes.record_note(
-                current_user,
-                case,
-                kind=form.kind.data,
-                occurred_on=form.occurred_on.data,
-                text=form.text.data,
-                themes=list(form.themes.data or []),
-            )
-        except notes.NoteError as error:
-            form.refused(error)
-        else:
-            flash("Note recorded", "success")
-            return redirect(url_for("cases.show", case_id=case.id))
-    return render_template(
-        "shares/note_form.html", case=case, form=form, note=None, title="Add a case note"
-    ), _status(form)
-
-
-def _note(case: Case, note_id: int):
-    note = notes.note_for_case(case, note_id)
-    if note is None:
-        abort(404)
-    return note
-
-
-@blueprint.route("/cases/<int:case_id>/notes/<int:note_id>")
-def note(case_id: int, note_id: int):
-    case = access.case_for_reading(case_id)
-    found = _note(case, note_id)
-    cases.record_view(case, "note.view")
-    return render_template(
-        "shares/note.html",
-        case=case,
-        note=found,
-        kind_labels=notes.NOTE_KIND_LABELS,
-        can_change=access.can_change_cases(current_user),
-        title="Case note",
-    )
-
-
-@blueprint.route("/cases/<int:case_id>/notes/<int:note_id>/amend", methods=["GET", "POST"])
-def amend_note(case_id: int, note_id: int):
-    case = access.case_for_changing(case_id)
-    found = _note(case, note_id)
-    form = AmendNoteForm()
-    if request.method == "GET":
-        form.occurred_on.data = found.current.occurred_on
-        form.text.data = found.current.text
-        form.themes.data = [t for t in found.current.themes.split(",") if t]
-    if form.validate_on_submit():
-        try:
-            notes.amend_note(
-                current_user,
-                found,
-                occurred_on=form.occurred_on.data,
-                text=form.text.data,
-                themes=list(form.themes.data or []),
-                reason=form.reason.data,
-            )
-        except notes.NoteError as error:
-            form.refused(error)
-        else:
-            flash("Note amended: the earlier version stays in its history", "success")
-            return redirect(url_for("shares.note", case_id=case.id, note_id=found.id))
-    return render_template(
-        "shares/note_form.html", case=case, form=form, note=found, title="Amend a case note"
-    ), _status(form)
-
-
-@blueprint.route("/cases/<int:case_id>/threshold", methods=["GET", "POST"])
-def threshold(case_id: int):
-    case = access.case_for_changing(case_id)
-    form = ThresholdForm()
-    form.level.choices = choices((level, level) for level in notes.threshold_levels())
-    if form.validate_on_submit():
-        try:
-            notes.record_threshold_view(
-                current_user, case, level=form.level.data, reason=form.reason.data
-            )
-        except notes.NoteError as error:
-            form.refused(error)
-        else:
-            flash("Threshold view recorded", "success")
-            return redirect(url_for("cases.show", case_id=case.id))
-    return render_template(
-        "shares/threshold.html", case=case, form=form, title="Record your agency's threshold view"
-    ), _status(form)
-
-
-# --- Chronology ---------------------------------------------------------------------------------
-
-
-def _chronology(case_id: int):
-    case = access.case_for_reading(case_id)
-    form = ChronologyFilterForm(request.args)
-    form.agency.choices = [
-        *choices([(0, "All agencies")]),
-        *choices((i.agency_id, i.agency.name) for i in case.involvements),
-    ]
-    form.kind.choices = [
-        *choices([("", "All kinds")]),
-        *choices((kind, label) for kind, (label, _) in chronology.SOURCES.items()),
-    ]
-    form.validate()
-    entries = chronology.entries_for(
-        case.id,
-        agency_id=form.agency.data or None,
-        theme=form.theme.data or None,
-        kind=form.kind.data or None,
-    )
-    return case, form, entries
-
-
-@blueprint.route("/cases/<int:case_id>/chronology")
-def case_chronology(case_id: int):
-    case, form, entries = _chronology(case_id)
-    cases.record_view(case, "chronology.view")
-    return render_template(
-        "shares/chronology.html",
-        case=case,
-        filter_form=form,
-        entries=entries,
-        csv_url=url_for("shares.chronology_csv", case_id=case.id, **request.args.to_dict()),
-        title=f"Chronology {case.reference}",
-    )
-
-
-@blueprint.route("/cases/<int:case_id>/chronology.csv")
-def chronology_csv(case_id: int):
-    case, _, entries = _chronology(case_id)
-    cases.record_view(case, "chronology.export")
-    return Response(
-        chronology.to_csv(entries),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="chronology-{case.reference}.csv"'},
-    )
-
-
-# --- The agency's own lists (the home page's "see all") -----------------------------------------
-
-AGENCY_LISTS = {
-    "ours": (sharing.awaiting_our_response, "Shared with us, awaiting our response"),
-    "theirs": (sharing.awaiting_their_response, "Waiting on other agencies"),
-}
-DUE_TITLES = {sharing.OVERDUE: "overdue", sharing.DUE_SOON: "due soon"}
-
-
-@blueprint.route("/concerns/<any(ours, theirs):which>")
-def agency_concerns(which: str):
-    """One of the agency's two lists of open concerns, optionally only overdue or due soon."""
-    access.require(access.can_change_cases(current_user))
-    due = request.args.get("due")
-    if due not in DUE_TITLES:
-        due = None
-    query, title = AGENCY_LISTS[which]
-    now = clock.now()
-    page = inputs.paginate(query(current_user.agency_id, due, now))
-    sharing.record_list_view(page.items, f"concerns: {which}" + (f", {due}" if due else ""))
-    return render_template(
-        "shares/agency_concerns.html",
-        page=page,
-        which=which,
-        due=due,
-        now=now,
-        title=f"{title}: {DUE_TITLES[due]}" if due else title,
-    )
-
-
-# --- The partnership list -----------------------------------------------------------------------
-
-
-@blueprint.route("/concerns/unanswered")
-def unanswered():
-    access.require(access.sees_partnership_lists(current_user))
-    form = UnansweredFilterForm(request.args)
-    form.agency.choices = [
-        *choices([(0, "All agencies")]),
-        *choices((a.id, a.name) for a in agencies.active_agencies()),
-    ]
-    valid = form.validate()
-
-    def chosen(field):  # a filter with an error is left out (and named in the error summary)
-        return None if field.errors else field.data or None
-
-    now = clock.now()
-    query = sharing.unanswered_concerns(
-        now,
-        agency_id=chosen(form.agency),
-        min_days_overdue=chosen(form.min_days) or 0,
-        priority=chosen(form.priority),
-    )
-    page = inputs.paginate(query)
-    sharing.record_list_view(page.items, "unanswered concerns")
-    return render_template(
-        "shares/unanswered.html",
-        form=form,
-        filter_form=form,
-        page=page,
-        now=now,
-        days_overdue=sharing.days_overdue,
-        title="Unanswered concerns",
-    ), 200 if valid else 400
-
-
 # --- Pieces other pages include -----------------------------------------------------------------
 
 
-@blueprint.app_template_global()
 def case_sharing(case: Case) -> dict:
-    """What the case page shows about sharing (templates/shares/_case_sections.html)."""
+    """What the case page shows about sharing (templates/shares/_case_sections.html): its view
+    prepares it, so that the template only renders."""
     now = clock.now()
-    views = notes.current_threshold_views(case)
+    shares = db.session.scalars(sharing.shares_for_case(case.id).limit(10)).all()
+    unanswered = sharing.unanswered_on_case(case.id, now)
     return {
-        "now": now,
-        "shares": db.session.scalars(sharing.shares_for_case(case.id).limit(10)).all(),
+        "concern_dues": sharing.due_statuses(
+            [*unanswered, *(r for share in shares for r in share.recipients)], now
+        ),
+        "shares": shares,
         "share_count": db.session.scalar(
             db.select(db.func.count()).select_from(
                 sharing.shares_for_case(case.id).order_by(None).subquery()
             )
         ),
-        "unanswered": sharing.unanswered_on_case(case.id, now),
+        "unanswered": unanswered,
         "no_share": db.session.scalars(no_share.for_case(case.id)).all(),
-        "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
-        "note_labels": notes.NOTE_KIND_LABELS,
-        "lived_experience_stale": notes.lived_experience_stale(case, now.date()),
-        "latest_lived_experience": notes.latest_lived_experience(case),
-        "threshold_views": sorted(views.values(), key=lambda v: v.agency.name),
-        "thresholds_disagree": len({v.level for v in views.values()}) > 1,
-        "challenge_url": url_for("challenges.raise_challenge", case_id=case.id, from_threshold=1)
-        if "challenges.raise_challenge" in current_app.view_functions
-        else None,
     }
 
 
-blueprint.add_app_template_global(sharing.concern_due_status, "sharing_due_status")
 blueprint.add_app_template_global(sharing.CONCERN_STATE_LABELS.get, "concern_state_label")
 
 
-def loop_summary(recipient: ShareRecipient) -> str:
+def loop_summary(recipient: Concern) -> str:
     """Where the loop back to the sender has got to, for the sender's lists and the share."""
     stage = sharing.loop_stage(recipient)
     label = sharing.LOOP_STAGE_LABELS[stage]
