@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "tracker.inbox.views",
     "tracker.approvals.views",
     "tracker.challenges.views",
+    "tracker.break_glass.views",
     "tracker.api.views",
     "tracker.api.pages",
 )

@@ -28,14 +28,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from tracker import database
 from tracker.extensions import db
-from tracker.models import Agency, AuditContent, AuditEvent, Case, Person, Role
+from tracker.models import (
+    BREAK_GLASS_ACTION_SUFFIX,
+    Agency,
+    AuditContent,
+    AuditEvent,
+    Case,
+    Person,
+    Role,
+)
 from tracker.services import clock, workdays
 from tracker.verify_pack import content_commitment, leaf_hash
 
@@ -141,6 +149,10 @@ def record(
     short write transaction (tracker/database.py), committed by commit_view().
     """
     person = actor or _current_person()
+    grant_id = _break_glass_grant(case_id, person)
+    if grant_id is not None:
+        action += BREAK_GLASS_ACTION_SUFFIX
+        changes = {**(changes or {}), "break_glass_grant_id": [None, grant_id]}
     address, agent = _request_origin()
     content = canonical_json(
         {
@@ -167,6 +179,19 @@ def record(
     database.upgrade_for_write(db.session)
     _add(event_row, db.session)
     return event_row
+
+
+def read_under_break_glass(case_id: int, person_id: int, grant_id: int) -> None:
+    """The rest of this request reads the case under a break-glass grant (tracker.access): each
+    event it records about the case carries the mark in its action, which the leaf covers."""
+    g.setdefault("break_glass_reads", {})[case_id] = (person_id, grant_id)
+
+
+def _break_glass_grant(case_id: int | None, person: Person | None) -> int | None:
+    if case_id is None or person is None or not has_request_context():
+        return None
+    person_id, grant_id = g.get("break_glass_reads", {}).get(case_id, (None, None))
+    return grant_id if person_id == person.id else None
 
 
 def commit_view() -> None:
