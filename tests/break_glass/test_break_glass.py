@@ -134,6 +134,12 @@ def test_leads_are_alerted_once_per_grant_and_the_lead_agency_on_opening(
     assert len(alerts_of(AlertKind.BREAK_GLASS)) == 4
 
 
+def test_with_no_lead_in_any_involved_agency_the_auditors_are_alerted(client, world, now):
+    world.lead_a.active = world.lead_b.active = False
+    ask(client, world.worker_c, world.case.reference)
+    assert [r for r, _ in alerts_of(AlertKind.BREAK_GLASS)] == [world.auditor.id]
+
+
 def test_two_requests_at_once_make_one_grant(app, world, now):
     from tests.api.test_concurrency import WORKERS, at_once
 
@@ -178,8 +184,13 @@ def test_an_auditor_reviews_each_use_once(client, world, now, password_hash):
     assert grant.review_status == ReviewStatus.REFERRED.value
     assert grant.reviewed_by_id == world.auditor.id
     assert grant.review_reason == "No emergency was recorded"
-    # A referral goes to the leads of the person's agency.
+    # A referral goes to the leads of the person's agency, who may not read the case: the
+    # alert links to their inbox and does not name the case.
     assert [r for r, _ in alerts_of(AlertKind.BREAK_GLASS_REFERRED)] == [lead_c.id]
+    referral = db.session.scalar(
+        select(Alert).where(Alert.kind == AlertKind.BREAK_GLASS_REFERRED.value)
+    )
+    assert referral.case_id is None and referral.link == "/inbox/"
     assert "Nothing is waiting for review" in page_text(client.get("/emergency-access/reviews"))
 
     # A second review (a twin click, another auditor) changes nothing.

@@ -87,32 +87,34 @@ def live_grant(person: Person, case: Case) -> BreakGlassGrant | None:
     )
 
 
-def _leads_of(agency_ids: set[int]) -> list[Person]:
-    return list(
-        db.session.scalars(
-            select(Person).where(
-                Person.agency_id.in_(agency_ids),
-                Person.role == Role.LEAD.value,
-                Person.active,
-            )
-        )
-    )
+def _people(*roles: Role, agency_ids: set[int] | None = None) -> list[Person]:
+    query = select(Person).where(Person.role.in_([r.value for r in roles]), Person.active)
+    if agency_ids is not None:
+        query = query.where(Person.agency_id.in_(agency_ids))
+    return list(db.session.scalars(query.order_by(Person.id)))
 
 
-def _alert(grant: BreakGlassGrant, what: str, kind: AlertKind, agency_ids: set[int]) -> None:
-    """Alert the agencies' leads; an agency with none still gets someone: the partnership's."""
-    recipients = _leads_of(agency_ids) or leads.partnership_leads(1)
+def _alert(grant: BreakGlassGrant, kind: AlertKind, subject: str, recipients, link: str) -> None:
     alerts.raise_alert(
         # One grant, one alert per recipient and kind: a retry adds nothing, a new grant is new.
         event=f"{kind.value}:{grant.id}",
         recipients=recipients,
         kind=kind.value,
-        subject=f"{what} by {grant.person.name}, {grant.agency.name}",
-        link=alerts.app_path("cases.show", case_id=grant.case_id),
-        case_id=grant.case_id,
+        subject=subject,
+        link=link,
+        # Only those who may read the case see which case it was in their inbox.
+        case_id=grant.case_id if link.startswith("/cases/") else None,
         urgent=True,
         sender=grant.person,
     )
+
+
+def _alert_case_readers(grant: BreakGlassGrant, kind: AlertKind, what: str, agency_ids) -> None:
+    """Alert the agencies' leads, who read the case (the link opens it); where none of them has
+    a lead, the auditors, who read every case and review the grant."""
+    recipients = _people(Role.LEAD, agency_ids=agency_ids) or _people(Role.AUDITOR)
+    subject = f"{what} by {grant.person.name}, {grant.agency.name}"
+    _alert(grant, kind, subject, recipients, alerts.app_path("cases.show", case_id=grant.case_id))
 
 
 def request_access(person: Person, case: Case, reason: str) -> tuple[BreakGlassGrant, bool]:
@@ -156,8 +158,8 @@ def request_access(person: Person, case: Case, reason: str) -> tuple[BreakGlassG
         reason=reason,
         actor=person,
     )
-    _alert(
-        grant, "Emergency read access to a case", AlertKind.BREAK_GLASS, case.involved_agency_ids
+    _alert_case_readers(
+        grant, AlertKind.BREAK_GLASS, "Emergency read access to a case", case.involved_agency_ids
     )
     db.session.commit()
     return grant, True
@@ -175,10 +177,10 @@ def note_opened(grant: BreakGlassGrant) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if opened:
-        _alert(
+        _alert_case_readers(
             grant,
-            "A case opened by an agency not involved in it",
             AlertKind.BREAK_GLASS_OPENED,
+            "A case opened by an agency not involved in it",
             {grant.case.lead_agency_id},
         )
 
@@ -277,8 +279,14 @@ def review(auditor: Person, grant: BreakGlassGrant, decision: str, reason: str) 
     )
     db.session.expire(grant)
     if decision == ReviewStatus.REFERRED.value:
+        # The person's own leads take it up with them. They may not read the case, so the link
+        # is their inbox. An agency with no lead: the partnership's leads.
         _alert(
-            grant, "Emergency access referred", AlertKind.BREAK_GLASS_REFERRED, {grant.agency_id}
+            grant,
+            AlertKind.BREAK_GLASS_REFERRED,
+            f"An auditor referred the emergency access of {grant.person.name}: please take it up",
+            _people(Role.LEAD, agency_ids={grant.agency_id}) or leads.partnership_leads(1),
+            alerts.app_path("inbox.index"),
         )
     db.session.commit()
 
