@@ -115,6 +115,10 @@ def test_leads_are_alerted_once_per_grant_and_the_lead_agency_on_opening(
     assert response.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(BreakGlassGrant)) == 1
     assert len(alerts_of(AlertKind.BREAK_GLASS)) == 2
+    again = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "break_glass.asked_again")
+    )
+    assert again.reason == "Asked again" and again.object_id == grant.id
 
     # Opening it tells the lead agency's (A's) leads, once however often it is opened.
     client.get(f"/cases/{world.case.id}")

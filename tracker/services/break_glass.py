@@ -135,6 +135,15 @@ def request_access(person: Person, case: Case, reason: str) -> tuple[BreakGlassG
     locks.serialise(f"break_glass:{case.id}:{person.id}")
     existing = live_grant(person, case)
     if existing is not None:
+        # Nothing new is granted, but what they said this time is kept.
+        audit.record(
+            "break_glass.asked_again",
+            object_kind="break_glass_grant",
+            object_id=existing.id,
+            case_id=case.id,
+            reason=reason,
+            actor=person,
+        )
         db.session.commit()
         return existing, False
     now = clock.now()
@@ -344,7 +353,7 @@ def as_accesses(events: list[AuditEvent]) -> list[Access]:
             role_label=Role(e.role).label if e.role else None,
             action=e.action,
             break_glass=e.action.endswith(BREAK_GLASS_ACTION_SUFFIX)
-            or e.action == "break_glass.grant",
+            or e.action in ("break_glass.grant", "break_glass.asked_again"),
         )
         for e in events
     ]
