@@ -112,6 +112,14 @@ def from_environment(**overrides) -> dict:
             f"TRACKER_TWO_FACTOR_FOR must be leads, everyone or nobody, not {two_factor_for!r}"
         )
 
+    # Emergency access is for an emergency: at least an hour, at most a day (a longer need is
+    # for the case's agencies to involve the agency properly).
+    break_glass_hours = _int("TRACKER_BREAK_GLASS_HOURS", 3)
+    if not 1 <= break_glass_hours <= 24:
+        raise ConfigError(
+            f"TRACKER_BREAK_GLASS_HOURS must be from 1 to 24, not {break_glass_hours}"
+        )
+
     base_url = os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:5000")
     audit_origin = os.environ.get("TRACKER_AUDIT_ORIGIN") or (
         (urlsplit(base_url).netloc or "tracker.invalid") + "/audit"
@@ -183,6 +191,8 @@ def from_environment(**overrides) -> dict:
         "TWO_FACTOR_FOR": two_factor_for,
         # Signed out after this long without a request (a shared or unlocked computer).
         "IDLE_MINUTES": _int("TRACKER_IDLE_MINUTES", 30),
+        # Break-glass: how long a worker's emergency read access to a case not theirs lasts.
+        "BREAK_GLASS_HOURS": break_glass_hours,
         # Sign-in through agencies' identity providers (OpenID Connect): how often a session begun
         # there is checked with the provider (a refused refresh signs the person out), and how
         # long the tracker waits for a provider.

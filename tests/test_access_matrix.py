@@ -173,6 +173,14 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("reports.index", "GET"): AUDITOR_ONLY,
     ("reports.export", "GET"): AUDITOR_ONLY,
     # API tokens: one's own; revoking B's token is refused with a message on the list page.
+    # Break-glass: workers and leads ask (auditors read all already; admins never read cases);
+    # auditors review each use and read who looked at a case in full.
+    ("break_glass.request_access", "GET"): (200, 200, 200, 403, 403, 302),
+    ("break_glass.request_access", "POST"): (400, 400, 400, 403, 403, 302),
+    ("break_glass.reviews", "GET"): AUDITOR_ONLY,
+    ("break_glass.review", "GET"): AUDITOR_ONLY,
+    ("break_glass.review", "POST"): (403, 403, 403, 400, 403, 302),
+    ("break_glass.who_looked", "GET"): AUDITOR_ONLY,
     ("api_tokens.guide", "GET"): ANYONE,
     ("api_tokens.index", "GET"): (200, 200, 200, 200, 403, 302),
     ("api_tokens.index", "POST"): (400, 400, 400, 400, 403, 302),
@@ -211,6 +219,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         alerts,
         api_tokens,
         approvals,
+        break_glass,
         challenges,
         identity,
         notes,
@@ -292,6 +301,9 @@ def url_args(world, password_hash) -> dict[str, object]:
     involvement = next(
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
     )
+    # Another worker of C's emergency access, for its review page (Worker C has none).
+    outsider = add_person("Worker C Two", world.agency_c, Role.WORKER, password_hash)
+    grant, _ = break_glass.request_access(outsider, world.case, "Told of a call-out tonight")
     transparency.seal()  # a checkpoint to download
     return {
         "case_id": world.case.id,
@@ -312,6 +324,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "approval_id": approval.id,
         "which": "ours",
         "event_id": 1,
+        "grant_id": grant.id,
     }
 
 

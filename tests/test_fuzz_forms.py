@@ -65,6 +65,7 @@ FUZZED_DIRECTLY = {
     "admin.decide": "needs a pending approval: test_approval_form",
     "approvals.decide": "needs a pending approval: test_approval_form",
     "identity.confirm_link": "needs a provider's first sign-in: test_link_confirmation_form",
+    "break_glass.review": "needs a break-glass grant: test_break_glass_review_form",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)
@@ -472,6 +473,14 @@ def test_approval_form(app, client, world, password_hash):
     client.post("/sign-out")
     sign_in_as(client, world.lead_a)
     assert fuzz_page(client, "/approvals/")
+
+
+def test_break_glass_review_form(app, client, world):
+    from tracker.services import break_glass
+
+    grant, _ = break_glass.request_access(world.worker_c, world.case, "Told of a call-out")
+    sign_in_as(client, world.auditor)
+    assert fuzz_page(client, f"/emergency-access/{grant.id}/review")
 
 
 def test_link_confirmation_form(app, client, world, password_hash):

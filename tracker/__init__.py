@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "tracker.approvals.views",
     "tracker.challenges.views",
     "tracker.leads.views",
+    "tracker.break_glass.views",
     "tracker.api.views",
     "tracker.api.pages",
 )

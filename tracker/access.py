@@ -101,17 +101,56 @@ def case_for_reading(case_id: int, person: Person | None = None) -> Case:
     if not can_read_cases(person):
         raise Forbidden
     case = db.session.get(Case, case_id)
-    if case is None or not (person.has_role(Role.AUDITOR) or is_involved(person, case)):
+    if case is None:
         raise NotFound
+    if not (person.has_role(Role.AUDITOR) or is_involved(person, case)):
+        _read_under_break_glass(person, case)
     return case
 
 
 def case_for_changing(case_id: int, person: Person | None = None) -> Case:
     person = _acting(person)
     case = case_for_reading(case_id, person)
-    if not can_change_cases(person):
+    # Break-glass reads and never changes: only an involved agency's people change a case.
+    if not (can_change_cases(person) and is_involved(person, case)):
         raise Forbidden
     return case
+
+
+# --- break-glass and who looked ----------------------------------------------------------------
+
+
+def break_glass_grant(person: Person, case: Case):
+    """The person's live emergency read access to a case their agency is not involved in (None:
+    none, or expired). Checked in the database on every request."""
+    from tracker.services import break_glass
+
+    if is_involved(person, case) or not person.has_role(*CASE_WRITERS):
+        return None
+    return break_glass.live_grant(person, case)
+
+
+def _read_under_break_glass(person: Person, case: Case) -> None:
+    """Let the person read the case under a live grant, marking the request's events (else 404)."""
+    from tracker.services import audit, break_glass
+
+    grant = break_glass_grant(person, case)
+    if grant is None:
+        raise NotFound
+    break_glass.note_opened(grant)
+    audit.read_under_break_glass(case.id, person.id, grant.id)
+
+
+def can_request_break_glass(person: Person) -> bool:
+    """Agency workers and leads (auditors read everything already; admins never read cases)."""
+    return can_change_cases(person)
+
+
+def sees_who_looked(person: Person, case: Case) -> bool:
+    """Who looked at a case: its involved agencies' leads, and auditors."""
+    return person.has_role(Role.AUDITOR) or (
+        person.has_role(Role.LEAD) and is_involved(person, case)
+    )
 
 
 def require(allowed: bool) -> None:

@@ -5,7 +5,7 @@ The one place that tells services who is acting: they never read Flask's request
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from tracker.models import Person
@@ -25,5 +25,9 @@ def request_origin() -> context.Origin:
     return request.remote_addr, agent[:300] if agent else None
 
 
+def request_scope() -> dict:
+    return g.setdefault("tracker_scope", {}) if has_request_context() else {}
+
+
 def init_app() -> None:
-    context.provide(actor=signed_in_person, origin=request_origin)
+    context.provide(actor=signed_in_person, origin=request_origin, scope=request_scope)

@@ -31,6 +31,7 @@ NAVIGATION = (
     ("Inbox", "inbox.index", lambda person: True),
     ("Unanswered concerns", "concerns.unanswered", access.sees_partnership_lists),
     ("Audit trail", "audit.index", access.can_audit),
+    ("Emergency access", "break_glass.reviews", access.can_audit),
     ("Reports", "reports.index", access.reads_partnership_wide),
     ("Challenges", "challenges.awaiting", access.can_change_cases),
     ("Challenges", "challenges.index", access.reads_without_acting),

@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0018_concern_table"
-down_revision = "0014_approvals_by_leads"
+down_revision = "0017_break_glass"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from tracker.cases.forms import (
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
 from tracker.notes import views as notes_views
-from tracker.services import agencies, cases, challenges
+from tracker.services import agencies, break_glass, cases, challenges
 from tracker.shares import views as shares_views
 from tracker.thresholds import views as thresholds_views
 
@@ -69,6 +69,7 @@ def new():
     ]
     form.other_agency_ids.choices = _agency_choices()
     matches: list[Case] = []  # cases that may be this child's, that the person may open
+    hidden_match = False  # a case that may be this child's exists that the person may not open
     if form.validate_on_submit():
         try:
             case = cases.create(
@@ -85,13 +86,18 @@ def new():
         except cases.CaseMatch as error:
             form.nhs_number.errors.append(str(error))
             matches = error.readable
+            hidden_match = error.hidden
         except cases.CaseError as error:
             form.refused(error)
         else:
             flash(f"Case {case.reference} opened", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template(
-        "cases/new.html", form=form, matches=matches, title="Open a case"
+        "cases/new.html",
+        form=form,
+        matches=matches,
+        hidden_match=hidden_match,
+        title="Open a case",
     ), _form_status(form)
 
 
@@ -109,7 +115,11 @@ def show(case_id: int):
         case_challenges=case_challenges,
         challenge_dues=challenges.dues(case_challenges, clock.now()),
         siblings=cases.linked_cases(case),
-        can_change=access.can_change_cases(current_user),
+        can_change=access.can_change_cases(current_user) and access.is_involved(current_user, case),
+        emergency=access.break_glass_grant(current_user, case),
+        who_looked=break_glass.recent_accesses(case)
+        if access.sees_who_looked(current_user, case)
+        else None,
         title=f"{case.reference} {case.child_name}",
     )
 

@@ -4,6 +4,12 @@ from tracker.models.agency import AGENCY_KIND_LABELS, Agency, AgencyKind
 from tracker.models.alert import ALERT_KIND_LABELS, Alert, AlertKind, DeliveryStatus
 from tracker.models.api_token import ApiAuthFailure, ApiRateWindow, ApiToken, IdempotencyRecord
 from tracker.models.audit import AuditCheckpoint, AuditContent, AuditEvent, AuditNode
+from tracker.models.break_glass import (
+    BREAK_GLASS_ACTION_SUFFIX,
+    REVIEW_STATUS_LABELS,
+    BreakGlassGrant,
+    ReviewStatus,
+)
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
 from tracker.models.challenge import (
     CHALLENGE_KIND_LABELS,
@@ -52,6 +58,10 @@ from tracker.models.two_factor import RecoveryCode
 from tracker.models.workday import ClosureDay
 
 __all__ = [
+    "BREAK_GLASS_ACTION_SUFFIX",
+    "BreakGlassGrant",
+    "REVIEW_STATUS_LABELS",
+    "ReviewStatus",
     "ApiAuthFailure",
     "RoleApproval",
     "AGENCY_KIND_LABELS",

@@ -44,6 +44,9 @@ class AlertKind(StrEnum):
     ROLE_APPROVAL = "role_approval"
     SHARE_UNVIEWED = "share_unviewed"
     CASE_MATCH = "case_match"
+    BREAK_GLASS = "break_glass"
+    BREAK_GLASS_OPENED = "break_glass_opened"
+    BREAK_GLASS_REFERRED = "break_glass_referred"
     OTHER = "other"
 
     @property
@@ -62,6 +65,9 @@ ALERT_KIND_LABELS = {
     AlertKind.IMMEDIATE_RISK: "Immediate risk reported",
     AlertKind.SHARE_UNVIEWED: "Shared information not yet opened",
     AlertKind.CASE_MATCH: "A new case may match a known child",
+    AlertKind.BREAK_GLASS: "Emergency access to a case",
+    AlertKind.BREAK_GLASS_OPENED: "A case opened by an agency not involved",
+    AlertKind.BREAK_GLASS_REFERRED: "Emergency access referred",
     AlertKind.WEEKLY_DIGEST: "Weekly digest",
     AlertKind.ACCOUNT_LINK: "A link to set your password",
     AlertKind.ACCOUNT_CHANGED: "A change to your account",

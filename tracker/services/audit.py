@@ -33,7 +33,15 @@ from sqlalchemy.orm import Session
 
 from tracker import clock, database
 from tracker.extensions import db
-from tracker.models import Agency, AuditContent, AuditEvent, Case, Person, Role
+from tracker.models import (
+    BREAK_GLASS_ACTION_SUFFIX,
+    Agency,
+    AuditContent,
+    AuditEvent,
+    Case,
+    Person,
+    Role,
+)
 from tracker.services import context, workdays
 from tracker.verify_pack import content_commitment, leaf_hash
 
@@ -127,6 +135,10 @@ def record(
     short write transaction (tracker/database.py), committed by commit_view().
     """
     person = actor or context.actor()
+    grant_id = _break_glass_grant(case_id, person)
+    if grant_id is not None:
+        action += BREAK_GLASS_ACTION_SUFFIX
+        changes = {**(changes or {}), "break_glass_grant_id": [None, grant_id]}
     address, agent = context.origin()
     content = canonical_json(
         {
@@ -153,6 +165,20 @@ def record(
     database.upgrade_for_write(db.session)
     _add(event_row, db.session)
     return event_row
+
+
+def read_under_break_glass(case_id: int, person_id: int, grant_id: int) -> None:
+    """The rest of this request reads the case under a break-glass grant (tracker.access): each
+    event it records about the case carries the mark in its action, which the leaf covers."""
+    context.request_scope().setdefault("break_glass_reads", {})[case_id] = (person_id, grant_id)
+
+
+def _break_glass_grant(case_id: int | None, person: Person | None) -> int | None:
+    if case_id is None or person is None:
+        return None
+    reads = context.request_scope().get("break_glass_reads", {})
+    person_id, grant_id = reads.get(case_id, (None, None))
+    return grant_id if person_id == person.id else None
 
 
 def commit_view() -> None:

@@ -139,11 +139,12 @@ def create(
 
 class CaseMatch(CaseError):
     """An existing case may be this child's: `readable` are the ones the creator may open (offer
-    to link them); when others exist, the partnership's leads have been alerted."""
+    to link them); when others exist (`hidden`), the partnership's leads have been alerted."""
 
-    def __init__(self, message: str, readable: list[Case]):
+    def __init__(self, message: str, readable: list[Case], hidden: bool = False):
         super().__init__("nhs_number", message)
         self.readable = readable
+        self.hidden = hidden
 
 
 def _matches(nhs_number: str | None, child_name: str, date_of_birth: date) -> list[Case]:
@@ -189,7 +190,9 @@ def _refuse_matches(
     )
     db.session.commit()
     raise CaseMatch(
-        "A case with this identifier exists; the partnership lead has been alerted", readable
+        "A case with this identifier exists; the partnership lead has been alerted",
+        readable,
+        hidden=True,
     )
 
 

@@ -25,13 +25,24 @@ def _nowhere() -> Origin:
     return None, None
 
 
-_finders: dict[str, Callable] = {"actor": _nobody, "origin": _nowhere}
+def _no_request() -> dict:
+    return {}
 
 
-def provide(*, actor: Callable[[], Person | None], origin: Callable[[], Origin]) -> None:
-    """The app's way to find the acting person and the request's origin (each None outside one)."""
+_finders: dict[str, Callable] = {"actor": _nobody, "origin": _nowhere, "scope": _no_request}
+
+
+def provide(
+    *,
+    actor: Callable[[], Person | None],
+    origin: Callable[[], Origin],
+    scope: Callable[[], dict],
+) -> None:
+    """The app's way to find the acting person, the request's origin (each None outside one) and
+    the request's own scratch space (a fresh dict outside one)."""
     _finders["actor"] = actor
     _finders["origin"] = origin
+    _finders["scope"] = scope
 
 
 def actor() -> Person | None:
@@ -40,3 +51,9 @@ def actor() -> Person | None:
 
 def origin() -> Origin:
     return _finders["origin"]()
+
+
+def request_scope() -> dict:
+    """What one step of this request leaves for a later step of the same request (the access rule
+    that let a break-glass grant read a case, for the audit events the page then records)."""
+    return _finders["scope"]()
