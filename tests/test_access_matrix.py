@@ -172,6 +172,19 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("audit.verifier_key_download", "GET"): AUDITOR_ONLY,
     ("reports.index", "GET"): AUDITOR_ONLY,
     ("reports.export", "GET"): AUDITOR_ONLY,
+    # Records governance: auditors review disposal and hold records; the people working on a
+    # case say whether the child is looked after (which retention rule applies).
+    ("retention.queue", "GET"): AUDITOR_ONLY,
+    ("retention.report", "GET"): AUDITOR_ONLY,
+    ("retention.decide", "GET"): AUDITOR_ONLY,
+    ("retention.decide", "POST"): (403, 403, 403, 400, 403, 302),
+    ("retention.hold", "GET"): AUDITOR_ONLY,
+    ("retention.hold", "POST"): (403, 403, 403, 400, 403, 302),
+    # No hold stands on the case: back to it.
+    ("retention.lift_hold", "GET"): (403, 403, 403, 302, 403, 302),
+    ("retention.lift_hold", "POST"): (403, 403, 403, 302, 403, 302),
+    ("retention.looked_after", "GET"): CASE_CHANGE_GET,
+    ("retention.looked_after", "POST"): CASE_CHANGE_POST,
     # API tokens: one's own; revoking B's token is refused with a message on the list page.
     ("api_tokens.guide", "GET"): ANYONE,
     ("api_tokens.index", "GET"): (200, 200, 200, 200, 403, 302),
@@ -210,7 +223,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tests.conftest import add_person
-    from tracker.models import Role, ShareRecipient
+    from tracker.models import DisposalReview, Role, ShareRecipient
     from tracker.services import (
         alerts,
         api_tokens,
@@ -296,6 +309,14 @@ def url_args(world, password_hash) -> dict[str, object]:
         i for i in world.case.current_involvements if i.agency_id == world.agency_b.id
     )
     transparency.seal()  # a checkpoint to download
+    item = DisposalReview(
+        case_id=world.case.id,
+        rule="default",
+        rule_label="Everything else",
+        retain_until=date(2026, 1, 1),
+    )
+    db.session.add(item)
+    db.session.commit()
     return {
         "case_id": world.case.id,
         "agency_id": world.agency_b.id,
@@ -315,6 +336,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "approval_id": approval.id,
         "which": "ours",
         "event_id": 1,
+        "item_id": item.id,
     }
 
 

@@ -9,7 +9,7 @@ from flask import Flask
 from tracker import cli, errors, inputs, security, templating
 from tracker.database import configure_sqlite
 from tracker.extensions import csrf, db, login_manager, migrate
-from tracker.services import oidc, procedure
+from tracker.services import oidc, procedure, retention_schedule
 
 BLUEPRINTS = (
     "tracker.auth.views",
@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "tracker.challenges.views",
     "tracker.api.views",
     "tracker.api.pages",
+    "tracker.retention.views",
 )
 
 
@@ -34,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = security.TrackerApp(__name__, template_folder="../templates", static_folder="static")
     app.config.update(config.from_environment(**(overrides or {})))
     procedure.init_app(app)  # a broken procedure file stops the app here, naming the problem
+    retention_schedule.init_app(app)  # and so does a broken retention schedule
 
     register_extensions(app)
     inputs.init_app(app)  # before the blueprints: their routes use its bounded converters

@@ -51,6 +51,13 @@ def can_audit(person: Person) -> bool:
     return person.has_role(Role.AUDITOR)
 
 
+def reviews_retention(person: Person) -> bool:
+    """Records governance (the disposal review queue, legal holds, the disposal report):
+    auditors, the partnership's record keepers. Disposal changes no record's meaning: it
+    replaces personal content with a placeholder, as the retention schedule requires."""
+    return person.has_role(Role.AUDITOR)
+
+
 def reads_partnership_reports(person: Person) -> bool:
     """Partnership reports: auditors, and named leads of the partnership's own business unit."""
     if person.has_role(Role.AUDITOR):

@@ -115,9 +115,11 @@ def scheduler_command() -> None:
         misfire_grace_time=None,
     )
     add_seal_job(scheduler, app)
+    add_retention_job(scheduler, app)
     click.echo(
         f"Scheduler: sweep and delivery every {seconds}s, audit sealing every "
-        f"{app.config['AUDIT_SEAL_SECONDS']}s (Ctrl-C stops it)"
+        f"{app.config['AUDIT_SEAL_SECONDS']}s, the retention review daily at "
+        f"{RETENTION_HOUR:02d}:00 (Ctrl-C stops it)"
     )
 
     # Ctrl-C and SIGTERM stop the scheduler from a handler rather than as KeyboardInterrupt: an
@@ -147,6 +149,36 @@ def add_seal_job(scheduler, app) -> None:
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+    )
+
+
+# The disposal review queue fills once a day, in the quiet of the night (local time).
+RETENTION_HOUR = 2
+
+
+def _retention_tick(app) -> None:
+    """The daily retention review; a failure is logged and tomorrow's run tries again (a run
+    that finds nothing new due adds nothing, so a rerun by hand is always safe)."""
+    from tracker.retention.commands import review_once
+
+    with app.app_context():
+        try:
+            log.info("retention review %s", json.dumps(review_once()))
+        except Exception:
+            log.exception("retention review failed; the next run will try again")
+
+
+def add_retention_job(scheduler, app) -> None:
+    scheduler.add_job(
+        _retention_tick,
+        "cron",
+        hour=RETENTION_HOUR,
+        timezone=app.config["TIMEZONE"],
+        args=[app],
+        id="retention_review",
+        coalesce=True,
+        max_instances=1,
         misfire_grace_time=None,
     )
 

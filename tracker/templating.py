@@ -40,6 +40,7 @@ NAVIGATION = (
     ("Unanswered concerns", "shares.unanswered", access.sees_partnership_lists),
     ("Audit trail", "audit.index", access.can_audit),
     ("Reports", "reports.index", access.reads_partnership_reports),
+    ("Retention", "retention.queue", access.reviews_retention),
     ("Challenges", "challenges.awaiting", access.can_change_cases),
     ("Challenges", "challenges.index", access.reads_without_acting),
     ("Named leads", "challenges.named_leads", access.can_administer),

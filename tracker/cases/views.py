@@ -14,7 +14,7 @@ from tracker.cases.forms import (
 )
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
-from tracker.services import agencies, cases
+from tracker.services import agencies, cases, retention
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -101,6 +101,7 @@ def show(case_id: int):
         case=case,
         siblings=cases.linked_cases(case),
         can_change=access.can_change_cases(current_user),
+        hold=retention.standing_hold(case.id),
         title=f"{case.reference} {case.child_name}",
     )
 

@@ -19,6 +19,7 @@ from tracker.models.challenge import (
 from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSession
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
+from tracker.models.retention import DisposalReview, LegalHold, ReviewStatus
 from tracker.models.share import (
     CIRCUMSTANCE_LABELS,
     CONCERN_STATE_LABELS,
@@ -99,6 +100,9 @@ __all__ = [
     "ConcernState",
     "Consent",
     "DeliveryStatus",
+    "DisposalReview",
+    "LegalHold",
+    "ReviewStatus",
     "LawfulBasis",
     "NO_SHARE_REASON_LABELS",
     "NoShareDecision",

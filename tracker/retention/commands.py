@@ -1,0 +1,35 @@
+"""`flask tracker retention review`: fill the disposal review queue once (the scheduler does it
+daily)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+from flask.cli import AppGroup
+
+from tracker.extensions import db
+from tracker.services import retention, workdays
+
+retention_cli = AppGroup("retention", help="Records retention: the disposal review queue.")
+
+
+def review_once(now: datetime | None = None) -> dict:
+    try:
+        return retention.review(now)
+    finally:
+        db.session.remove()
+
+
+@retention_cli.command("review")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Review as at this local time, e.g. 2060-01-31 (default: now).",
+)
+def review_command(at: datetime | None) -> None:
+    """Queue every closed case past its retention date and print the counts as one JSON line."""
+    # --at is local wall-clock time, as people say it (like `flask tracker sweep --at`).
+    click.echo(json.dumps(review_once(workdays.to_utc(at) if at else None)))
