@@ -58,6 +58,17 @@ class RetentionError(ValueError):
         self.field = field
 
 
+def _locked(model, row_id: int):
+    """The row, re-read and locked until the transaction ends (its joined relations are not
+    locked: PostgreSQL refuses FOR UPDATE on an outer join's nullable side)."""
+    return db.session.scalar(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    )
+
+
 # --- The review -----------------------------------------------------------------------------
 
 
@@ -229,7 +240,7 @@ def decision_problems(decision: Decision, item: DisposalReview) -> list[Retentio
 def decide(reviewer: Person, item_id: int, decision: Decision) -> DisposalReview:
     """Dispose of a queued case, or defer it, with a reason. A decided item is refused (the
     first decision stands): the item's row is locked, so a concurrent twin sees it decided."""
-    item = db.session.get(DisposalReview, item_id, with_for_update=True, populate_existing=True)
+    item = _locked(DisposalReview, item_id)
     if item is None or item.status != ReviewStatus.PENDING.value:
         raise RetentionError("decision", "This item has already been decided")
     if decision.decision not in (DISPOSE, DEFER):
@@ -238,7 +249,7 @@ def decide(reviewer: Person, item_id: int, decision: Decision) -> DisposalReview
         raise RetentionError("reason", "Enter the reason for your decision")
     # Lock the case: a legal hold set at the same moment either comes first (and refuses this)
     # or waits until the case is disposed of.
-    found = db.session.get(Case, item.case_id, with_for_update=True, populate_existing=True)
+    found = _locked(Case, item.case_id)
     problems = decision_problems(decision, item)
     if problems:
         raise problems[0]
@@ -270,10 +281,10 @@ def decide(reviewer: Person, item_id: int, decision: Decision) -> DisposalReview
 
 
 def set_hold(reviewer: Person, case_id: int, reason: str) -> LegalHold:
-    found = db.session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    found = _locked(Case, case_id)
     if not reason.strip():
         raise RetentionError("reason", "Enter why the records must be kept")
-    if found.disposed_at is not None:
+    if found is None or found.disposed_at is not None:
         raise RetentionError("reason", "This case has been disposed of: there is nothing to hold")
     if standing_hold(case_id) is not None:
         raise RetentionError("reason", "This case is already under a legal hold")
@@ -295,7 +306,7 @@ def set_hold(reviewer: Person, case_id: int, reason: str) -> LegalHold:
 
 
 def lift_hold(reviewer: Person, case_id: int, reason: str) -> LegalHold:
-    db.session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    _locked(Case, case_id)
     hold = standing_hold(case_id)
     if hold is None:
         raise RetentionError("reason", "This case is not under a legal hold")
@@ -368,9 +379,6 @@ def _dispose(reviewer: Person, found: Case, item: DisposalReview) -> None:
     challenges = select(Challenge.id).where(Challenge.case_id == case_id)
     events = select(ChallengeEvent.id).where(ChallengeEvent.challenge_id.in_(challenges))
     notes = select(CaseNote.id).where(CaseNote.case_id == case_id)
-    if db.session.get_bind().dialect.name == "sqlite":
-        # Freed space is zeroed, so the old text is not left in the database file's free pages.
-        db.session.execute(text("PRAGMA secure_delete = ON"))
     _replace(
         ShareVersion,
         shares,
