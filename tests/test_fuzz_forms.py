@@ -29,7 +29,7 @@ from tests.conftest import sign_in_as
 from tests.helpers import approve_pending, emailed_link_token, seconds_ago
 from tracker import demo
 from tracker.extensions import db
-from tracker.models import Person, Role
+from tracker.models import DisposalReview, Person, Role
 from tracker.services import people
 
 EXAMPLES = int(os.environ.get("TRACKER_FUZZ_EXAMPLES", "5"))
@@ -60,6 +60,8 @@ FUZZED_DIRECTLY = {
     "admin.decide": "needs a pending approval: test_approval_form",
     "approvals.decide": "needs a pending approval: test_approval_form",
     "identity.confirm_link": "needs a provider's first sign-in: test_link_confirmation_form",
+    "retention.decide": "needs a case past retention: test_retention_forms",
+    "retention.lift_hold": "needs a legal hold: test_retention_forms",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)
@@ -451,6 +453,22 @@ def test_approval_form(app, client, world, password_hash):
     client.post("/sign-out")
     sign_in_as(client, world.lead_a)
     assert fuzz_page(client, "/approvals/")
+
+
+def test_retention_forms(app, client, world, frozen):
+    """The disposal review of a case past retention, and lifting a legal hold."""
+    from datetime import datetime
+
+    from tracker.services import cases, retention
+
+    cases.set_status(world.worker_a, world.case, "closed", "Work complete")
+    frozen(datetime(2062, 1, 5, 9, 0))
+    retention.review()
+    item = db.session.scalar(db.select(DisposalReview))
+    retention.set_hold(world.auditor, world.case.id, "Needed for a case review")
+    sign_in_as(client, world.auditor)
+    assert fuzz_page(client, f"/retention/cases/{world.case.id}/hold/lift")
+    assert fuzz_page(client, f"/retention/items/{item.id}")
 
 
 def test_link_confirmation_form(app, client, world, password_hash):

@@ -61,9 +61,7 @@ def closed_case(app, client, world, frozen):
 def review(app, at: str) -> dict:
     db.session.commit()
     with app.app_context():  # the command ends its own session, not the test's
-        result = app.test_cli_runner().invoke(
-            args=["tracker", "retention", "review", "--at", at]
-        )
+        result = app.test_cli_runner().invoke(args=["tracker", "retention", "review", "--at", at])
     assert result.exit_code == 0, result.output
     [line] = result.output.strip().splitlines()
     return json.loads(line)

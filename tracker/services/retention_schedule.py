@@ -20,9 +20,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from config import ConfigError
 from tracker.models import AgencyKind, Case
 from tracker.services import workdays
-from tracker.services.procedure import ProcedureError, _whole_number
+from tracker.services.procedure import _whole_number
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "retention.toml"
 RECORD_KINDS = ("looked_after", "other")
@@ -32,7 +33,7 @@ MAX_YEARS = 150
 DEFAULT_RULE = "default"
 
 
-class ScheduleError(ProcedureError):
+class ScheduleError(ConfigError):
     """The retention file is missing or wrong: the app refuses to start, with a one-line reason."""
 
 
