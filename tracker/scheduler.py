@@ -61,13 +61,18 @@ def deliver_once(now: datetime | None = None) -> dict:
         db.session.remove()
 
 
+def at_option(what: str, example: str):
+    """--at: a local wall-clock time, as people say it (see _moment)."""
+    return click.option(
+        "--at",
+        "at",
+        type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+        help=f"{what} as at this local time, e.g. {example} (default: now).",
+    )
+
+
 @click.command("sweep")
-@click.option(
-    "--at",
-    "at",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
-    help="Sweep as at this local time, e.g. 2026-12-31T09:00 (default: now).",
-)
+@at_option("Sweep", "2026-12-31T09:00")
 @with_appcontext
 def sweep_command(at: datetime | None) -> None:
     """Run the sweep once and print what it did as one JSON line."""

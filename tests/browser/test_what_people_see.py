@@ -201,6 +201,19 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         themes=[],
     )
     challenge = raise_one(world)
+    # Records governance: an item in the disposal review queue, and a legal hold to lift.
+    from tracker.models import DisposalReview
+    from tracker.services import retention
+
+    item = DisposalReview(
+        case_id=world.case.id,
+        rule="default",
+        rule_label="Everything else",
+        retain_until=datetime(2026, 1, 1).date(),
+    )
+    db.session.add(item)
+    retention.set_hold(world.auditor, world.case.id, "Needed for a practice review")
+    item_id = item.id
     case_id, share_id, note_id, challenge_id = world.case.id, share.id, note.id, challenge.id
     worker_a, auditor, reference = world.worker_a.email, world.auditor.email, world.case.reference
     auditor_key = enrol_with_key(world.auditor)
@@ -231,6 +244,7 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/account/api-tokens",
         "/api/guide",
         f"/cases/{case_id}/no-share/new",
+        f"/retention/cases/{case_id}/looked-after",
     ):
         a.visit(path)
     a.visit(f"/cases/{case_id}/challenges/new")
@@ -253,6 +267,10 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/challenges/",
         "/reports/",
         "/audit/checkpoint",
+        "/retention/",
+        "/retention/disposed",
+        f"/retention/items/{item_id}",
+        f"/retention/cases/{case_id}/hold/lift",
     ):
         audit.visit(path)
 

@@ -454,3 +454,22 @@ def test_a_looked_after_child_is_kept_until_75(app, client, closed_case, frozen)
     assert review(app, "2093-05-18T02:00")["queued"] == 1
     item = pending_item(world.case.id)
     assert item.rule == "looked-after-children" and item.retain_until == date(2093, 5, 17)
+
+
+def test_the_scheduler_reviews_every_night(app, closed_case, frozen):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from tracker.scheduler import _retention_tick, add_retention_job
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    add_retention_job(scheduler, app)
+    job = scheduler.get_job("retention_review")
+    assert str(job.trigger) == "cron[hour='2']" and str(job.trigger.timezone) == "Europe/London"
+    assert job.coalesce and job.max_instances == 1
+    # The job's own run, as the scheduler makes it.
+    frozen(datetime(2061, 6, 11, 1, 0))
+    db.session.commit()
+    _retention_tick(app)
+    _retention_tick(app)  # tonight's run repeated: nothing more
+    assert db.session.scalar(select(db.func.count()).select_from(DisposalReview)) == 1
+    assert pending_item(closed_case.case.id).rule == "la-child-protection"

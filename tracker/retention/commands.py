@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from tracker.extensions import db
+from tracker.scheduler import at_option
 from tracker.services import retention, workdays
 
 retention_cli = AppGroup("retention", help="Records retention: the disposal review queue.")
@@ -23,12 +24,7 @@ def review_once(now: datetime | None = None) -> dict:
 
 
 @retention_cli.command("review")
-@click.option(
-    "--at",
-    "at",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
-    help="Review as at this local time, e.g. 2060-01-31 (default: now).",
-)
+@at_option("Review", "2061-06-11")
 def review_command(at: datetime | None) -> None:
     """Queue every closed case past its retention date and print the counts as one JSON line."""
     # --at is local wall-clock time, as people say it (like `flask tracker sweep --at`).
