@@ -107,6 +107,8 @@ def case_for_changing(case_id: int, person: Person | None = None) -> Case:
     case = case_for_reading(case_id, person)
     if not can_change_cases(person):
         abort(403)
+    if case.disposed_at is not None:
+        abort(403)  # disposed of under the retention schedule: nothing is added to it again
     return case
 
 

@@ -216,6 +216,10 @@ def _everything_shown(app, client, world, shares, note, challenge) -> dict[str, 
     sign_in_as(client, world.worker_a)
     seen["worker's case page"] = client.get(f"/cases/{case_id}").get_data(as_text=True)
     seen["worker's home"] = client.get("/").get_data(as_text=True)
+    # Nothing is added to a disposed-of case again, by page or by API.
+    for path in (f"/cases/{case_id}/status", f"/cases/{case_id}/shares/new"):
+        assert client.get(path).status_code == 403, path
+    assert client.post(f"/cases/{case_id}/status", data={"status": "open"}).status_code == 403
     _, secret = api_tokens.create(world.worker_a, "Disposal check", date(2061, 12, 1))
     db.session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
@@ -234,6 +238,8 @@ def _everything_shown(app, client, world, shares, note, challenge) -> dict[str, 
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (where, response.status_code)
         seen[where] = response.get_data(as_text=True)
+    added = client.post(f"/api/v1/cases/{case_id}/shares", json={}, headers=headers)
+    assert added.status_code == 403
     return seen
 
 
@@ -473,3 +479,22 @@ def test_the_scheduler_reviews_every_night(app, closed_case, frozen):
     _retention_tick(app)  # tonight's run repeated: nothing more
     assert db.session.scalar(select(db.func.count()).select_from(DisposalReview)) == 1
     assert pending_item(closed_case.case.id).rule == "la-child-protection"
+
+
+def test_a_case_reopened_after_queueing_is_not_disposed_of(app, client, closed_case, frozen):
+    world = closed_case
+    frozen(datetime(2061, 6, 11, 9, 0))
+    review(app, "2061-06-11T02:00")
+    item_id = pending_item(world.case.id).id
+    cases.set_status(world.worker_a, world.case, "open", "New referral about the child")
+    sign_in_as(client, world.auditor)
+    refused = client.post(
+        f"/retention/items/{item_id}", data={"decision": "dispose", "reason": "Time is up"}
+    )
+    assert refused.status_code == 400
+    assert error_summary(refused) == [
+        "This case is no longer past its retention date (it was reopened, or is now kept "
+        "longer): defer it"
+    ]
+    db.session.expire_all()
+    assert world.case.disposed_at is None and world.case.child_name == "Child One"

@@ -69,6 +69,16 @@ def _locked(model, row_id: int):
     )
 
 
+def _today(now: datetime | None = None) -> date:
+    return workdays.to_local(now or clock.now()).date()
+
+
+def _due(found: Case, today: date) -> tuple[retention_schedule.Rule, date] | None:
+    """The rule and last day of keeping, when that day has passed (else None)."""
+    kept = retention_schedule.current().retention(found)
+    return kept if kept is not None and kept[1] < today else None
+
+
 # --- The review -----------------------------------------------------------------------------
 
 
@@ -88,8 +98,7 @@ def _insert_pending(values: dict) -> int | None:
 def review(now: datetime | None = None) -> dict:
     """Fill the disposal review queue as at `now`; what it did, as counts. Idempotent."""
     now = now or clock.now()
-    today = workdays.to_local(now).date()
-    schedule = retention_schedule.current()
+    today = _today(now)
     counts = {"queued": 0, "already_queued": 0, "held": 0, "deferred": 0}
     closed = db.session.scalars(
         select(Case)
@@ -114,10 +123,10 @@ def review(now: datetime | None = None) -> dict:
         )
     )
     for found in closed.all():
-        retention = schedule.retention(found)
-        if retention is None or retention[1] >= today:
+        due = _due(found, today)
+        if due is None:
             continue
-        rule, until = retention
+        rule, until = due
         if found.id in held:
             counts["held"] += 1
         elif found.id in deferred_ids:
@@ -223,10 +232,18 @@ def decision_problems(decision: Decision, item: DisposalReview) -> list[Retentio
     if decision.decision == DEFER:
         if decision.deferred_until is None:
             problems.append(RetentionError("deferred_until", "Enter the day to review it again"))
-        elif decision.deferred_until <= workdays.to_local(clock.now()).date():
+        elif decision.deferred_until <= _today():
             problems.append(
                 RetentionError("deferred_until", "The day to review it again must be in the future")
             )
+    if decision.decision == DISPOSE and _due(item.case, _today()) is None:
+        problems.append(
+            RetentionError(
+                "decision",
+                "This case is no longer past its retention date (it was reopened, or is now "
+                "kept longer): defer it",
+            )
+        )
     if decision.decision == DISPOSE and standing_hold(item.case_id) is not None:
         problems.append(
             RetentionError(
