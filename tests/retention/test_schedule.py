@@ -65,6 +65,12 @@ def test_an_open_case_is_never_due_and_29_february_moves_to_the_28th(schedule):
     assert schedule.retention(leap)[1] == date(2037, 2, 28)
 
 
+def test_a_case_closed_by_a_bulk_load_counts_from_when_it_was_opened(schedule):
+    loaded = a_case("police")
+    loaded.closed_at, loaded.created_at = None, datetime(2020, 3, 1, 10)
+    assert schedule.retention(loaded)[1] == date(2035, 3, 1)
+
+
 def test_the_default_years_are_a_setting(app):
     rule, day = retention_schedule.load(None, 7).retention(a_case("police"))
     assert (rule.name, day) == ("default", date(2033, 6, 10))

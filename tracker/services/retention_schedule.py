@@ -49,15 +49,14 @@ class Rule:
     def matches(self, record_kind: str, agency_kind: str) -> bool:
         return self.record_kind in ("any", record_kind) and self.agency_kind in ("any", agency_kind)
 
-    def retain_until(self, case: Case) -> date | None:
-        """The last day the case must be kept under this rule (None: not closed, no end yet)."""
+    def retain_until(self, case: Case) -> date:
+        """The last day a closed case must be kept under this rule. A closed case with no
+        closure date (closed by a bulk load) counts from when it was opened, as migration 0015
+        does for cases closed before it."""
         if self.start == "date_of_birth":
-            start = case.date_of_birth
-        elif case.closed_at is None:
-            return None
-        else:
-            start = workdays.to_local(case.closed_at).date()
-        return add_years(start, self.years)
+            return add_years(case.date_of_birth, self.years)
+        closed = case.closed_at or case.created_at
+        return add_years(workdays.to_local(closed).date(), self.years)
 
 
 @dataclass(frozen=True)
@@ -69,20 +68,15 @@ class Schedule:
         return next((r for r in self.rules if r.matches(record_kind, agency_kind)), self.default)
 
     def retention(self, case: Case) -> tuple[Rule, date] | None:
-        """The rule that keeps the case longest and the date it gives; None while the case is
-        open (or any of its rules runs from a closure it has not had)."""
+        """The rule that keeps the case longest and the date it gives; None while it is open."""
         if case.status != "closed":
             return None
         record_kind = "looked_after" if case.looked_after else "other"
         kinds = {i.agency.kind for i in case.involvements}
-        found: list[tuple[date, Rule]] = []
-        for kind in sorted(kinds):
-            rule = self.rule_for(record_kind, kind)
-            until = rule.retain_until(case)
-            if until is None:
-                return None
-            found.append((until, rule))
-        until, rule = max(found, key=lambda pair: (pair[0], pair[1].name))
+        rules = {self.rule_for(record_kind, kind) for kind in kinds} or {self.default}
+        until, rule = max(
+            ((r.retain_until(case), r) for r in rules), key=lambda p: (p[0], p[1].name)
+        )
         return rule, until
 
 
