@@ -337,6 +337,21 @@ def test_a_legal_hold_blocks_disposal_until_lifted(app, client, closed_case, fro
     assert hold.reason.startswith("disposed of on") and hold.lifted_at is not None
     # A disposed case is not held or queued again.
     assert review(app, "2061-06-12T02:00")["queued"] == 0
+    # A twin that read the case as closed before the disposal committed, and queued it after:
+    # the item can only be deferred.
+    stale = retention._insert_pending(
+        {
+            "case_id": world.case.id,
+            "rule": "la-child-protection",
+            "rule_label": "stale",
+            "retain_until": LAST_DAY,
+            "queued_at": datetime(2061, 6, 12, 1, 0),
+            "status": "pending",
+        }
+    )
+    db.session.commit()
+    with pytest.raises(retention.RetentionError, match="already been disposed of"):
+        retention.decide(world.auditor, stale, retention.Decision("dispose", "Again"))
 
 
 def test_reviewing_twice_at_the_same_moment_acts_once(app, closed_case, frozen):

@@ -236,7 +236,9 @@ def decision_problems(decision: Decision, item: DisposalReview) -> list[Retentio
             problems.append(
                 RetentionError("deferred_until", "The day to review it again must be in the future")
             )
-    if decision.decision == DISPOSE and _due(item.case, _today()) is None:
+    if decision.decision == DISPOSE and item.case.disposed_at is not None:
+        problems.append(RetentionError("decision", "This case has already been disposed of"))
+    elif decision.decision == DISPOSE and _due(item.case, _today()) is None:
         problems.append(
             RetentionError(
                 "decision",
