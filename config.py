@@ -172,6 +172,10 @@ def from_environment(**overrides) -> dict:
         # Professional challenge
         "PROCEDURE_FILE": os.environ.get("TRACKER_PROCEDURE_FILE", ""),
         **phones,  # FRONT_DOOR_PHONE, EMERGENCY_PHONE
+        # Records governance: the retention schedule file, and the years after closure that
+        # records no rule of it covers are kept.
+        "RETENTION_FILE": os.environ.get("TRACKER_RETENTION_FILE", ""),
+        "RETENTION_DEFAULT_YEARS": _int("TRACKER_RETENTION_DEFAULT_YEARS", 15),
         # Sign-in throttling: failures counted over a window, per account and per address.
         "SIGNIN_WINDOW_MINUTES": _int("TRACKER_SIGNIN_WINDOW_MINUTES", 15),
         "SIGNIN_MAX_PER_ACCOUNT": _int("TRACKER_SIGNIN_MAX_PER_ACCOUNT", 5),

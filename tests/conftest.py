@@ -41,6 +41,9 @@ PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
+# PostgreSQL database names: a process id alone is not unique when test runs on several machines
+# (or containers) share one server, and a run that drops "its" template drops another's.
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
 LONDON = ZoneInfo("Europe/London")
 
 
@@ -125,7 +128,7 @@ def sqlite_template(tmp_path_factory):
 def pg_template(tmp_path_factory):
     if not PG_URL:
         return None
-    name = f"tracker_template_{os.getpid()}"
+    name = f"tracker_template_{RUN_ID}"
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -146,7 +149,7 @@ def database_url(request, tmp_path, sqlite_template):
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("pg_template")
-    name = f"tracker_test_{os.getpid()}_{next(_counter)}"
+    name = f"tracker_test_{RUN_ID}_{next(_counter)}"
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))

@@ -172,6 +172,19 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("audit.verifier_key_download", "GET"): AUDITOR_ONLY,
     ("reports.index", "GET"): AUDITOR_ONLY,
     ("reports.export", "GET"): AUDITOR_ONLY,
+    # Records governance: auditors review disposal and hold records; the people working on a
+    # case say whether the child is looked after (which retention rule applies).
+    ("retention.queue", "GET"): AUDITOR_ONLY,
+    ("retention.report", "GET"): AUDITOR_ONLY,
+    ("retention.decide", "GET"): AUDITOR_ONLY,
+    ("retention.decide", "POST"): (403, 403, 403, 400, 403, 302),
+    ("retention.hold", "GET"): AUDITOR_ONLY,
+    ("retention.hold", "POST"): (403, 403, 403, 400, 403, 302),
+    # No hold stands on the case: back to it.
+    ("retention.lift_hold", "GET"): (403, 403, 403, 302, 403, 302),
+    ("retention.lift_hold", "POST"): (403, 403, 403, 302, 403, 302),
+    ("retention.looked_after", "GET"): CASE_CHANGE_GET,
+    ("retention.looked_after", "POST"): CASE_CHANGE_POST,
     # API tokens: one's own; revoking B's token is refused with a message on the list page.
     # Break-glass: workers and leads ask (auditors read all already; admins never read cases);
     # auditors review each use and read who looked at a case in full.
@@ -214,7 +227,7 @@ def url_args(world, password_hash) -> dict[str, object]:
 
     from tests.challenges.support import name_leads
     from tests.conftest import add_person
-    from tracker.models import Concern, Role
+    from tracker.models import Concern, DisposalReview, Role
     from tracker.services import (
         alerts,
         api_tokens,
@@ -305,6 +318,14 @@ def url_args(world, password_hash) -> dict[str, object]:
     outsider = add_person("Worker C Two", world.agency_c, Role.WORKER, password_hash)
     grant, _ = break_glass.request_access(outsider, world.case, "Told of a call-out tonight")
     transparency.seal()  # a checkpoint to download
+    item = DisposalReview(
+        case_id=world.case.id,
+        rule="default",
+        rule_label="Everything else",
+        retain_until=date(2026, 1, 1),
+    )
+    db.session.add(item)
+    db.session.commit()
     return {
         "case_id": world.case.id,
         "agency_id": world.agency_b.id,
@@ -325,6 +346,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         "which": "ours",
         "event_id": 1,
         "grant_id": grant.id,
+        "item_id": item.id,
     }
 
 

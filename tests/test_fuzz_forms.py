@@ -29,7 +29,7 @@ from tests.conftest import sign_in_as
 from tests.helpers import approve_pending, emailed_link_token, seconds_ago
 from tracker.extensions import db
 from tracker.fixtures import demo
-from tracker.models import Person, Role
+from tracker.models import DisposalReview, Person, Role
 from tracker.services import people
 
 EXAMPLES = int(os.environ.get("TRACKER_FUZZ_EXAMPLES", "5"))
@@ -66,6 +66,8 @@ FUZZED_DIRECTLY = {
     "approvals.decide": "needs a pending approval: test_approval_form",
     "identity.confirm_link": "needs a provider's first sign-in: test_link_confirmation_form",
     "break_glass.review": "needs a break-glass grant: test_break_glass_review_form",
+    "retention.decide": "needs a case past retention: test_retention_forms",
+    "retention.lift_hold": "needs a legal hold: test_retention_forms",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)
@@ -481,6 +483,22 @@ def test_break_glass_review_form(app, client, world):
     grant, _ = break_glass.request_access(world.worker_c, world.case, "Told of a call-out")
     sign_in_as(client, world.auditor)
     assert fuzz_page(client, f"/emergency-access/{grant.id}/review")
+
+
+def test_retention_forms(app, client, world, frozen):
+    """The disposal review of a case past retention, and lifting a legal hold."""
+    from datetime import datetime
+
+    from tracker.services import cases, retention
+
+    cases.set_status(world.worker_a, world.case, "closed", "Work complete")
+    frozen(datetime(2062, 1, 5, 9, 0))
+    retention.review()
+    item = db.session.scalar(db.select(DisposalReview))
+    retention.set_hold(world.auditor, world.case.id, "Needed for a case review")
+    sign_in_as(client, world.auditor)
+    assert fuzz_page(client, f"/retention/cases/{world.case.id}/hold/lift")
+    assert fuzz_page(client, f"/retention/items/{item.id}")
 
 
 def test_link_confirmation_form(app, client, world, password_hash):

@@ -9,7 +9,7 @@ from flask import Flask
 from tracker import acting, cli, errors, inputs, oidc, security, templating
 from tracker.database import configure_sqlite
 from tracker.extensions import csrf, db, login_manager, migrate
-from tracker.services import procedure
+from tracker.services import procedure, retention_schedule
 
 BLUEPRINTS = (
     "tracker.auth.views",
@@ -31,6 +31,7 @@ BLUEPRINTS = (
     "tracker.break_glass.views",
     "tracker.api.views",
     "tracker.api.pages",
+    "tracker.retention.views",
 )
 
 
@@ -41,6 +42,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config.from_environment(**(overrides or {})))
     # Loaded and checked once: a broken procedure file stops the app here, naming the problem.
     app.extensions[procedure.EXTENSION] = procedure.load(app.config.get("PROCEDURE_FILE") or None)
+    # And so does a broken retention schedule.
+    app.extensions[retention_schedule.EXTENSION] = retention_schedule.load(
+        app.config.get("RETENTION_FILE") or None, app.config["RETENTION_DEFAULT_YEARS"]
+    )
 
     register_extensions(app)
     acting.init_app()  # services learn who acts, and from where, through tracker.services.context

@@ -53,6 +53,13 @@ def can_audit(person: Person) -> bool:
     return person.has_role(Role.AUDITOR)
 
 
+def reviews_retention(person: Person) -> bool:
+    """Records governance (the disposal review queue, legal holds, the disposal report):
+    auditors, the partnership's record keepers. Disposal changes no record's meaning: it
+    replaces personal content with a placeholder, as the retention schedule requires."""
+    return person.has_role(Role.AUDITOR)
+
+
 def reads_partnership_wide(person: Person) -> bool:
     """Partnership reports and every challenge: auditors, and leads of the partnership's own
     business unit (the last stage of every challenge is theirs)."""
@@ -114,6 +121,8 @@ def case_for_changing(case_id: int, person: Person | None = None) -> Case:
     # Break-glass reads and never changes: only an involved agency's people change a case.
     if not (can_change_cases(person) and is_involved(person, case)):
         raise Forbidden
+    if case.disposed_at is not None:
+        raise Forbidden  # disposed of under the retention schedule: nothing is added to it again
     return case
 
 

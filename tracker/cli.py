@@ -247,6 +247,8 @@ def backup_command(destination: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     from tracker import scheduler
+    from tracker.retention.commands import retention_cli
 
     scheduler.register(tracker_cli)
+    tracker_cli.add_command(retention_cli)
     app.cli.add_command(tracker_cli)

@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.services import delivery, transparency, workdays
+from tracker.services import delivery, retention, transparency, workdays
 from tracker.services.sweep import run_sweep
 
 log = logging.getLogger("tracker.scheduler")
@@ -33,6 +33,13 @@ def _moment(value: datetime | None) -> datetime:
 def sweep_once(now: datetime | None = None) -> dict:
     try:
         return run_sweep(now or clock.now())
+    finally:
+        db.session.remove()
+
+
+def review_retention_once(now: datetime | None = None) -> dict:
+    try:
+        return retention.review(now)
     finally:
         db.session.remove()
 
@@ -62,13 +69,18 @@ def deliver_once() -> dict:
         db.session.remove()
 
 
+def at_option(what: str, example: str):
+    """--at: a local wall-clock time, as people say it (see _moment)."""
+    return click.option(
+        "--at",
+        "at",
+        type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+        help=f"{what} as at this local time, e.g. {example} (default: now).",
+    )
+
+
 @click.command("sweep")
-@click.option(
-    "--at",
-    "at",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
-    help="Sweep as at this local time, e.g. 2026-12-31T09:00 (default: now).",
-)
+@at_option("Sweep", "2026-12-31T09:00")
 @with_appcontext
 def sweep_command(at: datetime | None) -> None:
     """Run the sweep once and print what it did as one JSON line."""
@@ -116,9 +128,11 @@ def scheduler_command() -> None:
         misfire_grace_time=None,
     )
     add_seal_job(scheduler, app)
+    add_retention_job(scheduler, app)
     click.echo(
         f"Scheduler: sweep and delivery every {seconds}s, audit sealing every "
-        f"{app.config['AUDIT_SEAL_SECONDS']}s (Ctrl-C stops it)"
+        f"{app.config['AUDIT_SEAL_SECONDS']}s, the retention review daily at "
+        f"{RETENTION_HOUR:02d}:00 (Ctrl-C stops it)"
     )
 
     # Ctrl-C and SIGTERM stop the scheduler from a handler rather than as KeyboardInterrupt: an
@@ -148,6 +162,34 @@ def add_seal_job(scheduler, app) -> None:
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+    )
+
+
+# The disposal review queue fills once a day, in the quiet of the night (local time).
+RETENTION_HOUR = 2
+
+
+def _retention_tick(app) -> None:
+    """The daily retention review; a failure is logged and tomorrow's run tries again (a run
+    that finds nothing new due adds nothing, so a rerun by hand is always safe)."""
+    with app.app_context():
+        try:
+            log.info("retention review %s", json.dumps(review_retention_once()))
+        except Exception:
+            log.exception("retention review failed; the next run will try again")
+
+
+def add_retention_job(scheduler, app) -> None:
+    scheduler.add_job(
+        _retention_tick,
+        "cron",
+        hour=RETENTION_HOUR,
+        timezone=app.config["TIMEZONE"],
+        args=[app],
+        id="retention_review",
+        coalesce=True,
+        max_instances=1,
         misfire_grace_time=None,
     )
 

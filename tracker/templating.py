@@ -33,6 +33,7 @@ NAVIGATION = (
     ("Audit trail", "audit.index", access.can_audit),
     ("Emergency access", "break_glass.reviews", access.can_audit),
     ("Reports", "reports.index", access.reads_partnership_wide),
+    ("Retention", "retention.queue", access.reviews_retention),
     ("Challenges", "challenges.awaiting", access.can_change_cases),
     ("Challenges", "challenges.index", access.reads_without_acting),
     ("Named leads", "leads.named_leads", access.can_administer),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0017_break_glass"
-down_revision = "0014_approvals_by_leads"
+down_revision = "0015_retention"
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ from tracker.models import (
     AlertKind,
     AuditEvent,
     BreakGlassGrant,
-    ReviewStatus,
+    GrantReview,
     Role,
 )
 from tracker.services import api_tokens, break_glass
@@ -185,7 +185,7 @@ def test_an_auditor_reviews_each_use_once(client, world, now, password_hash):
     )
     assert response.status_code == 302
     db.session.refresh(grant)
-    assert grant.review_status == ReviewStatus.REFERRED.value
+    assert grant.review_status == GrantReview.REFERRED.value
     assert grant.reviewed_by_id == world.auditor.id
     assert grant.review_reason == "No emergency was recorded"
     # A referral goes to the leads of the person's agency, who may not read the case: the
@@ -201,7 +201,7 @@ def test_an_auditor_reviews_each_use_once(client, world, now, password_hash):
     response = client.post(review_url, data={"decision": "appropriate", "reason": "Fine"})
     assert_form_error(response, "already reviewed (referred) by Auditor")
     db.session.refresh(grant)
-    assert grant.review_status == ReviewStatus.REFERRED.value
+    assert grant.review_status == GrantReview.REFERRED.value
     assert (
         db.session.scalar(select(func.count()).where(AuditEvent.action == "break_glass.review"))
         == 1

@@ -203,6 +203,19 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
     )
     challenge = raise_one(world)
     grant, _ = break_glass.request_access(world.worker_c, world.case, "Told of a call-out")
+    # Records governance: an item in the disposal review queue, and a legal hold to lift.
+    from tracker.models import DisposalReview
+    from tracker.services import retention
+
+    item = DisposalReview(
+        case_id=world.case.id,
+        rule="default",
+        rule_label="Everything else",
+        retain_until=datetime(2026, 1, 1).date(),
+    )
+    db.session.add(item)
+    retention.set_hold(world.auditor, world.case.id, "Needed for a practice review")
+    item_id = item.id
     case_id, share_id, note_id, challenge_id = world.case.id, share.id, note.id, challenge.id
     grant_id, worker_c = grant.id, world.worker_c.email
     worker_a, auditor, reference = world.worker_a.email, world.auditor.email, world.case.reference
@@ -235,6 +248,7 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/api/guide",
         f"/cases/{case_id}/no-share/new",
         "/emergency-access/",
+        f"/retention/cases/{case_id}/looked-after",
     ):
         a.visit(path)
     a.submit_form(status=400)  # the emergency-access request's error summary
@@ -261,6 +275,10 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/emergency-access/reviews",
         f"/emergency-access/{grant_id}/review",
         f"/emergency-access/cases/{case_id}/who-looked",
+        "/retention/",
+        "/retention/disposed",
+        f"/retention/items/{item_id}",
+        f"/retention/cases/{case_id}/hold/lift",
     ):
         audit.visit(path)
     outsider = journey()  # break-glass: the case page under emergency access

@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from tracker.forms import BaseForm, no_control_characters
-from tracker.models import REVIEW_STATUS_LABELS, ReviewStatus
+from tracker.models import REVIEW_STATUS_LABELS, GrantReview
 from tracker.services.break_glass import REASON_MAX
 
 
@@ -45,7 +45,7 @@ class ReviewForm(BaseForm):
         widget=GovRadioInput(),
         choices=[
             SelectChoice(s.value, REVIEW_STATUS_LABELS[s])
-            for s in (ReviewStatus.APPROPRIATE, ReviewStatus.REFERRED)
+            for s in (GrantReview.APPROPRIATE, GrantReview.REFERRED)
         ],
         invalid_choice_message="Select whether the access was appropriate",
         validators=[InputRequired("Select whether the access was appropriate")],

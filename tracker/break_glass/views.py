@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from tracker import access, inputs
 from tracker.break_glass.forms import RequestForm, ReviewForm
 from tracker.extensions import db
-from tracker.models import BreakGlassGrant, Case, ReviewStatus
+from tracker.models import BreakGlassGrant, Case, GrantReview
 from tracker.services import audit, break_glass
 
 blueprint = Blueprint("break_glass", __name__, url_prefix="/emergency-access")
@@ -102,7 +102,7 @@ def review(grant_id: int):
         grant=grant,
         reads=reads,
         form=form,
-        pending=grant.review_status == ReviewStatus.PENDING.value,
+        pending=grant.review_status == GrantReview.PENDING.value,
         title="Review emergency access",
     ), _status(form)
 

@@ -142,6 +142,7 @@ class LinkSiblingForm(BaseForm):
         validators=[
             DataRequired("Enter the sibling's case reference"),
             Length(max=32, message="Reference must be 32 characters or fewer"),
+            no_control_characters,  # PostgreSQL refuses a NUL in a query: a 500 before this
         ],
     )
 

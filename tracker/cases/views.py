@@ -15,7 +15,7 @@ from tracker.cases.forms import (
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
 from tracker.notes import views as notes_views
-from tracker.services import agencies, break_glass, cases, challenges
+from tracker.services import agencies, break_glass, cases, challenges, retention
 from tracker.shares import views as shares_views
 from tracker.thresholds import views as thresholds_views
 
@@ -120,6 +120,7 @@ def show(case_id: int):
         who_looked=break_glass.recent_accesses(case)
         if access.sees_who_looked(current_user, case)
         else None,
+        hold=retention.standing_hold(case.id),
         title=f"{case.reference} {case.child_name}",
     )
 

@@ -8,7 +8,7 @@ from tracker.models.break_glass import (
     BREAK_GLASS_ACTION_SUFFIX,
     REVIEW_STATUS_LABELS,
     BreakGlassGrant,
-    ReviewStatus,
+    GrantReview,
 )
 from tracker.models.case import Case, CaseAgency, CaseLink, CaseStatus
 from tracker.models.challenge import (
@@ -25,6 +25,7 @@ from tracker.models.challenge import (
 from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSession
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
+from tracker.models.retention import DisposalReview, LegalHold, ReviewStatus
 from tracker.models.share import (
     CIRCUMSTANCE_LABELS,
     CONCERN_STATE_LABELS,
@@ -109,6 +110,9 @@ __all__ = [
     "ConcernState",
     "Consent",
     "DeliveryStatus",
+    "DisposalReview",
+    "LegalHold",
+    "ReviewStatus",
     "LawfulBasis",
     "NO_SHARE_REASON_LABELS",
     "NoShareDecision",

@@ -23,7 +23,7 @@ from tracker.models.person import Person
 BREAK_GLASS_ACTION_SUFFIX = ".break_glass"
 
 
-class ReviewStatus(StrEnum):
+class GrantReview(StrEnum):
     PENDING = "pending"
     APPROPRIATE = "appropriate"
     REFERRED = "referred"
@@ -34,9 +34,9 @@ class ReviewStatus(StrEnum):
 
 
 REVIEW_STATUS_LABELS = {
-    ReviewStatus.PENDING: "Awaiting review",
-    ReviewStatus.APPROPRIATE: "Confirmed appropriate",
-    ReviewStatus.REFERRED: "Referred",
+    GrantReview.PENDING: "Awaiting review",
+    GrantReview.APPROPRIATE: "Confirmed appropriate",
+    GrantReview.REFERRED: "Referred",
 }
 
 
@@ -50,7 +50,7 @@ class BreakGlassGrant(db.Model):
     granted_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     first_opened_at: Mapped[datetime | None]
-    review_status: Mapped[str] = mapped_column(String(20), default=ReviewStatus.PENDING.value)
+    review_status: Mapped[str] = mapped_column(String(20), default=GrantReview.PENDING.value)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     reviewed_at: Mapped[datetime | None]
     review_reason: Mapped[str | None] = mapped_column(Text)
@@ -69,4 +69,4 @@ class BreakGlassGrant(db.Model):
 
     @property
     def review_label(self) -> str:
-        return ReviewStatus(self.review_status).label
+        return GrantReview(self.review_status).label

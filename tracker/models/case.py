@@ -33,6 +33,11 @@ class Case(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=CaseStatus.OPEN.value)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # Records governance: when it was last closed (retention runs from closure), whether the child
+    # is looked after (its own retention rule), and when its personal content was disposed of.
+    closed_at: Mapped[datetime | None]
+    looked_after: Mapped[bool] = mapped_column(default=False)
+    disposed_at: Mapped[datetime | None]
 
     lead_agency: Mapped[Agency] = relationship(lazy="joined")
     lead_professional: Mapped[Person | None] = relationship(foreign_keys=[lead_professional_id])

@@ -218,15 +218,50 @@ def erase_content(event_id: int, *, rule: str, reason: str, actor_label: str) ->
         reason=reason,
         actor_label=actor_label,
     )
+    _blank(row, erasure, rule=rule, reason=reason, erased_by=actor_label)
+    db.session.commit()
+    return erasure
+
+
+def _blank(
+    row: AuditContent, erasure: AuditEvent, *, rule: str, reason: str, erased_by: str
+) -> None:
     row.salt = None
     row.content = None
     row.erased_at = clock.now()
-    row.erased_by = actor_label
+    row.erased_by = erased_by
     row.erased_rule = rule
     row.erased_reason = reason
     row.erasure_event_id = erasure.id
-    db.session.commit()
-    return erasure
+
+
+def erase_case_content(case_id: int, *, rule: str, reason: str, actor: Person) -> list[int]:
+    """Erase the personal content of every event of a case not erased yet (a disposal), with
+    one event recording the erasure; in the caller's transaction (the caller commits).
+
+    Returns the ids of the events erased. Their leaves keep their commitments, as with
+    erase_content, so the log and packs already handed out stay valid.
+    """
+    rows = db.session.scalars(
+        select(AuditContent)
+        .join(AuditEvent, AuditEvent.id == AuditContent.event_id)
+        .where(AuditEvent.case_id == case_id, AuditContent.erased_at.is_(None))
+        .order_by(AuditContent.event_id)
+        .with_for_update(of=AuditContent)
+    ).all()
+    erased = [row.event_id for row in rows]
+    erasure = record(
+        "audit.erase_content",
+        object_kind="case",
+        object_id=case_id,
+        case_id=case_id,
+        changes={"rule": [None, rule], "events": [None, erased]},
+        reason=reason,
+        actor=actor,
+    )
+    for row in rows:
+        _blank(row, erasure, rule=rule, reason=reason, erased_by=actor.name)
+    return erased
 
 
 class ErasureError(ValueError):

@@ -28,8 +28,8 @@ from tracker.models import (
     AuditEvent,
     BreakGlassGrant,
     Case,
+    GrantReview,
     Person,
-    ReviewStatus,
     Role,
 )
 from tracker.services import alerts, audit, identifiers, leads, locks, settings
@@ -154,7 +154,7 @@ def request_access(person: Person, case: Case, reason: str) -> tuple[BreakGlassG
         reason=reason,
         granted_at=now,
         expires_at=now + timedelta(hours=settings.get("BREAK_GLASS_HOURS")),
-        review_status=ReviewStatus.PENDING.value,
+        review_status=GrantReview.PENDING.value,
     )
     db.session.add(grant)
     db.session.flush()
@@ -201,7 +201,7 @@ def review_queue() -> Select[tuple[BreakGlassGrant]]:
     """Grants awaiting review, oldest first."""
     return (
         select(BreakGlassGrant)
-        .where(BreakGlassGrant.review_status == ReviewStatus.PENDING.value)
+        .where(BreakGlassGrant.review_status == GrantReview.PENDING.value)
         .order_by(BreakGlassGrant.granted_at, BreakGlassGrant.id)
     )
 
@@ -210,7 +210,7 @@ def recently_reviewed(limit: int = 25) -> list[BreakGlassGrant]:
     return list(
         db.session.scalars(
             select(BreakGlassGrant)
-            .where(BreakGlassGrant.review_status != ReviewStatus.PENDING.value)
+            .where(BreakGlassGrant.review_status != GrantReview.PENDING.value)
             .order_by(BreakGlassGrant.reviewed_at.desc(), BreakGlassGrant.id.desc())
             .limit(limit)
         )
@@ -236,7 +236,7 @@ def reads_under(grant: BreakGlassGrant) -> list[AuditEvent]:
 
 def review_problems(decision: str | None, reason: str) -> list[BreakGlassError]:
     problems = []
-    if decision not in (ReviewStatus.APPROPRIATE.value, ReviewStatus.REFERRED.value):
+    if decision not in (GrantReview.APPROPRIATE.value, GrantReview.REFERRED.value):
         problems.append(BreakGlassError("decision", "Select whether the access was appropriate"))
     if not reason.strip():
         problems.append(BreakGlassError("reason", "Enter the reason for your decision"))
@@ -262,7 +262,7 @@ def review(auditor: Person, grant: BreakGlassGrant, decision: str, reason: str) 
         update(BreakGlassGrant)
         .where(
             BreakGlassGrant.id == grant.id,
-            BreakGlassGrant.review_status == ReviewStatus.PENDING.value,
+            BreakGlassGrant.review_status == GrantReview.PENDING.value,
         )
         .values(
             review_status=decision, reviewed_by_id=auditor.id, reviewed_at=now, review_reason=reason
@@ -282,12 +282,12 @@ def review(auditor: Person, grant: BreakGlassGrant, decision: str, reason: str) 
         object_kind="break_glass_grant",
         object_id=grant.id,
         case_id=grant.case_id,
-        changes={"review_status": [ReviewStatus.PENDING.value, decision]},
+        changes={"review_status": [GrantReview.PENDING.value, decision]},
         reason=reason,
         actor=auditor,
     )
     db.session.expire(grant)
-    if decision == ReviewStatus.REFERRED.value:
+    if decision == GrantReview.REFERRED.value:
         # The person's own leads take it up with them. They may not read the case, so the link
         # is their inbox. An agency with no lead: the partnership's leads.
         _alert(

@@ -280,6 +280,8 @@ def set_status(actor: Person, case: Case, status: str, reason: str) -> None:
         actor=actor,
     )
     case.status = status
+    # Retention runs from closure (tracker/services/retention_schedule.py).
+    case.closed_at = clock.now() if status == CaseStatus.CLOSED.value else None
     db.session.commit()
 
 
