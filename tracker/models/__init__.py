@@ -62,7 +62,7 @@ __all__ = [
     "BREAK_GLASS_ACTION_SUFFIX",
     "BreakGlassGrant",
     "REVIEW_STATUS_LABELS",
-    "ReviewStatus",
+    "GrantReview",
     "ApiAuthFailure",
     "RoleApproval",
     "AGENCY_KIND_LABELS",
