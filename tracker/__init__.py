@@ -25,6 +25,8 @@ BLUEPRINTS = (
     "tracker.challenges.views",
     "tracker.api.views",
     "tracker.api.pages",
+    "tracker.protected_sources.views",
+    "tracker.subject_access.views",
 )
 
 

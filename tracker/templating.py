@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Inbox", "inbox.index", lambda person: True),
     ("Unanswered concerns", "shares.unanswered", access.sees_partnership_lists),
     ("Audit trail", "audit.index", access.can_audit),
+    ("Subject access", "subject_access.index", access.can_audit),
     ("Reports", "reports.index", access.reads_partnership_reports),
     ("Challenges", "challenges.awaiting", access.can_change_cases),
     ("Challenges", "challenges.index", access.reads_without_acting),

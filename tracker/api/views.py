@@ -50,6 +50,7 @@ from tracker.models import (
     ShareRecipient,
     Theme,
 )
+from tracker.protected_sources.views import redactor
 from tracker.services import (
     api_tokens,
     cases,
@@ -722,7 +723,8 @@ def case_chronology(case_id: int):
     offset = (v.decode_cursor([v.cursor_int]) or [0])[0]
     if offset < 0:
         raise invalid("cursor", "The cursor is not valid: use the next_cursor of the previous page")
-    shown = entries[offset : offset + size]
+    protect = redactor(case.id)
+    shown = [protect.entry(e) for e in entries[offset : offset + size]]
     more = offset + size < len(entries)
     cases.record_view(case, "chronology.view")
     return jsonify(

@@ -29,6 +29,7 @@ from tracker.challenges.forms import (
 )
 from tracker.extensions import db
 from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
+from tracker.protected_sources.views import redactor
 from tracker.services import challenges, clock, leads, procedure
 
 blueprint = Blueprint("challenges", __name__)
@@ -139,12 +140,19 @@ def _details_form(case: Case, data: dict | None = None) -> DetailsForm:
     ]
     form.about_agency_id.choices = choices((a.id, a.name) for a in agencies)
     shares, notes = challenges.evidence_options(case)
+    protect = redactor(case.id)  # redacted before it is cut short, so no name is half shown
     form.share_ids.choices = choices(
-        (s.id, f"{s.from_agency.name}, {s.current.shared_at:%-d %b %Y}: {s.current.summary[:80]}")
+        (
+            s.id,
+            f"{s.from_agency.name}, {s.current.shared_at:%-d %b %Y}: {protect(s.current.summary)[:80]}",
+        )
         for s in shares
     )
     form.note_ids.choices = choices(
-        (n.id, f"{n.agency.name}, {n.current.occurred_on:%-d %b %Y}: {n.current.text[:80]}")
+        (
+            n.id,
+            f"{n.agency.name}, {n.current.occurred_on:%-d %b %Y}: {protect(n.current.text)[:80]}",
+        )
         for n in notes
     )
     return form

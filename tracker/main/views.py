@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from tracker import access
 from tracker.extensions import db
-from tracker.services import cases, challenges, clock, sharing
+from tracker.services import cases, challenges, clock, sharing, subject_access
 
 blueprint = Blueprint("main", __name__)
 
@@ -20,8 +20,20 @@ def home():
     recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
     cases.record_list_view(recent, "home")
     return render_template(
-        "main/home.html", recent=recent, title="Home", now=clock.now(), **_to_do()
+        "main/home.html",
+        recent=recent,
+        title="Home",
+        now=clock.now(),
+        **_to_do(),
+        **_governance(),
     )
+
+
+def _governance() -> dict:
+    """For an auditor: subject access requests past their due date."""
+    if not access.can_audit(current_user):
+        return {}
+    return {"overdue_requests": db.session.scalars(subject_access.overdue_requests()).all()}
 
 
 def _first(query):

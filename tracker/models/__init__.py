@@ -16,6 +16,17 @@ from tracker.models.challenge import (
     EventKind,
     NamedLead,
 )
+from tracker.models.governance import (
+    EXEMPTION_LABELS,
+    ITEM_DECISION_LABELS,
+    Exemption,
+    ItemDecision,
+    ProtectedItem,
+    ProtectedSource,
+    RequestStatus,
+    SubjectAccessItem,
+    SubjectAccessRequest,
+)
 from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSession
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
@@ -52,6 +63,15 @@ from tracker.models.two_factor import RecoveryCode
 from tracker.models.workday import ClosureDay
 
 __all__ = [
+    "EXEMPTION_LABELS",
+    "ITEM_DECISION_LABELS",
+    "Exemption",
+    "ItemDecision",
+    "ProtectedItem",
+    "ProtectedSource",
+    "RequestStatus",
+    "SubjectAccessItem",
+    "SubjectAccessRequest",
     "ApiAuthFailure",
     "RoleApproval",
     "AGENCY_KIND_LABELS",

@@ -19,7 +19,8 @@ from flask_login import current_user, login_required
 from tracker import access, inputs
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import OUTCOME_LABELS, Case, Outcome, ShareRecipient
+from tracker.models import OUTCOME_LABELS, Case, Outcome, ProtectedItem, ShareRecipient
+from tracker.protected_sources.views import redactor
 from tracker.services import (
     agencies,
     cases,
@@ -28,6 +29,7 @@ from tracker.services import (
     no_share,
     notes,
     procedure,
+    protected_sources,
     sharing,
     workdays,
 )
@@ -188,6 +190,7 @@ def show(share_id: int):
 def amend(share_id: int):
     share = sharing.share_for_reading(share_id, current_user)
     case = access.case_for_changing(share.case_id)
+    _require_nothing_hidden(case.id, protected_sources.item_texts(ProtectedItem.SHARE, share))
     form = AmendShareForm()
     form.lawful_context = (case, lambda: share.from_agency)
     if request.method == "GET":
@@ -203,6 +206,12 @@ def amend(share_id: int):
     return render_template(
         "shares/amend.html", case=case, share=share, form=form, title="Amend a share"
     ), _status(form)
+
+
+def _require_nothing_hidden(case_id: int, texts: list[str]) -> None:
+    """An amendment form holds the record's words: not for someone a protected source in them
+    is hidden from (they could not see what they were changing)."""
+    access.require(not redactor(case_id).hides_any(texts))
 
 
 def _concern(share_id: int, recipient_id: int) -> tuple[Case, ShareRecipient]:
@@ -393,6 +402,7 @@ def note(case_id: int, note_id: int):
 def amend_note(case_id: int, note_id: int):
     case = access.case_for_changing(case_id)
     found = _note(case, note_id)
+    _require_nothing_hidden(case.id, protected_sources.item_texts(ProtectedItem.NOTE, found))
     form = AmendNoteForm()
     if request.method == "GET":
         form.occurred_on.data = found.current.occurred_on
@@ -459,7 +469,8 @@ def _chronology(case_id: int):
         theme=form.theme.data or None,
         kind=form.kind.data or None,
     )
-    return case, form, entries
+    protect = redactor(case.id)
+    return case, form, [protect.entry(e) for e in entries]
 
 
 @blueprint.route("/cases/<int:case_id>/chronology")
