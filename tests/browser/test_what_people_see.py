@@ -201,6 +201,18 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         themes=[],
     )
     challenge = raise_one(world)
+    from tracker.services import subject_access
+
+    sar = subject_access.record_request(
+        world.auditor,
+        requester_name="Parent One",
+        requester_relationship="Parent",
+        case=world.case,
+        person_named=None,
+        received_on=datetime(2026, 12, 1).date(),
+    )
+    subject_access.assemble(world.auditor, sar)
+    sar_id, sar_item_id = sar.id, sar.items[0].id
     case_id, share_id, note_id, challenge_id = world.case.id, share.id, note.id, challenge.id
     worker_a, auditor, reference = world.worker_a.email, world.auditor.email, world.case.reference
     auditor_key = enrol_with_key(world.auditor)
@@ -231,6 +243,8 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/account/api-tokens",
         "/api/guide",
         f"/cases/{case_id}/no-share/new",
+        f"/shares/{share_id}/protected-sources/new",
+        f"/cases/{case_id}/notes/{note_id}/protected-sources/new",
     ):
         a.visit(path)
     a.visit(f"/cases/{case_id}/challenges/new")
@@ -253,8 +267,16 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/challenges/",
         "/reports/",
         "/audit/checkpoint",
+        "/subject-access/",
+        "/subject-access/new",
+        f"/subject-access/{sar_id}",
+        f"/subject-access/{sar_id}/extend",
+        f"/subject-access/{sar_id}/items/{sar_item_id}",
+        f"/subject-access/{sar_id}/pack",
     ):
         audit.visit(path)
+    audit.visit("/subject-access/new")
+    audit.submit_form(status=400)  # the request form's error summary
 
     # The pages of the golden rules, four eyes and providers that no journey passes through.
     admin = journey()

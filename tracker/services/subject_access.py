@@ -593,6 +593,10 @@ def pack_items(request: SubjectAccessRequest) -> list[ItemView]:
     ]
 
 
+def _moment(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
 def manifest(request: SubjectAccessRequest, items: list[ItemView]) -> dict:
     """Items, their exemptions and reviewers; nothing about what was withheld."""
     return {
@@ -602,9 +606,7 @@ def manifest(request: SubjectAccessRequest, items: list[ItemView]) -> dict:
             "about": request.about,
             "received_on": request.received_on.isoformat(),
             "due_on": request.answer_by.isoformat(),
-            "completed_at": request.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            if request.completed_at
-            else None,
+            "completed_at": _moment(request.completed_at),
         },
         "items": [
             {
@@ -617,9 +619,7 @@ def manifest(request: SubjectAccessRequest, items: list[ItemView]) -> dict:
                 else [],
                 "redactions": len(view.item.redaction_list),
                 "reviewed_by": view.item.reviewed_by.name if view.item.reviewed_by else None,
-                "reviewed_at": view.item.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-                if view.item.reviewed_at
-                else None,
+                "reviewed_at": _moment(view.item.reviewed_at),
             }
             for number, view in enumerate(items, start=1)
         ],
