@@ -215,3 +215,28 @@ def test_a_name_is_hidden_as_a_whole_word_only(world, marked):
     assert redact(None) is None
     assert protected_sources.redactor_for(world.auditor, world.case.id)(INFORMANT) == INFORMANT
     assert protected_sources.redactor_for(None, world.case.id)(INFORMANT) == PLACEHOLDER
+
+
+def test_the_name_is_hidden_in_every_record_of_the_case(client, world, marked):
+    """A name hidden in one record and left in the next protects nobody: challenges and
+    decisions not to share on the case hide it too, on the page and through the API."""
+    from tests.challenges.support import raise_one
+    from tracker.services import no_share
+
+    challenge = raise_one(world, what_happened=f"Police did not act on what {INFORMANT} said.")
+    no_share.record_decision(
+        world.worker_a,
+        world.case,
+        information=f"What {INFORMANT} told the school",
+        agency_ids=[world.agency_b.id],
+        reason_code="other",
+        reason="Not needed",
+        decided_at=datetime(2026, 11, 24, 9, 0),
+    )
+    for url in (f"/challenges/{challenge.id}", f"/cases/{world.case.id}"):
+        assert INFORMANT not in page_text_of(client, world.worker_a, url), url
+        assert INFORMANT in page_text_of(client, world.lead_b, url), url
+    api = Api(client, {})
+    for path in ("/challenges", f"/cases/{world.case.id}/no-share-decisions"):
+        body = api.get(path, world.worker_a).get_data(as_text=True)
+        assert INFORMANT not in body and PLACEHOLDER in body, path

@@ -106,13 +106,14 @@ def share(value: Share, now: datetime) -> dict:
 
 
 def no_share_decision(value: NoShareDecision) -> dict:
+    protect = redactor(value.case_id)
     return {
         "id": value.id,
         "case_id": value.case_id,
-        "information": value.information,
+        "information": protect(value.information),
         "agencies": [agency(a.agency) for a in value.considered_for],
         "reason_code": value.reason_code,
-        "reason": value.reason,
+        "reason": protect(value.reason),
         "decided_by": value.decided_by.name,
         "decided_by_agency": agency(value.decided_by_agency),
         "decided_at": moment(value.decided_at),
@@ -121,6 +122,7 @@ def no_share_decision(value: NoShareDecision) -> dict:
 
 
 def challenge(value: Challenge, now: datetime) -> dict:
+    protect = redactor(value.case_id)
     return {
         "id": value.id,
         "case_id": value.case_id,
@@ -135,8 +137,8 @@ def challenge(value: Challenge, now: datetime) -> dict:
         "immediate_risk": value.immediate_risk,
         "raised_at": moment(value.raised_at),
         "closed_at": moment(value.closed_at),
-        "what_happened": value.what_happened,
-        "outcome_wanted": value.outcome_wanted,
+        "what_happened": protect(value.what_happened),
+        "outcome_wanted": protect(value.outcome_wanted),
         "events": [
             {
                 "id": event.id,
@@ -145,7 +147,7 @@ def challenge(value: Challenge, now: datetime) -> dict:
                 "by": event.person.name if event.person else (event.actor_label or ""),
                 "from_stage": event.from_stage,
                 "to_stage": event.to_stage,
-                "text": event.text,
+                "text": protect(event.text),
             }
             for event in value.events
         ],
