@@ -297,3 +297,41 @@ def test_overdue_requests_show_on_the_auditors_home_page_and_reports(
     # Nobody but an auditor sees the block.
     sign_in_as(client, world.lead_a)
     assert "Subject access" not in page_text(client.get("/"))
+
+
+def test_twin_clicks_gather_once_and_produce_the_pack_once(app, client, world, records):
+    """Several workers at once: the items are gathered once, and the pack produced once."""
+    from tests.api.test_concurrency import WORKERS, at_once
+    from tracker.models import Person, SubjectAccessItem
+
+    record(client, world)
+    request_id = db.session.scalar(db.select(SubjectAccessRequest.id))
+    auditor_id = world.auditor.id
+
+    def gather():
+        request = db.session.get(SubjectAccessRequest, request_id)
+        return subject_access.assemble(db.session.get(Person, auditor_id), request)
+
+    assert sorted(at_once(app, gather)) == [0] * (WORKERS - 1) + [3]
+    assert db.session.scalar(db.select(db.func.count(SubjectAccessItem.id))) == 3
+    request = db.session.get(SubjectAccessRequest, request_id)
+    for view in subject_access.item_views(request):
+        subject_access.review(
+            world.auditor, request, view, decision="released", exemption=None, passages=""
+        )
+
+    def produce():
+        request = db.session.get(SubjectAccessRequest, request_id)
+        try:
+            subject_access.complete(db.session.get(Person, auditor_id), request)
+        except subject_access.SubjectAccessError as error:
+            return str(error)
+        return "produced"
+
+    results = at_once(app, produce)
+    assert results.count("produced") == 1
+    assert set(results) == {"produced", "The pack has already been produced"}
+    completions = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "subject_access.complete")
+    ).all()
+    assert len(completions) == 1
