@@ -114,10 +114,15 @@ def test_api_hides_it_from_another_agency(client, world, marked):
     assert INFORMANT in api.get(f"/shares/{marked.id}", world.worker_b).get_data(as_text=True)
 
 
-def test_an_agency_that_cannot_see_it_cannot_amend_it(client, world, marked):
-    """An amendment form would hold the hidden words."""
+def test_an_agency_that_cannot_see_it_cannot_amend_it_nor_get_the_evidence_pack(
+    client, world, marked
+):
+    """An amendment form would hold the hidden words. The evidence pack (which carries the audit
+    log's content, so is not redacted) is for auditors only."""
     sign_in_as(client, world.worker_a)
     assert client.get(f"/shares/{marked.id}/amend").status_code == 403
+    assert client.get(f"/audit/cases/{world.case.id}/evidence").status_code == 403
+    assert client.get(f"/audit/cases/{world.case.id}/evidence.zip").status_code == 403
     sign_in_as(client, world.worker_b)
     assert client.get(f"/shares/{marked.id}/amend").status_code == 200
 
@@ -185,6 +190,10 @@ def test_a_note_and_a_response_can_be_protected_by_their_recording_agency(client
         body = page_text_of(client, world.worker_b, url)
         assert "Roy Tate" not in body and "Uncle [protected source]" in body
     assert "Roy Tate" in page_text_of(client, world.worker_a, f"/shares/{marked.id}")
+    # The response's amendment form would hold B's hidden informant if the response named her.
+    sharing.respond(world.worker_a, recipient, action_taken=f"Visited {INFORMANT}", reason="Fix")
+    sign_in_as(client, world.worker_a)
+    assert client.get(f"/shares/{marked.id}/concerns/{recipient.id}/respond").status_code == 403
     # One event per mark, in the trail.
     marks = db.session.scalars(
         db.select(AuditEvent).where(AuditEvent.action == "protected_source.mark")

@@ -250,6 +250,10 @@ def respond(share_id: int, recipient_id: int):
     case, recipient = _concern(share_id, recipient_id)
     form = ResponseForm()
     amending = recipient.response is not None
+    if amending:
+        _require_nothing_hidden(
+            case.id, protected_sources.item_texts(ProtectedItem.RESPONSE, recipient)
+        )
     if request.method == "GET" and amending:
         form.action_taken.data = recipient.response.action_taken
         form.next_steps.data = recipient.response.next_steps
