@@ -249,3 +249,21 @@ def test_the_name_is_hidden_in_every_record_of_the_case(client, world, marked):
     for path in ("/challenges", f"/cases/{world.case.id}/no-share-decisions"):
         body = api.get(path, world.worker_a).get_data(as_text=True)
         assert INFORMANT not in body and PLACEHOLDER in body, path
+
+
+def test_no_report_export_holds_it(client, world, marked, password_hash):
+    """Reports are counts and references, never case text: a partnership lead (not an auditor)
+    downloads every CSV and finds neither the name nor the passage."""
+    from tests.conftest import add_person
+    from tracker.models import Role
+    from tracker.services import reports
+
+    lead_p = add_person("Lead P", world.partnership, Role.LEAD, password_hash)
+    db.session.commit()
+    sign_in_as(client, lead_p)
+    for name in reports.EXPORTS:
+        response = client.get(f"/reports/{name}.csv")
+        assert response.status_code == 200, name
+        body = response.get_data(as_text=True)
+        assert INFORMANT not in body and "Hollis" not in body and PASSAGE not in body, name
+    assert "Subject access" not in page_text(client.get("/reports/"))  # auditors' only
