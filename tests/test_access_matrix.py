@@ -217,6 +217,29 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("api.list_challenges", "GET"): API,
     ("api.raise_challenge", "POST"): API,
     ("api.record_outcome", "POST"): API,
+    # Protected sources: only the agency that recorded the words marks someone in them. B
+    # recorded the share and the note; A owes the concern but has not answered (nothing to mark).
+    ("protected_sources.mark_share", "GET"): (403, 403, 404, 403, 403, 302),
+    ("protected_sources.mark_share", "POST"): (403, 403, 404, 403, 403, 302),
+    ("protected_sources.mark_note", "GET"): (403, 403, 404, 403, 403, 302),
+    ("protected_sources.mark_note", "POST"): (403, 403, 404, 403, 403, 302),
+    ("protected_sources.mark_response", "GET"): (404, 404, 404, 403, 403, 302),
+    ("protected_sources.mark_response", "POST"): (404, 404, 404, 403, 403, 302),
+    # Subject access requests: auditors (information governance). The world's request is
+    # gathered with every item still to review: producing its pack is refused (400) and its zip
+    # sends the auditor back to the request (302).
+    ("subject_access.index", "GET"): AUDITOR_ONLY,
+    ("subject_access.new", "GET"): AUDITOR_ONLY,
+    ("subject_access.new", "POST"): (403, 403, 403, 400, 403, 302),
+    ("subject_access.show", "GET"): AUDITOR_ONLY,
+    ("subject_access.assemble", "POST"): (403, 403, 403, 302, 403, 302),
+    ("subject_access.complete", "POST"): (403, 403, 403, 400, 403, 302),
+    ("subject_access.extend", "GET"): AUDITOR_ONLY,
+    ("subject_access.extend", "POST"): (403, 403, 403, 400, 403, 302),
+    ("subject_access.review", "GET"): AUDITOR_ONLY,
+    ("subject_access.review", "POST"): (403, 403, 403, 400, 403, 302),
+    ("subject_access.pack", "GET"): AUDITOR_ONLY,
+    ("subject_access.pack_archive", "GET"): (403, 403, 403, 302, 403, 302),
 }
 
 
@@ -238,6 +261,7 @@ def url_args(world, password_hash) -> dict[str, object]:
         notes,
         people,
         sharing,
+        subject_access,
         transparency,
     )
 
@@ -317,6 +341,15 @@ def url_args(world, password_hash) -> dict[str, object]:
     # Another worker of C's emergency access, for its review page (Worker C has none).
     outsider = add_person("Worker C Two", world.agency_c, Role.WORKER, password_hash)
     grant, _ = break_glass.request_access(outsider, world.case, "Told of a call-out tonight")
+    sar = subject_access.record_request(
+        world.auditor,
+        requester_name="Parent One",
+        requester_relationship="Parent",
+        case=world.case,
+        person_named=None,
+        received_on=date(2026, 11, 2),
+    )
+    subject_access.assemble(world.auditor, sar)
     transparency.seal()  # a checkpoint to download
     item = DisposalReview(
         case_id=world.case.id,
@@ -346,7 +379,9 @@ def url_args(world, password_hash) -> dict[str, object]:
         "which": "ours",
         "event_id": 1,
         "grant_id": grant.id,
-        "item_id": item.id,
+        "review_id": item.id,
+        "request_id": sar.id,
+        "item_id": sar.items[0].id,
     }
 
 

@@ -68,6 +68,12 @@ FUZZED_DIRECTLY = {
     "break_glass.review": "needs a break-glass grant: test_break_glass_review_form",
     "retention.decide": "needs a case past retention: test_retention_forms",
     "retention.lift_hold": "needs a legal hold: test_retention_forms",
+    "protected_sources.mark_share": "only the recording agency sees it: test_governance_forms",
+    "protected_sources.mark_response": "needs an answered concern: test_governance_forms",
+    "subject_access.assemble": "needs a request: test_governance_forms",
+    "subject_access.complete": "needs a request: test_governance_forms",
+    "subject_access.extend": "needs a request: test_governance_forms",
+    "subject_access.review": "needs a gathered request: test_governance_forms",
 }
 # JSON endpoints for other systems are not HTML forms: their input is tested with the API.
 NOT_FORMS = ("api.",)
@@ -459,6 +465,40 @@ def test_multi_step_forms(app, client, world, frozen):
     assert fuzz_page(client, f"{start}/check")
     client.post("/account/api-tokens", data={"name": "Fuzz"})
     assert fuzz_page(client, "/account/api-tokens")
+
+
+def test_governance_forms(app, client, world, frozen):
+    """Protecting a source named in a share or a response; a subject access request's forms."""
+    from datetime import date, datetime
+
+    from tests.shares.test_cycle import share_data
+    from tracker.models import Concern, Share
+    from tracker.services import sharing, subject_access
+
+    frozen(datetime(2026, 12, 24, 10, 30))
+    sign_in_as(client, world.worker_a)
+    assert (
+        client.post(f"/cases/{world.case.id}/shares/new", data=share_data(world)).status_code == 302
+    )
+    share = db.session.scalar(db.select(Share))
+    assert fuzz_page(client, f"/shares/{share.id}/protected-sources/new")
+    recipient = db.session.scalar(db.select(Concern))
+    sharing.respond(world.worker_b, recipient, action_taken="Checked with DC Morgan")
+    sign_in_as(client, world.worker_b)
+    assert fuzz_page(client, f"/shares/{share.id}/concerns/{recipient.id}/protected-sources/new")
+    request = subject_access.record_request(
+        world.auditor,
+        requester_name="Parent",
+        requester_relationship="Parent",
+        case=world.case,
+        person_named=None,
+        received_on=date(2026, 12, 1),
+    )
+    subject_access.assemble(world.auditor, request)
+    sign_in_as(client, world.auditor)
+    assert fuzz_page(client, f"/subject-access/{request.id}") == 2
+    assert fuzz_page(client, f"/subject-access/{request.id}/extend")
+    assert fuzz_page(client, f"/subject-access/{request.id}/items/{request.items[0].id}")
 
 
 def test_approval_form(app, client, world, password_hash):

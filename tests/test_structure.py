@@ -203,8 +203,10 @@ PURE_GLOBALS = {
     "loop_summary",
     "navigation_items",
     "page_url",
+    "protected_marks",  # reads what the view prepared (protected_sources.views.prepare)
+    "sar_overdue",  # a subject access request's due date against today
 }
-PURE_FILTERS = {"local_time", "long_date"}
+PURE_FILTERS = {"local_time", "long_date", "protect"}  # protect: as protected_marks
 # Source text of a function that reads or writes the database, or audits.
 QUERYING = re.compile(
     r"\bdb\.|\bselect\(|\.scalars?\(|\.execute\(|\.query\b|\baudit\.\w+\(|record_\w*view|"

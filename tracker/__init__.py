@@ -32,6 +32,8 @@ BLUEPRINTS = (
     "tracker.api.views",
     "tracker.api.pages",
     "tracker.retention.views",
+    "tracker.protected_sources.views",
+    "tracker.subject_access.views",
 )
 
 

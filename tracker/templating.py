@@ -32,6 +32,7 @@ NAVIGATION = (
     ("Unanswered concerns", "concerns.unanswered", access.sees_partnership_lists),
     ("Audit trail", "audit.index", access.can_audit),
     ("Emergency access", "break_glass.reviews", access.can_audit),
+    ("Subject access", "subject_access.index", access.can_audit),
     ("Reports", "reports.index", access.reads_partnership_wide),
     ("Retention", "retention.queue", access.reviews_retention),
     ("Challenges", "challenges.awaiting", access.can_change_cases),

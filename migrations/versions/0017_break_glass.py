@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0017_break_glass"
-down_revision = "0015_retention"
+down_revision = "0016_subject_access"
 branch_labels = None
 depends_on = None
 

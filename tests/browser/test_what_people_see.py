@@ -216,6 +216,18 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
     db.session.add(item)
     retention.set_hold(world.auditor, world.case.id, "Needed for a practice review")
     item_id = item.id
+    from tracker.services import subject_access
+
+    sar = subject_access.record_request(
+        world.auditor,
+        requester_name="Parent One",
+        requester_relationship="Parent",
+        case=world.case,
+        person_named=None,
+        received_on=datetime(2026, 12, 1).date(),
+    )
+    subject_access.assemble(world.auditor, sar)
+    sar_id, sar_item_id = sar.id, sar.items[0].id
     case_id, share_id, note_id, challenge_id = world.case.id, share.id, note.id, challenge.id
     grant_id, worker_c = grant.id, world.worker_c.email
     worker_a, auditor, reference = world.worker_a.email, world.auditor.email, world.case.reference
@@ -249,6 +261,8 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         f"/cases/{case_id}/no-share/new",
         "/emergency-access/",
         f"/retention/cases/{case_id}/looked-after",
+        f"/shares/{share_id}/protected-sources/new",
+        f"/cases/{case_id}/notes/{note_id}/protected-sources/new",
     ):
         a.visit(path)
     a.submit_form(status=400)  # the emergency-access request's error summary
@@ -279,8 +293,16 @@ def test_every_other_page_passes_axe_with_the_csp_on(journey, world, password_ha
         "/retention/disposed",
         f"/retention/items/{item_id}",
         f"/retention/cases/{case_id}/hold/lift",
+        "/subject-access/",
+        "/subject-access/new",
+        f"/subject-access/{sar_id}",
+        f"/subject-access/{sar_id}/extend",
+        f"/subject-access/{sar_id}/items/{sar_item_id}",
+        f"/subject-access/{sar_id}/pack",
     ):
         audit.visit(path)
+    audit.visit("/subject-access/new")
+    audit.submit_form(status=400)  # the request form's error summary
     outsider = journey()  # break-glass: the case page under emergency access
     sign_in(outsider, worker_c)
     outsider.visit(f"/cases/{case_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tracker.models import Agency, Case, Challenge, Concern, NoShareDecision, Share
+from tracker.protected_sources.views import redactor
 from tracker.services import challenges, chronology, sharing
 
 
@@ -36,6 +37,7 @@ def concern(value: Concern, now: datetime) -> dict:
     share = value.share
     response = value.response
     status = sharing.concern_due_status(value, now)
+    protect = redactor(share.case_id)  # protected sources: the caller's agency may not see them
     return {
         "id": value.id,
         "share_id": share.id,
@@ -43,7 +45,7 @@ def concern(value: Concern, now: datetime) -> dict:
         "case_reference": share.case.reference,
         "agency": agency(value.agency),
         "from_agency": agency(share.from_agency),
-        "people_names": value.people_names,
+        "people_names": protect(value.people_names),
         "state": value.state,
         "priority": share.priority,
         "due_at": moment(value.due_at),
@@ -56,13 +58,13 @@ def concern(value: Concern, now: datetime) -> dict:
         "viewed_at": moment(value.viewed_at),
         "viewed_by": value.viewed_by.name if value.viewed_by else None,
         "outcome": value.outcome,
-        "outcome_detail": value.outcome_detail,
+        "outcome_detail": protect(value.outcome_detail),
         "outcome_at": moment(value.outcome_at),
         "response": None
         if response is None
         else {
-            "action_taken": response.action_taken,
-            "next_steps": response.next_steps,
+            "action_taken": protect(response.action_taken),
+            "next_steps": protect(response.next_steps),
             "recorded_at": moment(response.recorded_at),
             "recorded_by": response.recorded_by.name,
             "amended": len(value.responses) > 1,
@@ -72,6 +74,7 @@ def concern(value: Concern, now: datetime) -> dict:
 
 def share(value: Share, now: datetime) -> dict:
     version = value.current
+    protect = redactor(value.case_id)
     return {
         "id": value.id,
         "case_id": value.case_id,
@@ -83,14 +86,14 @@ def share(value: Share, now: datetime) -> dict:
         "priority": value.priority,
         "amended": value.amended,
         "shared_at": moment(version.shared_at),
-        "from_person_name": version.from_person_name,
+        "from_person_name": protect(version.from_person_name),
         "method": version.method,
-        "summary": version.summary,
-        "purpose": version.purpose,
+        "summary": protect(version.summary),
+        "purpose": protect(version.purpose),
         "lawful_basis": version.lawful_basis,
         "special_category": version.special_category,
         "consent": version.consent,
-        "consent_reason": version.consent_reason,
+        "consent_reason": protect(version.consent_reason),
         "themes": [t.value for t in version.theme_list],
         "concerns": [concern(r, now) for r in value.recipients],
         "rating": value.rating,
@@ -103,13 +106,14 @@ def share(value: Share, now: datetime) -> dict:
 
 
 def no_share_decision(value: NoShareDecision) -> dict:
+    protect = redactor(value.case_id)
     return {
         "id": value.id,
         "case_id": value.case_id,
-        "information": value.information,
+        "information": protect(value.information),
         "agencies": [agency(a.agency) for a in value.considered_for],
         "reason_code": value.reason_code,
-        "reason": value.reason,
+        "reason": protect(value.reason),
         "decided_by": value.decided_by.name,
         "decided_by_agency": agency(value.decided_by_agency),
         "decided_at": moment(value.decided_at),
@@ -118,6 +122,7 @@ def no_share_decision(value: NoShareDecision) -> dict:
 
 
 def challenge(value: Challenge, now: datetime) -> dict:
+    protect = redactor(value.case_id)
     return {
         "id": value.id,
         "case_id": value.case_id,
@@ -132,8 +137,8 @@ def challenge(value: Challenge, now: datetime) -> dict:
         "immediate_risk": value.immediate_risk,
         "raised_at": moment(value.raised_at),
         "closed_at": moment(value.closed_at),
-        "what_happened": value.what_happened,
-        "outcome_wanted": value.outcome_wanted,
+        "what_happened": protect(value.what_happened),
+        "outcome_wanted": protect(value.outcome_wanted),
         "events": [
             {
                 "id": event.id,
@@ -142,7 +147,7 @@ def challenge(value: Challenge, now: datetime) -> dict:
                 "by": event.person.name if event.person else (event.actor_label or ""),
                 "from_stage": event.from_stage,
                 "to_stage": event.to_stage,
-                "text": event.text,
+                "text": protect(event.text),
             }
             for event in value.events
         ],

@@ -43,6 +43,7 @@ from tracker.models import (
     Share,
     Theme,
 )
+from tracker.protected_sources.views import redactor
 from tracker.services import cases, challenges, chronology, no_share, sharing, workdays
 from tracker.shares.forms import (
     AcknowledgeForm,
@@ -572,7 +573,8 @@ def case_chronology(case_id: int):
     offset = (v.decode_cursor([v.cursor_int]) or [0])[0]
     if offset < 0:
         raise invalid("cursor", "The cursor is not valid: use the next_cursor of the previous page")
-    shown = entries[offset : offset + size]
+    protect = redactor(case.id)
+    shown = [protect.entry(e) for e in entries[offset : offset + size]]
     more = offset + size < len(entries)
     cases.record_view(case, "chronology.view")
     return jsonify(

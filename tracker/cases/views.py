@@ -15,6 +15,7 @@ from tracker.cases.forms import (
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
 from tracker.notes import views as notes_views
+from tracker.protected_sources.views import prepare as prepare_protected_sources
 from tracker.services import agencies, break_glass, cases, challenges, retention
 from tracker.shares import views as shares_views
 from tracker.thresholds import views as thresholds_views
@@ -106,6 +107,7 @@ def show(case_id: int):
     case = access.case_for_reading(case_id)
     cases.record_view(case)  # the view of the case covers its sections: shares, challenges
     case_challenges = challenges.for_case(case)
+    prepare_protected_sources([case.id])
     return render_template(
         "cases/show.html",
         case=case,

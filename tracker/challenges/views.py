@@ -27,6 +27,8 @@ from tracker.challenges.forms import (
 )
 from tracker.extensions import db
 from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
+from tracker.protected_sources.views import prepare as prepare_protected_sources
+from tracker.protected_sources.views import redactor
 from tracker.services import challenges, leads, procedure
 
 blueprint = Blueprint("challenges", __name__)
@@ -137,12 +139,19 @@ def _details_form(case: Case, data: dict | None = None) -> DetailsForm:
     ]
     form.about_agency_id.choices = choices((a.id, a.name) for a in agencies)
     shares, notes = challenges.evidence_options(case)
+    protect = redactor(case.id)  # redacted before it is cut short, so no name is half shown
     form.share_ids.choices = choices(
-        (s.id, f"{s.from_agency.name}, {s.current.shared_at:%-d %b %Y}: {s.current.summary[:80]}")
+        (
+            s.id,
+            f"{s.from_agency.name}, {s.current.shared_at:%-d %b %Y}: {protect(s.current.summary)[:80]}",
+        )
         for s in shares
     )
     form.note_ids.choices = choices(
-        (n.id, f"{n.agency.name}, {n.current.occurred_on:%-d %b %Y}: {n.current.text[:80]}")
+        (
+            n.id,
+            f"{n.agency.name}, {n.current.occurred_on:%-d %b %Y}: {protect(n.current.text)[:80]}",
+        )
         for n in notes
     )
     return form
@@ -218,6 +227,7 @@ def check(case_id: int):
         return redirect(url_for("challenges.show", challenge_id=challenge.id))
     about = db.session.get(Agency, draft["about_agency_id"])
     shares, notes = challenges.evidence_options(case)
+    prepare_protected_sources([case.id])
     return render_template(
         "challenges/check.html",
         case=case,
@@ -244,6 +254,7 @@ def show(challenge_id: int):
     challenge = access.challenge_for_reading(challenge_id)
     challenges.record_view(challenge)
     can_act = access.can_act_on_stage(current_user, challenge)
+    prepare_protected_sources([challenge.case_id])
     return render_template(
         "challenges/show.html",
         challenge=challenge,

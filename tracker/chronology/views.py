@@ -8,6 +8,7 @@ from flask_login import login_required
 from tracker import access
 from tracker.cases.forms import choices
 from tracker.chronology.forms import ChronologyFilterForm
+from tracker.protected_sources.views import redactor
 from tracker.services import cases, chronology
 
 blueprint = Blueprint("chronology", __name__)
@@ -37,7 +38,8 @@ def _chronology(case_id: int):
         theme=form.theme.data or None,
         kind=form.kind.data or None,
     )
-    return case, form, entries
+    protect = redactor(case.id)
+    return case, form, [protect.entry(e) for e in entries]
 
 
 @blueprint.route("/cases/<int:case_id>/chronology")

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from tracker import access, clock, inputs
 from tracker.cases.forms import choices
 from tracker.concerns.forms import UnansweredFilterForm
+from tracker.protected_sources.views import prepare as prepare_protected_sources
 from tracker.services import agencies, sharing
 
 blueprint = Blueprint("concerns", __name__)
@@ -41,6 +42,7 @@ def agency_concerns(which: str):
     now = clock.now()
     page = inputs.paginate(query(current_user.agency_id, due, now))
     sharing.record_list_view(page.items, f"concerns: {which}" + (f", {due}" if due else ""))
+    prepare_protected_sources(r.share.case_id for r in page.items)
     return render_template(
         "concerns/agency_concerns.html",
         page=page,
@@ -76,6 +78,7 @@ def unanswered():
     )
     page = inputs.paginate(query)
     sharing.record_list_view(page.items, "unanswered concerns")
+    prepare_protected_sources(r.share.case_id for r in page.items)
     return render_template(
         "concerns/unanswered.html",
         form=form,

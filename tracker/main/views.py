@@ -3,7 +3,8 @@ from flask_login import current_user, login_required
 
 from tracker import access, clock
 from tracker.extensions import db
-from tracker.services import cases, challenges, sharing
+from tracker.protected_sources.views import prepare as prepare_protected_sources
+from tracker.services import cases, challenges, sharing, subject_access
 
 blueprint = Blueprint("main", __name__)
 
@@ -19,7 +20,21 @@ def home():
         return redirect(url_for("admin.index"))
     recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
     cases.record_list_view(recent, "home")
-    return render_template("main/home.html", recent=recent, title="Home", **_to_do())
+    return render_template(
+        "main/home.html",
+        recent=recent,
+        title="Home",
+        now=clock.now(),
+        **_to_do(),
+        **_governance(),
+    )
+
+
+def _governance() -> dict:
+    """For an auditor: subject access requests past their due date."""
+    if not access.can_audit(current_user):
+        return {}
+    return {"overdue_requests": db.session.scalars(subject_access.overdue_requests()).all()}
 
 
 def _first(query):
@@ -38,6 +53,7 @@ def _to_do() -> dict:
     }
     concerns = [r for page in lists.values() for r in page.items]
     sharing.record_list_view(concerns, "home")
+    prepare_protected_sources(r.share.case_id for r in concerns)
     awaiting_me = _first(challenges.awaiting(current_user))
     challenges.record_list_view(awaiting_me.items, "home: challenges awaiting me")
     agency_challenges = challenges.open_for_agency(agency_id, limit=5)

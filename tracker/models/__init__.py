@@ -22,6 +22,17 @@ from tracker.models.challenge import (
     EventKind,
     NamedLead,
 )
+from tracker.models.governance import (
+    EXEMPTION_LABELS,
+    ITEM_DECISION_LABELS,
+    Exemption,
+    ItemDecision,
+    ProtectedItem,
+    ProtectedSource,
+    RequestStatus,
+    SubjectAccessItem,
+    SubjectAccessRequest,
+)
 from tracker.models.identity import IdentityLink, IdentityProvider, ProviderSession
 from tracker.models.note import CaseNote, CaseNoteVersion, NoteKind, ThresholdView
 from tracker.models.person import Person, Role, RoleApproval, SignInAttempt
@@ -63,6 +74,15 @@ __all__ = [
     "BreakGlassGrant",
     "REVIEW_STATUS_LABELS",
     "GrantReview",
+    "EXEMPTION_LABELS",
+    "ITEM_DECISION_LABELS",
+    "Exemption",
+    "ItemDecision",
+    "ProtectedItem",
+    "ProtectedSource",
+    "RequestStatus",
+    "SubjectAccessItem",
+    "SubjectAccessRequest",
     "ApiAuthFailure",
     "RoleApproval",
     "AGENCY_KIND_LABELS",

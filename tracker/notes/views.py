@@ -8,9 +8,11 @@ from flask_login import current_user, login_required
 
 from tracker import access, clock
 from tracker.extensions import db
-from tracker.models import Case
+from tracker.models import Case, ProtectedItem
 from tracker.notes.forms import AmendNoteForm, NoteForm
-from tracker.services import cases, notes
+from tracker.protected_sources.views import prepare as prepare_protected_sources
+from tracker.protected_sources.views import require_nothing_hidden
+from tracker.services import cases, notes, protected_sources
 
 blueprint = Blueprint("notes", __name__)
 
@@ -59,6 +61,7 @@ def note(case_id: int, note_id: int):
     case = access.case_for_reading(case_id)
     found = _note(case, note_id)
     cases.record_view(case, "note.view")
+    prepare_protected_sources([case.id])
     return render_template(
         "notes/note.html",
         case=case,
@@ -73,6 +76,7 @@ def note(case_id: int, note_id: int):
 def amend_note(case_id: int, note_id: int):
     case = access.case_for_changing(case_id)
     found = _note(case, note_id)
+    require_nothing_hidden(case.id, protected_sources.item_texts(ProtectedItem.NOTE, found))
     form = AmendNoteForm()
     if request.method == "GET":
         form.occurred_on.data = found.current.occurred_on

@@ -4,8 +4,9 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from tracker import access
+from tracker.extensions import db
 from tracker.reports.forms import PeriodForm
-from tracker.services import reports
+from tracker.services import reports, subject_access
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -41,6 +42,10 @@ def index():
         form=form,
         report=report,
         outcome_columns=reports.OUTCOMES,
+        # Information governance is the auditors' (a partnership lead reads reports too).
+        overdue_requests=db.session.scalars(subject_access.overdue_requests()).all()
+        if access.can_audit(current_user)
+        else None,
         title="Reports",
     )
 

@@ -40,10 +40,10 @@ def report():
     return render_template("retention/report.html", page=page, title="Disposal report")
 
 
-@blueprint.route("/items/<int:item_id>", methods=["GET", "POST"])
-def decide(item_id: int):
+@blueprint.route("/items/<int:review_id>", methods=["GET", "POST"])
+def decide(review_id: int):
     access.require(access.reviews_retention(current_user))
-    item = db.get_or_404(DisposalReview, item_id)
+    item = db.get_or_404(DisposalReview, review_id)
     if item.status != ReviewStatus.PENDING.value:
         flash("This item has already been decided", "info")
         return redirect(url_for("retention.queue"))

@@ -17,10 +17,13 @@ from flask_login import current_user, login_required
 from tracker import access, clock
 from tracker.cases.forms import choices
 from tracker.extensions import db
-from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome
+from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome, ProtectedItem
+from tracker.protected_sources.views import prepare as prepare_protected_sources
+from tracker.protected_sources.views import require_nothing_hidden
 from tracker.services import (
     no_share,
     procedure,
+    protected_sources,
     sharing,
     workdays,
 )
@@ -153,6 +156,7 @@ def _render_share(share, *, status: int = 200, **forms):
     forms.setdefault("rating_form", RatingForm(formdata=None))
     forms["rating_form"].rating.choices = rating_choices()
     forms.setdefault("outcome_form", OutcomeForm(formdata=None))
+    prepare_protected_sources([case.id])
     return render_template(
         "shares/show.html",
         case=case,
@@ -175,6 +179,7 @@ def show(share_id: int):
 def amend(share_id: int):
     share = sharing.share_for_reading(share_id, current_user)
     case = access.case_for_changing(share.case_id)
+    require_nothing_hidden(case.id, protected_sources.item_texts(ProtectedItem.SHARE, share))
     form = AmendShareForm()
     form.lawful_context = (case, lambda: share.from_agency)
     if request.method == "GET":
@@ -228,6 +233,10 @@ def respond(share_id: int, recipient_id: int):
     case, recipient = _concern(share_id, recipient_id)
     form = ResponseForm()
     amending = recipient.response is not None
+    if amending:
+        require_nothing_hidden(
+            case.id, protected_sources.item_texts(ProtectedItem.RESPONSE, recipient)
+        )
     if request.method == "GET" and amending:
         form.action_taken.data = recipient.response.action_taken
         form.next_steps.data = recipient.response.next_steps
@@ -249,6 +258,7 @@ def respond(share_id: int, recipient_id: int):
         else:
             flash("Response amended" if amending else "Response recorded", "success")
             return redirect(url_for("shares.show", share_id=share_id))
+    prepare_protected_sources([case.id])
     return render_template(
         "shares/respond.html",
         case=case,
