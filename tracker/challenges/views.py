@@ -1,5 +1,5 @@
 """Professional challenges: raise (risk question, details, check your answers), act on a stage,
-the lists that show who is waiting on whom, and the named-leads list."""
+and the lists that show who is waiting on whom (the named leads: tracker/leads)."""
 
 from datetime import datetime
 

@@ -1,5 +1,6 @@
-"""Information sharing pages: shares and the concerns they raise, case notes, threshold views,
-the case chronology and the partnership list of unanswered concerns."""
+"""Information sharing pages: shares and the concerns they raise (acknowledge, respond, outcome,
+rating), and decisions not to share. Notes, threshold views, the chronology and the lists of open
+concerns have their own folders (tracker/notes, thresholds, chronology, concerns)."""
 
 from __future__ import annotations
 
