@@ -14,7 +14,15 @@ from tracker.extensions import db
 from tracker.models import Case
 from tracker.services import cases
 
-NAMES = ["Al Smith", "Bo Li", "Cy Smithers", "Di O'Neil", "Ed 100% Li_ly", 'Fay "Quote" Ng', "Zoë Ng"]
+NAMES = [
+    "Al Smith",
+    "Bo Li",
+    "Cy Smithers",
+    "Di O'Neil",
+    "Ed 100% Li_ly",
+    'Fay "Quote" Ng',
+    "Zoë Ng",
+]
 TERMS = [
     "a", "l", "i", "%", "_", '"', "'", " ", "0", "1",  # one character
     "li", "Li", "ng", "o ", "%_", "1/", "00", "-2",  # two
