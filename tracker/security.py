@@ -72,10 +72,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# The deployment's health check: no session read, so no sign-in, idle-timeout or cookie work.
+HEALTH_PATH = "/healthz"
+
+
 class BrowserSessionInterface(SecureCookieSessionInterface):
     """Only browser pages have a session. The API authenticates every request by bearer token, so
     its requests neither read nor set the session cookie, and a signed-in browser cannot ride one
-    into the API (which is why the API may be exempt from CSRF).
+    into the API (which is why the API may be exempt from CSRF). Nor does the health check.
 
     Nor does a request another site started: with `Sec-Fetch-Site: cross-site` the browser
     may still send the cookie (an older browser ignoring SameSite=Strict), so the request gets a
@@ -83,7 +87,7 @@ class BrowserSessionInterface(SecureCookieSessionInterface):
     elsewhere neither acts as the reader nor signs them out)."""
 
     def open_session(self, app: Flask, request: Request):
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith(API_PREFIX) or request.path == HEALTH_PATH:
             return self.make_null_session(app)
         if _cross_site(request):
             return self.session_class()

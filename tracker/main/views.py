@@ -1,7 +1,9 @@
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import access
+from tracker import access, security
 from tracker.extensions import db
 from tracker.services import cases, challenges, clock, sharing
 
@@ -42,3 +44,19 @@ def _to_do() -> dict:
     awaiting_me = _first(challenges.awaiting(current_user))
     challenges.record_list_view(awaiting_me.items, "home: challenges awaiting me")
     return {"lists": lists, "awaiting_me": awaiting_me}
+
+
+@blueprint.route(security.HEALTH_PATH)
+def health():
+    """For the deployment's probes: the app runs and its database answers. No session, no audit
+    (nothing of a case is read), and nothing about the failure beyond "unavailable": the reason
+    goes to the log, not to whoever can reach the port."""
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        current_app.logger.exception("Health check: the database did not answer")
+        db.session.rollback()
+        return "unavailable\n", 503, headers
+    db.session.rollback()  # nothing to keep: end the read at once
+    return "ok\n", 200, headers
