@@ -9,7 +9,7 @@ from sqlalchemy import text, update
 
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
-from tracker import access
+from tracker import access, inputs
 from tracker.extensions import db
 from tracker.models import Case
 from tracker.services import cases
@@ -115,3 +115,30 @@ def test_the_case_list_page_searches_through_the_index(client, named):
     found = page_text(client.get("/cases/?q=SMITH"))
     assert "Al Smith" in found and "Cy Smithers" in found and "Bo Li" not in found
     assert "Showing 1 to 2 of 2 cases" in found or "2 cases" in found
+
+
+def test_a_page_and_its_total_come_in_one_query_and_past_the_end_still_counts(app, client, named):
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "child_case" in statement:
+            statements.append(statement)
+
+    sign_in_as(client, named.worker_a)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        found = page_text(client.get("/cases/?q=smith"))
+        assert len(statements) == 1, statements  # the page and its count together
+        past_the_end = client.get("/cases/?q=smith&page=3")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "Al Smith" in found and "Cy Smithers" in found
+    assert past_the_end.status_code == 200 and "No cases found" in page_text(past_the_end)
+    query = cases.search(cases.recent_for(named.worker_a), "smith")
+    with app.test_request_context("/cases/?page=3"):
+        page = inputs.paginate(query)
+        assert (page.items, page.total) == ([], 2)  # no row carries the total: counted apart
+    with app.test_request_context("/cases/?page=1"):
+        assert inputs.paginate(cases.search(query, "no such child")).total == 0
