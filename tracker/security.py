@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadHost
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 
+from tracker import templating
 from tracker.api import API_PREFIX
 
 
@@ -25,6 +26,8 @@ class TrackerApp(Flask):
     """Flask, except that a Host header Werkzeug cannot encode (a label over 63 characters)
     is a 400 through the app's own error page and headers. Flask alone leaves such a request
     with no URL adapter, so the error page itself fails to build a link: a bare 500."""
+
+    jinja_environment = templating.Environment  # before any extension touches app.jinja_env
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         try:

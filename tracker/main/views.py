@@ -5,7 +5,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import access, inputs, security
 from tracker.extensions import db
-from tracker.services import cases, challenges, clock, sharing
+from tracker.services import audit, cases, challenges, clock, sharing
 
 blueprint = Blueprint("main", __name__)
 
@@ -19,11 +19,11 @@ def home():
     """Each person's starting point: what needs their attention, most pressing first."""
     if access.can_administer(current_user):
         return redirect(url_for("admin.index"))
-    recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
-    cases.record_list_view(recent, "home")
-    return render_template(
-        "main/home.html", recent=recent, title="Home", now=clock.now(), **_to_do()
-    )
+    with audit.views_committed_together():
+        recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
+        cases.record_list_view(recent, "home")
+        to_do = _to_do()
+    return render_template("main/home.html", recent=recent, title="Home", now=clock.now(), **to_do)
 
 
 def _first(query):
