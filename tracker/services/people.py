@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import CHEAPEST
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
@@ -28,7 +30,14 @@ from tracker.models import (
 )
 from tracker.services import audit, clock
 
-_hasher = PasswordHasher()
+# The test suite signs in thousands of times, each a second of argon2 at its real cost on a busy
+# machine: tests ask for the cheapest parameters (tests/conftest.py). Production refuses the
+# variable at start (config.py), so no real password is ever hashed this way.
+_hasher = (
+    PasswordHasher.from_parameters(CHEAPEST)
+    if os.environ.get("TRACKER_TEST_CHEAP_PASSWORD_HASHING") == "1"
+    else PasswordHasher()
+)
 MIN_PASSWORD_LENGTH = 12
 
 
