@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from search_bench import _median_ms  # noqa: E402  (bench/ is this script's folder)
+
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PAGES = ("bare", "healthz", "layout", "home", "case")
 
@@ -114,12 +116,7 @@ def measure(url: str, repeat: int) -> dict[str, float]:
     results = {}
     for page, path in urls.items():
         get(path)  # warm: templates compiled, caches filled
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            get(path)
-            times.append((time.perf_counter() - start) * 1000)
-        results[page] = statistics.median(times)
+        results[page] = _median_ms(lambda path=path: get(path), repeat)
     return results
 
 

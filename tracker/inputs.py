@@ -19,8 +19,6 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import func
 from werkzeug.routing import IntegerConverter, ValidationError
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on both databases
@@ -86,51 +84,13 @@ def page_arg(name: str = "page") -> int:
     return id_arg(name) or 1
 
 
-class _CountedPage(SelectPagination):
-    """A page and the total in one query (count(*) OVER ()): one pass over the matching rows, not
-    two. Only a page past the end, which has no row to carry the total, counts separately. The
-    paginated queries join many-to-one only, so a row is an item (as the window counts them)."""
-
-    _total: int | None = None
-
-    def _query_items(self) -> list[Any]:
-        select = self._query_args["select"]
-        if select._distinct:  # DISTINCT would apply after the window: count the usual way
-            return super()._query_items()
-        rows = self._query_args["session"].execute(
-            select.add_columns(func.count().over()).limit(self.per_page).offset(self._query_offset)
-        )
-        items = []
-        for row in rows:
-            items.append(row[0])
-            self._total = row[-1]
-        return items
-
-    def _query_count(self) -> int:
-        if self._total is not None:
-            return self._total
-        return 0 if self.page == 1 else super()._query_count()
-
-
-def first_page(query, per_page: int) -> _CountedPage:
+def paginate(query, name: str = "page"):
+    """Flask-SQLAlchemy's paginate, PAGE_SIZE a page, with the page number bounded here (its own
+    reading of ?page= takes any int, and a page of 2**63 overflows the OFFSET)."""
     from tracker.extensions import db
 
-    return _CountedPage(
-        select=query, session=db.session(), page=1, per_page=per_page, error_out=False
-    )
-
-
-def paginate(query, name: str = "page") -> _CountedPage:
-    """PAGE_SIZE a page, with the page number bounded here (Flask-SQLAlchemy's own reading of
-    ?page= takes any int, and a page of 2**63 overflows the OFFSET)."""
-    from tracker.extensions import db
-
-    return _CountedPage(
-        select=query,
-        session=db.session(),
-        page=page_arg(name),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
+    return db.paginate(
+        query, page=page_arg(name), per_page=current_app.config["PAGE_SIZE"], error_out=False
     )
 
 

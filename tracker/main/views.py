@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import access, inputs, security
+from tracker import access, security
 from tracker.extensions import db
 from tracker.services import audit, cases, challenges, clock, sharing
 
@@ -27,7 +27,7 @@ def home():
 
 
 def _first(query):
-    return inputs.first_page(query, HOME_LIST_SIZE)
+    return db.paginate(query, page=1, per_page=HOME_LIST_SIZE, error_out=False)
 
 
 def _to_do() -> dict:
