@@ -80,6 +80,11 @@ def from_environment(**overrides) -> dict:
         if production:
             raise ConfigError("SECRET_KEY must be set when TRACKER_ENV=production")
         secret_key = _development_secret_key(instance_dir)
+    if production and os.environ.get("TRACKER_TEST_CHEAP_PASSWORD_HASHING"):
+        # Hashes a stolen database would give up in microseconds each: for test runs only.
+        raise ConfigError(
+            "TRACKER_TEST_CHEAP_PASSWORD_HASHING must not be set when TRACKER_ENV=production"
+        )
     if production and os.environ.get("TRACKER_CLOCK_OFFSET_SECONDS"):
         # A moved clock is for tests only: in production it would misdate every record.
         raise ConfigError(

@@ -2,7 +2,10 @@
 
 Each database is built once by running the migrations into a template, then copied per test
 (file copy for SQLite, CREATE DATABASE ... TEMPLATE for PostgreSQL), so every test starts from
-exactly what `flask db upgrade` produces, triggers included, and can commit for real.
+exactly what `flask db upgrade` produces, triggers included, and can commit for real. A template
+is named by a digest of the migrations and shared by every xdist worker and later run (the temp
+folder for SQLite, the server for PostgreSQL): the first process to need it builds it under a
+file lock, and a changed migration gets a new one.
 
 Set TRACKER_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run every
 database test on PostgreSQL as well as SQLite.
@@ -17,27 +20,37 @@ and the change from BST to GMT.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
 import secrets
 import shutil
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-from flask.globals import _cv_app
-from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
+# Before tracker is imported: argon2 at its cheapest in tests, here and in child processes
+# (tracker/services/accounts.py); production refuses it (tests/test_config.py).
+os.environ["TRACKER_TEST_CHEAP_PASSWORD_HASHING"] = "1"
 
-from tests.helpers import seconds_ago
-from tracker import clock, create_app
-from tracker.extensions import db
-from tracker.models import Agency, AgencyKind, Case, Person, Role
-from tracker.services import accounts, cases
+import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
+from flask.globals import _cv_app  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
+
+from tests.helpers import seconds_ago  # noqa: E402
+from tracker import clock, create_app  # noqa: E402
+from tracker.extensions import db  # noqa: E402
+from tracker.models import Agency, AgencyKind, Case, Person, Role  # noqa: E402
+from tracker.services import accounts, cases  # noqa: E402
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
@@ -78,6 +91,7 @@ def production_env(monkeypatch, tmp_path) -> dict[str, str]:
     """A complete production deployment's environment, on real time: each test takes away or
     changes what it checks. Returned as a mapping for tests that start a process."""
     monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.delenv("TRACKER_TEST_CHEAP_PASSWORD_HASHING")
     monkeypatch.setenv("SECRET_KEY", "s" * 64)
     monkeypatch.setenv("TRACKER_AUDIT_SIGNING_KEY_FILE", production_key(tmp_path))
     monkeypatch.setenv("TRACKER_FRONT_DOOR_PHONE", "01632 960111")
@@ -116,28 +130,56 @@ def _migrate(url: str, instance_dir) -> None:
         db.engine.dispose()
 
 
+def _migrations_digest() -> str:
+    """Names a template by the migrations that built it: change one and a new template is built."""
+    digest = hashlib.sha256()
+    for path in sorted(MIGRATIONS.rglob("*.py")):
+        digest.update(str(path.relative_to(MIGRATIONS)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _building(name: str):
+    """One process builds a template while the others (xdist workers, other runs) wait for it."""
+    with FileLock(Path(tempfile.gettempdir()) / f"{name}.lock"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("template")
-    path = folder / "template.sqlite3"
-    _migrate(f"sqlite:///{path}", folder)
+    """Built once and shared by every worker and later run with the same migrations."""
+    name = f"tracker_template_{_migrations_digest()}"
+    path = Path(tempfile.gettempdir()) / f"{name}.sqlite3"
+    with _building(name):
+        if not path.exists():
+            folder = tmp_path_factory.mktemp("template")
+            building = folder / "template.sqlite3"
+            _migrate(f"sqlite:///{building}", folder)
+            shutil.copy(building, path.with_suffix(".partial"))
+            path.with_suffix(".partial").rename(path)  # whole or absent
     return path
 
 
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory):
+    """Built once per set of migrations on the server, and kept for later runs and workers."""
     if not PG_URL:
         return None
-    name = f"tracker_template_{RUN_ID}"
+    name = f"tracker_template_{_migrations_digest()}"
     admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _migrate(_pg_url(name), tmp_path_factory.mktemp("pg"))
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with _building(name):
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            building = f"{name}_building"
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+            _migrate(_pg_url(building), tmp_path_factory.mktemp("pg"))
+            with admin.connect() as conn:  # whole or absent, under its final name
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
     admin.dispose()
+    return name
 
 
 @pytest.fixture(params=BACKENDS)

@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("identity.backchannel_logout", "POST"): (400, 400, 400, 400, 400, 400),
     ("identity.signed_out", "GET"): ANYONE,
     ("main.home", "GET"): (200, 200, 200, 200, 302, 302),  # admin: to administration
+    ("main.health", "GET"): ANYONE,  # the deployment's probe: no session needed
     # Cases
     ("cases.index", "GET"): CASE_LIST,
     ("cases.new", "GET"): (200, 200, 200, 403, 403, 302),

@@ -137,3 +137,28 @@ def test_production_refuses_a_moved_clock(monkeypatch, tmp_path, production_env)
     monkeypatch.setenv("TRACKER_CLOCK_OFFSET_SECONDS", "86400")
     with pytest.raises(config.ConfigError, match="TRACKER_CLOCK_OFFSET_SECONDS must not be set"):
         config.from_environment(INSTANCE_DIR=str(tmp_path))
+
+
+def test_production_refuses_cheap_password_hashing(monkeypatch, tmp_path, production_env):
+    monkeypatch.setenv("TRACKER_TEST_CHEAP_PASSWORD_HASHING", "1")
+    with pytest.raises(config.ConfigError, match="TRACKER_TEST_CHEAP_PASSWORD_HASHING must not"):
+        config.from_environment(INSTANCE_DIR=str(tmp_path))
+
+
+def test_without_the_test_variable_passwords_get_argon2s_real_cost():
+    """A fresh interpreter without the tests' variable: the hasher is argon2's default, which
+    is what production runs (it refuses the variable, above)."""
+    script = (
+        "from argon2 import PasswordHasher;"
+        "from tracker.services import accounts;"
+        "print(accounts._hasher.time_cost == PasswordHasher().time_cost"
+        " and accounts._hasher.memory_cost == PasswordHasher().memory_cost)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"
+    from tracker.services import accounts
+
+    assert accounts._hasher.memory_cost < 64  # and in this test run, the cheapest

@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from tests.concerns.test_lists import concern
+from tracker.database import described_by_models
 from tracker.extensions import db
 from tracker.models import Concern, Person
 from tracker.services import sharing
@@ -76,7 +77,12 @@ def test_concerns_keep_their_rows_and_references_both_ways(app, world, frozen):
             assert connection.execute(text("SELECT nextval('concern_id_seq')")).scalar() > 1
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_name": described_by_models,
+            },
         )
         assert compare_metadata(context, db.metadata) == []
     # The app works on the renamed table: a second response amends the first.

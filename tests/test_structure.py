@@ -200,8 +200,9 @@ PURE_GLOBALS = {
     "concern_state_label",
     "csp_nonce",
     "evidence_cell",
+    "layout_header",  # the GOV.UK header and navigation, rendered once a process for each key
+    "layout_part",  # the skip link and footer, likewise
     "loop_summary",
-    "navigation_items",
     "page_url",
     "protected_marks",  # reads what the view prepared (protected_sources.views.prepare)
     "sar_overdue",  # a subject access request's due date against today

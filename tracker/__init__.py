@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from tracker import acting, cli, errors, inputs, oidc, security, templating
-from tracker.database import configure_sqlite
+from tracker.database import configure_sqlite, described_by_models
 from tracker.extensions import csrf, db, login_manager, migrate
 from tracker.services import procedure, retention_schedule
 
@@ -66,7 +66,12 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
-    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        include_name=described_by_models,
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"

@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadHost
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 
+from tracker import templating
 from tracker.api import API_PREFIX
 
 
@@ -25,6 +26,8 @@ class TrackerApp(Flask):
     """Flask, except that a Host header Werkzeug cannot encode (a label over 63 characters)
     is a 400 through the app's own error page and headers. Flask alone leaves such a request
     with no URL adapter, so the error page itself fails to build a link: a bare 500."""
+
+    jinja_environment = templating.Environment  # before any extension touches app.jinja_env
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         try:
@@ -72,10 +75,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# The deployment's health check: no session read, so no sign-in, idle-timeout or cookie work.
+HEALTH_PATH = "/healthz"
+
+
 class BrowserSessionInterface(SecureCookieSessionInterface):
     """Only browser pages have a session. The API authenticates every request by bearer token, so
     its requests neither read nor set the session cookie, and a signed-in browser cannot ride one
-    into the API (which is why the API may be exempt from CSRF).
+    into the API (which is why the API may be exempt from CSRF). Nor does the health check.
 
     Nor does a request another site started: with `Sec-Fetch-Site: cross-site` the browser
     may still send the cookie (an older browser ignoring SameSite=Strict), so the request gets a
@@ -83,7 +90,7 @@ class BrowserSessionInterface(SecureCookieSessionInterface):
     elsewhere neither acts as the reader nor signs them out)."""
 
     def open_session(self, app: Flask, request: Request):
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith(API_PREFIX) or request.path == HEALTH_PATH:
             return self.make_null_session(app)
         if _cross_site(request):
             return self.session_class()

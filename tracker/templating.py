@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from datetime import date
+from functools import lru_cache
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
+from flask.templating import Environment as FlaskEnvironment
 from flask_login import current_user
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup
 
 from tracker import access
 from tracker.services import workdays
+
+
+class _Globals(ChainMap):
+    """A template's globals over the environment's. Jinja tests every global's name against them
+    on each {% from ... import %}, a few hundred times a page; ChainMap's own test builds a
+    generator for each."""
+
+    def __contains__(self, key) -> bool:
+        for mapping in self.maps:
+            if key in mapping:
+                return True
+        return False
+
+
+class Environment(FlaskEnvironment):
+    def make_globals(self, d):
+        return _Globals(d or {}, self.globals)
 
 
 def long_date(value: date | None) -> str:
@@ -44,12 +65,44 @@ NAVIGATION = (
 )
 
 
-def navigation_items() -> list[dict]:
-    return [
-        {"text": text, "href": url_for(endpoint)}
-        for text, endpoint, allowed in NAVIGATION
-        if allowed(current_user)
-    ]
+# The sign-out form's place in the cached navigation, filled in per request (it holds the CSRF
+# token and the person's name, which no cache may hold). Nothing a person types reaches the
+# cached HTML, so nothing else can contain this marker.
+_END_SLOT = Markup("<!-- tracker: end slot -->")  # noqa: S704 (a constant)
+
+
+@lru_cache(maxsize=512)
+def _rendered_part(name: str, args: tuple) -> Markup:
+    """A macro of layout/parts.html, rendered once per process for these arguments: the GOV.UK
+    header, navigation, skip link and footer macros cost more than the rest of a small page."""
+    return getattr(current_app.jinja_env.get_template("layout/parts.html").module, name)(*args)
+
+
+def layout_part(name: str, *args) -> Markup:
+    return _rendered_part(name, args)
+
+
+def layout_header(sign_out: Markup, unread_alert_count: int | None) -> Markup:
+    """The header and service navigation: cached by what varies (which items the person's roles
+    show, which one is this section, the unread count), the sign-out form put in afterwards."""
+    navigation: tuple = ()
+    if current_user.is_authenticated:
+        path = request.path
+        items = []
+        for text, endpoint, allowed in NAVIGATION:
+            if not allowed(current_user):
+                continue
+            href = url_for(endpoint)
+            if endpoint == "inbox.index" and unread_alert_count:
+                text = f"{text} ({unread_alert_count:d} unread)"
+            active = path.startswith(href) and href != "/" or path == href
+            items.append((text, href, active))
+        navigation = tuple(items)
+    home = url_for("main.home")
+    header = _rendered_part(
+        "header", (current_app.config["PARTNERSHIP_NAME"], home, navigation, _END_SLOT)
+    )
+    return header.replace(_END_SLOT, sign_out, 1)  # Markup into Markup: nothing re-escaped
 
 
 def init_app(app: Flask) -> None:
@@ -69,7 +122,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = workdays.local_time
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.globals["page_url"] = page_url
-    app.jinja_env.globals["navigation_items"] = navigation_items
+    app.jinja_env.globals["layout_part"] = layout_part
+    app.jinja_env.globals["layout_header"] = layout_header
     app.jinja_env.globals["access"] = access
     WTFormsHelpers(app)
 

@@ -1,10 +1,12 @@
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import access, clock
+from tracker import access, clock, security
 from tracker.extensions import db
 from tracker.protected_sources.views import prepare as prepare_protected_sources
-from tracker.services import cases, challenges, sharing, subject_access
+from tracker.services import audit, cases, challenges, sharing, subject_access
 
 blueprint = Blueprint("main", __name__)
 
@@ -18,14 +20,16 @@ def home():
     """Each person's starting point: what needs their attention, most pressing first."""
     if access.can_administer(current_user):
         return redirect(url_for("admin.index"))
-    recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
-    cases.record_list_view(recent, "home")
+    with audit.views_committed_together():
+        recent = db.session.scalars(cases.recent_for(current_user).limit(HOME_LIST_SIZE)).all()
+        cases.record_list_view(recent, "home")
+        to_do = _to_do()
     return render_template(
         "main/home.html",
         recent=recent,
         title="Home",
         now=clock.now(),
-        **_to_do(),
+        **to_do,
         **_governance(),
     )
 
@@ -65,3 +69,19 @@ def _to_do() -> dict:
         "agency_challenges": agency_challenges,
         "challenge_dues": challenges.dues([*awaiting_me.items, *agency_challenges], now),
     }
+
+
+@blueprint.route(security.HEALTH_PATH)
+def health():
+    """For the deployment's probes: the app runs and its database answers. No session, no audit
+    (nothing of a case is read), and nothing about the failure beyond "unavailable": the reason
+    goes to the log, not to whoever can reach the port."""
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        current_app.logger.exception("Health check: the database did not answer")
+        db.session.rollback()
+        return "unavailable\n", 503, headers
+    db.session.rollback()  # nothing to keep: end the read at once
+    return "ok\n", 200, headers

@@ -5,12 +5,14 @@ and identity providers each use these; none of them is used here.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import CHEAPEST
 from sqlalchemy import func, select
 
 from tracker import clock
@@ -18,7 +20,14 @@ from tracker.extensions import db
 from tracker.models import AlertKind, AuditEvent, Person, SignInAttempt
 from tracker.services import alerts, audit, settings
 
-_hasher = PasswordHasher()
+# The test suite signs in thousands of times, each a second of argon2 at its real cost on a busy
+# machine: tests ask for the cheapest parameters (tests/conftest.py). Production refuses the
+# variable at start (config.py), so no real password is ever hashed this way.
+_hasher = (
+    PasswordHasher.from_parameters(CHEAPEST)
+    if os.environ.get("TRACKER_TEST_CHEAP_PASSWORD_HASHING") == "1"
+    else PasswordHasher()
+)
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -181,12 +184,30 @@ def _break_glass_grant(case_id: int | None, person: Person | None) -> int | None
     return grant_id if person_id == person.id else None
 
 
+_views_together: ContextVar[bool] = ContextVar("audit_views_together", default=False)
+
+
+@contextmanager
+def views_committed_together() -> Iterator[None]:
+    """A page that records several views (the home page's lists) commits them once, when it has
+    read everything: one transaction and one disk flush, not one per list. Nothing is committed
+    if the page fails part way, as with a single view."""
+    token = _views_together.set(True)
+    try:
+        yield
+    finally:
+        _views_together.reset(token)
+    commit_view()
+
+
 def commit_view() -> None:
     """Commit a view's audit event without expiring what the page has loaded to show.
 
     The rows were read in this transaction and the event records them; expiring them would make
     the template reload every row of a list with a query each (N+1, see bench/RESULTS.md).
     """
+    if _views_together.get():
+        return
     session = db.session()
     session.expire_on_commit = False
     try:

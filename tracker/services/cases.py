@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
 
 from tracker import access, clock
 from tracker.extensions import db
@@ -296,18 +296,38 @@ def linked_cases(case: Case) -> list[Case]:
     )
 
 
+# The shortest term a trigram index serves; shorter terms are matched by the scan alone.
+TRIGRAM = 3
+# SQLite's trigram index over reference and child's name (migration 0020_case_search).
+_case_search = table("case_search", column("rowid"), column("case_search"))
+
+
 def search(query, term: str):
-    """Narrow a visible-cases query by reference or child's name (case-insensitive)."""
+    """Narrow a visible-cases query by reference or child's name (case-insensitive substring).
+
+    The LIKE is the rule; the trigram index only finds it faster. PostgreSQL's pg_trgm indexes
+    are on these very expressions. SQLite's FTS5 table narrows to candidates first: its case
+    folding is wider than SQLite's ASCII-only lower(), so the LIKE still decides.
+    """
     term = term.strip()
     if not term:
         return query
     term = term.lower()
-    return query.where(
+    pattern = "%" + term.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    query = query.where(
         or_(
-            func.lower(Case.reference).contains(term, autoescape=True),
-            func.lower(Case.child_name).contains(term, autoescape=True),
+            func.lower(Case.reference).like(pattern, escape="/"),
+            func.lower(Case.child_name).like(pattern, escape="/"),
         )
     )
+    if len(term) >= TRIGRAM and db.session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + term.replace('"', '""') + '"'  # an FTS5 string: the term as it stands
+        query = query.where(
+            Case.id.in_(
+                select(_case_search.c.rowid).where(_case_search.c.case_search.match(phrase))
+            )
+        )
+    return query
 
 
 def recent_for(person: Person):
