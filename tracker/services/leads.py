@@ -7,6 +7,8 @@ The partnership agency (Agency.kind == "partnership") names the leads of its own
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import or_, select
 
 from tracker.extensions import db
@@ -35,7 +37,11 @@ def stage_leads(agency_id: int, stage: int) -> list[Person]:
 
     Empty when the agency has nobody named for the stage (the caller must say so loudly).
     """
-    named = current(agency_id, stage)
+    return alerted(current(agency_id, stage))
+
+
+def alerted(named: NamedLead | None) -> list[Person]:
+    """Who a named-lead row alerts: the lead, or the deputy while the lead is away."""
     if named is None:
         return []
     lead, deputy = named.lead, named.deputy
@@ -111,19 +117,30 @@ def manageable_agencies(person: Person) -> list[Agency]:
     return list(db.session.scalars(query))
 
 
+def agency_people(agency_ids: Iterable[int], roles: Iterable[Role]) -> dict[int, list[Person]]:
+    """The active people of each agency who hold one of the roles, by name (one query for all).
+
+    Every agency asked about is a key, with an empty list if it has nobody.
+    """
+    found: dict[int, list[Person]] = {agency_id: [] for agency_id in agency_ids}
+    if not found:
+        return found
+    for person in db.session.scalars(
+        select(Person)
+        .where(
+            Person.agency_id.in_(found),
+            Person.active,
+            Person.role.in_([role.value for role in roles]),
+        )
+        .order_by(Person.name, Person.id)
+    ):
+        found[person.agency_id].append(person)
+    return found
+
+
 def candidates(agency_id: int) -> list[Person]:
     """Who can be named for an agency: its active workers and leads."""
-    return list(
-        db.session.scalars(
-            select(Person)
-            .where(
-                Person.agency_id == agency_id,
-                Person.active,
-                Person.role.in_([Role.WORKER.value, Role.LEAD.value]),
-            )
-            .order_by(Person.name)
-        )
-    )
+    return agency_people([agency_id], (Role.WORKER, Role.LEAD))[agency_id]
 
 
 def table(agency_ids: list[int]) -> dict[tuple[int, int], NamedLead]:
