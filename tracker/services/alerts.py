@@ -92,7 +92,10 @@ def raise_alert(
         urgent=urgent,
         sender=f"{sender.name}, {sender.agency.name}" if sender is not None else None,
     )
-    return [db.session.get(Alert, alert_id) for alert_id in raise_many([notice])]
+    created = raise_many([notice])
+    if not created:
+        return []
+    return list(db.session.scalars(select(Alert).where(Alert.id.in_(created)).order_by(Alert.id)))
 
 
 def raise_many(notices: Iterable[Notice]) -> list[int]:

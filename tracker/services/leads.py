@@ -7,9 +7,12 @@ The partnership agency (Agency.kind == "partnership") names the leads of its own
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, NamedLead, Person, Role
@@ -22,7 +25,33 @@ class LeadError(ValueError):
         self.field = field
 
 
+_held: ContextVar[dict[tuple[int, int], NamedLead] | None] = ContextVar("named_leads", default=None)
+_held_partnership: ContextVar[tuple[int, ...]] = ContextVar("partnership_ids", default=())
+
+
+@contextmanager
+def held() -> Iterator[dict[tuple[int, int], NamedLead]]:
+    """Inside the block, `current` answers from one read of every current named lead, with its
+    lead and deputy: the sweep reads who leads what once a pass, not once an item."""
+    rows = db.session.scalars(
+        select(NamedLead)
+        .where(NamedLead.ended_at.is_(None))
+        .options(joinedload(NamedLead.lead), joinedload(NamedLead.deputy))
+    )
+    table = {(row.agency_id, row.stage): row for row in rows}
+    partnership = tuple(partnership_agency_ids())
+    token, partnership_token = _held.set(table), _held_partnership.set(partnership)
+    try:
+        yield table
+    finally:
+        _held.reset(token)
+        _held_partnership.reset(partnership_token)
+
+
 def current(agency_id: int, stage: int) -> NamedLead | None:
+    table = _held.get()
+    if table is not None:
+        return table.get((agency_id, stage))
     return db.session.scalar(
         select(NamedLead).where(
             NamedLead.agency_id == agency_id,
@@ -59,6 +88,8 @@ def named_people(agency_id: int, stage: int) -> list[Person]:
 
 
 def partnership_agency_ids() -> list[int]:
+    if _held.get() is not None:  # the sweep: read once a pass, with the named leads
+        return list(_held_partnership.get())
     return list(
         db.session.scalars(
             select(Agency.id).where(Agency.kind == AgencyKind.PARTNERSHIP.value, Agency.active)

@@ -52,7 +52,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, text
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
 from tracker.models import (
@@ -134,18 +134,13 @@ class _Directory:
     """Who to alert, loaded once per sweep as plain ids (a commit expires ORM objects; these
     stay): every agency's active practitioners and every current named lead."""
 
-    def __init__(self) -> None:
+    def __init__(self, named: dict[tuple[int, int], NamedLead]) -> None:
         agency_ids = list(db.session.scalars(select(Agency.id)))
         self.members = {
             agency_id: [_Member(p.id, p.role, bool(p.away)) for p in people]
             for agency_id, people in leads.agency_people(agency_ids, PRACTITIONERS).items()
         }
-        named = db.session.scalars(
-            select(NamedLead)
-            .where(NamedLead.ended_at.is_(None))
-            .options(joinedload(NamedLead.lead), joinedload(NamedLead.deputy))
-        )
-        self.named = {(n.agency_id, n.stage): [p.id for p in leads.alerted(n)] for n in named}
+        self.named = {key: [p.id for p in leads.alerted(row)] for key, row in named.items()}
         self.active = set(db.session.scalars(select(Person.id).where(Person.active)))
 
     def present(self, agency_id: int, roles: tuple[Role, ...]) -> list[int]:
@@ -329,10 +324,10 @@ def _open_challenge_for(concern: ShareRecipient, raiser: Person | None) -> Chall
             scheduler_reason=(
                 "concern unanswered past its due time (procedure: open a stage-1 challenge)"
             ),
+            commit=False,  # the batch commits
         )
     except challenges.ChallengeError as error:
         # e.g. an agency no longer involved: the overdue alerts still went; nothing to open.
-        db.session.commit()
         current_app.logger.warning("No challenge for concern %s: %s", concern.id, error)
         return None
 
@@ -350,18 +345,42 @@ def flag_concerns_overdue(now: datetime, counts: Counter, people: _Directory) ->
     if not procedure.current().auto_open_challenge_for_unanswered_concern:
         return
     challenged = _challenged([c.id for c in overdue])
-    for item in overdue:
-        if item.id in challenged:
-            continue
-        # Checked again inside this item's transaction: answered, or another sweep opened it.
-        concern = db.session.get(ShareRecipient, item.id, populate_existing=True)
-        if concern.state in OPEN_CONCERN_STATES and not _challenged([item.id]):
-            raiser_id = next(iter(_senders(item, people)), None)
-            raiser = db.session.get(Person, raiser_id) if raiser_id is not None else None
-            if _open_challenge_for(concern, raiser) is not None:
+    to_open = [c for c in overdue if c.id not in challenged]
+    for batch in _chunks(to_open, BATCH):
+        # Checked again inside the batch's transaction: answered, or another sweep opened it.
+        ids = _still_open([c.id for c in batch]) - _challenged([c.id for c in batch])
+        raisers = {c.id: next(iter(_senders(c, people)), None) for c in batch if c.id in ids}
+        concerns, persons = _load_for_challenges(ids, set(raisers.values()) - {None})
+        for item in batch:
+            if item.id not in ids:
+                continue
+            raiser = persons.get(raisers[item.id])
+            if _open_challenge_for(concerns[item.id], raiser) is not None:
                 counts["challenges_opened"] += 1
         db.session.commit()
         _pause()
+
+
+def _load_for_challenges(
+    concern_ids: set[int], person_ids: set[int]
+) -> tuple[dict[int, ShareRecipient], dict[int, Person]]:
+    """What opening these challenges reads, in a few queries rather than a few per challenge
+    (the caller holds the rows: the session keeps only weak references to them)."""
+    concerns = db.session.scalars(
+        select(ShareRecipient)
+        .where(ShareRecipient.id.in_(concern_ids))
+        .options(
+            selectinload(ShareRecipient.agency),
+            selectinload(ShareRecipient.share).selectinload(Share.versions),
+            selectinload(ShareRecipient.share)
+            .selectinload(Share.case)
+            .selectinload(Case.involvements),
+        )
+    ).all()
+    persons = db.session.scalars(
+        select(Person).where(Person.id.in_(person_ids)).options(selectinload(Person.agency))
+    ).all()
+    return {c.id: c for c in concerns}, {p.id: p for p in persons}
 
 
 # --- 3 and 4: challenge stages ------------------------------------------------------------------
@@ -528,8 +547,17 @@ def run_sweep(now: datetime) -> dict:
     with _sweep_lock() as mine:
         if not mine:
             return {"at": now.isoformat(), "skipped": "another sweep is running"}
-        people = _Directory()
-        for step in STEPS:
-            step(now, counts, people)
-            db.session.commit()
+        # What the pass has read stays read across its batches' commits: each batch re-checks
+        # the state it acts on with a query of its own, and nothing else changes under it that
+        # matters within one pass (who leads what is read once, by design).
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            with leads.held() as named:
+                people = _Directory(named)
+                for step in STEPS:
+                    step(now, counts, people)
+                    db.session.commit()
+        finally:
+            session.expire_on_commit = True
     return {"at": now.isoformat(), **{key: counts[key] for key in COUNTS}}
