@@ -42,6 +42,7 @@ from tracker.models.alert import kind_label
 from tracker.services import audit, clock, locks, workdays
 
 BACKOFF_CAP = timedelta(hours=6)
+ALERTS = Alert.__table__
 log = logging.getLogger("tracker.delivery")
 
 
@@ -133,6 +134,15 @@ class _Letters:
         self.domain = config["MAIL_FROM"].rpartition("@")[2].rstrip(">") or "tracker.invalid"
         self.partnership = config["PARTNERSHIP_NAME"]
         self.base_url = config["BASE_URL"].rstrip("/")
+        self._dated_at: datetime | None = None
+        self._date_header = ""
+
+    def _date(self) -> str:
+        """The Date header, formatted once a second rather than once a message."""
+        now = clock.now().replace(microsecond=0)
+        if now != self._dated_at:
+            self._dated_at, self._date_header = now, format_datetime(now.replace(tzinfo=UTC))
+        return self._date_header
 
     def letter(self, due: _Due) -> Letter:
         body = BODY.format(
@@ -148,9 +158,9 @@ class _Letters:
             payload = base64.encodebytes(body.encode("utf-8")).decode("ascii")
         head = TEMPLATE.format(
             sender=self.sender,
-            to=_address(due.email),
+            to=due.email if due.email.isascii() else _address(due.email),
             subject=_header("Subject", f"{'Urgent: ' if due.urgent else ''}{due.subject}"),
-            date=format_datetime(clock.now().replace(tzinfo=UTC)),
+            date=self._date(),
             id=due.alert_id,
             domain=self.domain,
             encoding=encoding,
@@ -361,11 +371,10 @@ def _claim(
     if sent is not None:
         _mark_sent(sent, result)
     attempts = db.session.scalar(
-        update(Alert)
-        .where(Alert.id == due.alert_id, Alert.status == DeliveryStatus.PENDING.value)
+        update(ALERTS)  # the table, not the entity: no ORM bookkeeping a message
+        .where(ALERTS.c.id == due.alert_id, ALERTS.c.status == DeliveryStatus.PENDING.value)
         .values(status=DeliveryStatus.SENDING.value, claimed_at=clock.now(), claim_token=token)
-        .returning(Alert.attempts)
-        .execution_options(synchronize_session=False)
+        .returning(ALERTS.c.attempts)
     )
     db.session.commit()
     if attempts is None:
@@ -377,15 +386,14 @@ def _move(alert_id: int, token: str | None, values: dict) -> bool:
     """Move a "sending" row on, only while the claim named by `token` still holds it."""
     return bool(
         db.session.execute(
-            update(Alert)
+            update(ALERTS)
             .where(
-                Alert.id == alert_id,
-                Alert.status == DeliveryStatus.SENDING.value,
+                ALERTS.c.id == alert_id,
+                ALERTS.c.status == DeliveryStatus.SENDING.value,
                 # NULL only for rows claimed before claims carried tokens
-                Alert.claim_token.is_(None) if token is None else Alert.claim_token == token,
+                ALERTS.c.claim_token.is_(None) if token is None else ALERTS.c.claim_token == token,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
         ).rowcount
     )
 
