@@ -225,15 +225,15 @@ class _Liveness:
     TRY = text("SELECT pg_try_advisory_lock(:namespace, :key)")
 
     def __init__(self) -> None:
-        self.run = secrets.token_hex(8)
+        self.run = secrets.token_hex(6)
         self.connection: Connection | None = None
         if db.engine.dialect.name == "postgresql":
             self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._run(self.HOLD, self._key(self.run))
 
     def token(self) -> str:
-        """A fresh claim token that names this run."""
-        return f"{self.run}.{secrets.token_hex(8)}"
+        """A fresh claim token that names this run (31 characters: the column holds 32)."""
+        return f"{self.run}.{secrets.token_hex(9)}"
 
     @staticmethod
     def _key(run: str) -> int:
