@@ -249,23 +249,28 @@ class _Sink:
         return "250 OK"
 
 
+def _raise_alerts() -> None:
+    """ALERTS alerts to deliver, spread over everyone."""
+    recipients = db.session.query(Person).all()
+    for n in range(ALERTS // len(recipients)):
+        alerts.raise_alert(
+            event=f"bench:{n}",
+            recipients=recipients,
+            kind="other",
+            subject="Benchmark alert",
+            link="/inbox/",
+        )
+        if n % 100 == 0:
+            db.session.commit()
+    db.session.commit()
+
+
 def _smtp_rate() -> str:
     sink = _Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=SMTP_PORT)
     controller.start()
     try:
-        recipients = db.session.query(Person).all()
-        for n in range(ALERTS // len(recipients)):
-            alerts.raise_alert(
-                event=f"bench:{n}",
-                recipients=recipients,
-                kind="other",
-                subject="Benchmark alert",
-                link="/inbox/",
-            )
-            if n % 100 == 0:
-                db.session.commit()
-        db.session.commit()
+        _raise_alerts()
         pending = db.session.query(Alert).filter(Alert.status == "pending").count()
         started = time.perf_counter()
         result = delivery.deliver(NOW)
@@ -356,16 +361,7 @@ def _issue17_measure(url: str, folder: Path) -> dict:
         _seed(ISSUE17_HISTORY)
         result, sweep_s, sweep_sql = _counted(lambda: run_sweep(NOW))
         actions = sum(v for k, v in result.items() if k != "at")
-        recipients = db.session.query(Person).all()
-        for n in range(ALERTS // len(recipients)):
-            alerts.raise_alert(
-                event=f"bench:{n}",
-                recipients=recipients,
-                kind="other",
-                subject="Benchmark alert",
-                link="/inbox/",
-            )
-        db.session.commit()
+        _raise_alerts()
         pending = db.session.query(Alert).filter(Alert.status == "pending").count()
         sink = _Sink()
         controller = Controller(sink, hostname="127.0.0.1", port=port)
