@@ -10,11 +10,24 @@ and OPEN_DUE_SOON concerns due within the reminder window. It reports the first 
 the work), a steady-state sweep (what every scheduled run costs: nothing new to do) and the SQL
 statements each issued. Then it raises ALERTS alerts and delivers them to a local aiosmtpd server.
 Not a test: numbers depend on the machine. Results: bench/RESULTS.md.
+
+Issue 17 (`--issue17`): ms and statements per action of the first sweep (an action: an alert
+raised, a challenge opened or escalated), and delivery's statements per message and its rate as
+a share of a plain smtplib loop over one connection to the same aiosmtpd sink.
+`--compare BASE` runs that in BASE (another checkout, e.g. `git worktree add --detach
+/tmp/base17 36b061c`, .venv linked) and in this one, alternately, and prints one table:
+
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/python bench/sweep_bench.py --compare /tmp/base17 --rounds 3
 """
 
 from __future__ import annotations
 
+import json
 import os
+import smtplib
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +36,8 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, make_url, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# BENCH_TREE: measure another checkout's tracker with this script (issue 17: main vs a branch).
+sys.path.insert(0, os.environ.get("BENCH_TREE") or str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
@@ -235,23 +249,28 @@ class _Sink:
         return "250 OK"
 
 
+def _raise_alerts() -> None:
+    """ALERTS alerts to deliver, spread over everyone."""
+    recipients = db.session.query(Person).all()
+    for n in range(ALERTS // len(recipients)):
+        alerts.raise_alert(
+            event=f"bench:{n}",
+            recipients=recipients,
+            kind="other",
+            subject="Benchmark alert",
+            link="/inbox/",
+        )
+        if n % 100 == 0:
+            db.session.commit()
+    db.session.commit()
+
+
 def _smtp_rate() -> str:
     sink = _Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=SMTP_PORT)
     controller.start()
     try:
-        recipients = db.session.query(Person).all()
-        for n in range(ALERTS // len(recipients)):
-            alerts.raise_alert(
-                event=f"bench:{n}",
-                recipients=recipients,
-                kind="other",
-                subject="Benchmark alert",
-                link="/inbox/",
-            )
-            if n % 100 == 0:
-                db.session.commit()
-        db.session.commit()
+        _raise_alerts()
         pending = db.session.query(Alert).filter(Alert.status == "pending").count()
         started = time.perf_counter()
         result = delivery.deliver(NOW)
@@ -292,7 +311,172 @@ def _backend(name: str, url_for_db) -> None:
     print()
 
 
+# --- issue 17: per action and per message, this checkout against another ----------------------
+
+ISSUE17_HISTORY = 1_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:  # others may run benchmarks on the fixed port meanwhile
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _counted(run):
+    counter = _Statements()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        started = time.perf_counter()
+        value = run()
+        elapsed = time.perf_counter() - started
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return value, elapsed, counter.count
+
+
+def _floor(port: int, count: int) -> float:
+    """A plain smtplib loop over one connection: the same number of small prebuilt messages."""
+    messages = [
+        (
+            f"From: tracker@partnership.invalid\nTo: person{n}@example.org\nSubject: Floor\n"
+            f"Message-ID: <floor-{n}@partnership.invalid>\n\nDear Person,\n\nhttp://x/\n"
+        ).encode()
+        for n in range(count)
+    ]
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for n, message in enumerate(messages):
+        smtp.sendmail("tracker@partnership.invalid", [f"person{n}@example.org"], message)
+    elapsed = time.perf_counter() - started
+    smtp.quit()
+    return elapsed
+
+
+def _issue17_measure(url: str, folder: Path) -> dict:
+    port = _free_port()
+    app = _app(url, folder)
+    app.config["MAIL_PORT"] = port
+    with app.app_context():
+        clock.freeze(NOW)
+        _seed(ISSUE17_HISTORY)
+        result, sweep_s, sweep_sql = _counted(lambda: run_sweep(NOW))
+        actions = sum(v for k, v in result.items() if k != "at")
+        _raise_alerts()
+        pending = db.session.query(Alert).filter(Alert.status == "pending").count()
+        sink = _Sink()
+        controller = Controller(sink, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            floor_s = _floor(port, pending)
+            sent, deliver_s, deliver_sql = _counted(lambda: delivery.deliver(NOW))
+        finally:
+            controller.stop()
+        assert sent.sent == pending, (sent.as_dict(), pending)
+        clock.freeze(None)
+        db.session.remove()
+        db.engine.dispose()
+    return {
+        "actions": actions,
+        "sweep_ms_per_action": sweep_s * 1000 / actions,
+        "sweep_statements_per_action": sweep_sql / actions,
+        "messages": pending,
+        "delivery_statements_per_message": deliver_sql / pending,
+        "delivery_per_s": pending / deliver_s,
+        "floor_per_s": pending / floor_s,
+        "ratio_to_floor": floor_s / deliver_s,
+    }
+
+
+def _issue17(as_json: bool) -> None:
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        out["sqlite"] = _issue17_measure(f"sqlite:///{folder}/bench.sqlite3", Path(folder))
+    pg = os.environ.get("BENCH_DATABASE_URL")
+    if pg:
+        from sqlalchemy import create_engine
+
+        base = make_url(pg).set(drivername="postgresql+psycopg")
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        name = f"tracker_issue17_bench_{os.getpid()}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                url = base.set(database=name).render_as_string(hide_password=False)
+                out["postgresql"] = _issue17_measure(url, Path(folder))
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print(json.dumps(out) if as_json else json.dumps(out, indent=2))
+
+
+def _compare(base: str, rounds: int) -> None:
+    """Alternate runs of BASE and this checkout (each a fresh process), then one table."""
+    here = str(Path(__file__).resolve().parents[1])
+    runs: dict[str, list[dict]] = {"main": [], "branch": []}
+    for _ in range(rounds):
+        for label, tree in (("main", base), ("branch", here)):
+            load = os.getloadavg()
+            done = subprocess.run(
+                [sys.executable, __file__, "--issue17", "--json"],
+                env={**os.environ, "BENCH_TREE": tree},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[label].append({"load": load, **json.loads(done.stdout.strip().splitlines()[-1])})
+    commits = {
+        label: subprocess.run(
+            ["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        for label, tree in (("main", base), ("branch", here))
+    }
+
+    def median(label: str, backend: str, key: str) -> float:
+        values = sorted(r[backend][key] for r in runs[label] if backend in r)
+        return values[len(values) // 2]
+
+    print(f"main {commits['main']} vs branch {commits['branch']}, {rounds} alternating rounds")
+    print()
+    print("| database | measure | main | branch |")
+    print("| --- | --- | ---: | ---: |")
+    for backend in ("sqlite", "postgresql"):
+        if backend not in runs["branch"][0]:
+            continue
+        for key, form in (
+            ("sweep_ms_per_action", "{:.2f}"),
+            ("sweep_statements_per_action", "{:.2f}"),
+            ("delivery_statements_per_message", "{:.2f}"),
+            ("delivery_per_s", "{:.0f}"),
+            ("floor_per_s", "{:.0f}"),
+            ("ratio_to_floor", "{:.2f}"),
+        ):
+            row = [form.format(median(label, backend, key)) for label in ("main", "branch")]
+            print(f"| {backend} | {key.replace('_', ' ')} | {row[0]} | {row[1]} |")
+    print()
+    print("Per run (load averages 1/5/15 min at its start):")
+    for label in ("main", "branch"):
+        for run in runs[label]:
+            load = "/".join(f"{x:.1f}" for x in run["load"])
+            cells = ", ".join(
+                f"{b}: {run[b]['sweep_ms_per_action']:.2f} ms/action, "
+                f"ratio {run[b]['ratio_to_floor']:.2f}"
+                for b in ("sqlite", "postgresql")
+                if b in run
+            )
+            print(f"- {label} (load {load}): {cells}")
+
+
 def main() -> None:
+    if "--issue17" in sys.argv:
+        _issue17("--json" in sys.argv)
+        return
+    if "--compare" in sys.argv:
+        at = sys.argv.index("--compare")
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+        _compare(sys.argv[at + 1], rounds)
+        return
+
     def sqlite(history: int, folder: Path):
         return f"sqlite:///{folder / 'bench.sqlite3'}", lambda: None
 

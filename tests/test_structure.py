@@ -23,11 +23,6 @@ TRACKER = Path(__file__).resolve().parent.parent / "tracker"
 SETTINGS_MODULE = "tracker.services.settings"
 SETTINGS_IMPORTS = {("flask", "current_app"), ("werkzeug.routing", "Map")}
 
-# Modules another change is rewriting, that still import Flask until it lands: the entry must go
-# with that change (the test fails once the module no longer imports Flask, as well as for any
-# module not listed).
-AWAITING_REWRITE = {"tracker.services.sweep": "issue 17 rewrites the sweep"}
-
 
 def _modules() -> dict[str, tuple[Path, bool]]:
     """Dotted module name -> (file, is a package's __init__)."""
@@ -156,7 +151,7 @@ def test_services_never_import_flask_but_the_settings_module():
             continue
         if found := _flask_imports(name, path, is_package):
             offenders[name] = found
-    assert set(offenders) == set(AWAITING_REWRITE), offenders
+    assert offenders == {}
 
 
 def test_the_settings_module_takes_only_current_app_from_flask():

@@ -240,15 +240,7 @@ def stage_actors(challenge) -> set[int]:
         if raising:
             named_for_raising = {p.id for p in named}
         if participant == "practitioner" and (raising or not named):
-            side |= set(
-                db.session.scalars(
-                    select(Person.id).where(
-                        Person.agency_id == agency_id,
-                        Person.active,
-                        Person.role.in_([r.value for r in CASE_WRITERS]),
-                    )
-                )
-            )
+            side |= {p.id for p in leads.agency_people([agency_id], CASE_WRITERS)[agency_id]}
         sides.append(side)
     raising_side, about_side = sides
     if partnership_needed:

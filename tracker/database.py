@@ -80,6 +80,11 @@ def configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
+        # Every commit is on disk before it returns, power cut included: a recorded share or its
+        # audit event never vanishes after the page said it was saved. (NORMAL would make
+        # delivery's per-message commits cheaper, at the price of the last commits on a power
+        # cut; bench/RESULTS.md, issue 17.)
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA busy_timeout = 30000")
         # Freed space is zeroed: erased and disposed-of personal content must not linger in the
         # file's free space (retention disposal, audit content erasure).
@@ -100,7 +105,7 @@ def configure_sqlite(engine: Engine) -> None:
             _upgrade(cursor.connection, connection.info)
 
 
-# The case search indexes (migration 0020_case_search), made by hand because the models cannot
+# The case search indexes (migration 0019_case_search), made by hand because the models cannot
 # describe them: SQLite's FTS5 table with its shadow tables, PostgreSQL's pg_trgm GIN indexes.
 _HAND_MADE = {
     "table": re.compile(r"case_search(_(data|idx|docsize|config|content))?"),

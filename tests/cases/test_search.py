@@ -1,4 +1,4 @@
-"""Case search through the trigram index (migration 0020_case_search): the same cases as a plain
+"""Case search through the trigram index (migration 0019_case_search): the same cases as a plain
 substring match over every visible case, for terms the index serves (3+ characters) and the
 shorter ones it cannot."""
 

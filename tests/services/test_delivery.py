@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select, update
@@ -269,3 +270,73 @@ def test_a_message_left_sending_before_claims_had_tokens_is_released_once_stale(
         select(AuditEvent).where(AuditEvent.action == "alert.claim_released")
     )
     assert released.object_id == alert.id and released.person_name == "scheduler"
+
+
+def test_names_and_subjects_beyond_ascii_arrive_encoded_and_read_back_exactly(
+    app, world, mailbox, frozen
+):
+    """The email is a template filled in: its headers must still be correct RFC 5322/2047 (a
+    non-ASCII display name or subject encoded, no line break let in) and its body UTF-8."""
+    frozen(TUESDAY_10)
+    app.config["MAIL_FROM"] = "Partneriaeth Diogelu Plant Caerdydd – Tracker <tracker@example.org>"
+    app.config["PARTNERSHIP_NAME"] = "Bwrdd Diogelu Caerdydd a’r Fro"
+    world.lead_b.name = "Siân Ó Briain-Łukasz"
+    [alert] = alerts.raise_alert(
+        event="unicode:1",
+        recipients=[world.lead_b],
+        kind="concern_overdue",
+        subject="Gwybodaeth – heb ei hateb\r\nBcc: someone@example.org",
+        link=f"/cases/{world.case.id}",
+        urgent=True,
+    )
+    db.session.commit()
+    assert delivery.deliver().sent == 1
+    [raw] = mailbox.messages
+    message = message_from_bytes(raw.as_bytes(), policy=policy.default)
+    assert message["Subject"] == (
+        "Urgent: Gwybodaeth – heb ei hateb Bcc: someone@example.org"  # one line, no new header
+    )
+    assert message["Bcc"] is None
+    assert message["From"].addresses[0].display_name == (
+        "Partneriaeth Diogelu Plant Caerdydd – Tracker"
+    )
+    assert message["From"].addresses[0].addr_spec == "tracker@example.org"
+    assert message["To"].addresses[0].addr_spec == world.lead_b.email
+    assert message["Message-ID"] == f"<alert-{alert.id}@example.org>"
+    assert message.get_content_charset() == "utf-8"
+    body = message.get_content()
+    assert "Dear Siân Ó Briain-Łukasz," in body
+    assert "Bwrdd Diogelu Caerdydd a’r Fro tracker" in body
+    assert f"/cases/{world.case.id}" in body
+    assert all(len(line) <= 998 for line in raw.as_bytes().splitlines())
+    # every header line is ASCII: the encoded words carry the rest
+    head = raw.as_bytes().split(b"\n\n", 1)[0]
+    assert head.isascii()
+
+
+def test_a_sent_message_is_recorded_with_the_next_claim_not_a_transaction_of_its_own(
+    app, world, mailbox, frozen, monkeypatch
+):
+    """Pipelined: one transaction a message (claim this one, record the one before), plus one
+    for the batch's last; a crash in a send still leaves only that message unrecorded."""
+    frozen(TUESDAY_10)
+    _raise(world, "pipelined:1", people=[world.lead_a, world.lead_b, world.worker_a])
+    commits = []
+    real_commit = db.session.commit
+
+    def counted():
+        commits.append(_statuses())
+        real_commit()
+
+    monkeypatch.setattr(db.session, "commit", counted)
+    result = delivery.deliver()
+    monkeypatch.undo()
+    assert result.sent == 3
+    # Statuses just before each commit: each claim's transaction records the message before it.
+    claims = [c for c in commits if c.get("sending")]
+    assert [c.get("sent", 0) for c in claims] == [0, 1, 2]
+    assert commits[claims and commits.index(claims[-1]) + 1] == {"sent": 3}  # the batch's last
+    # One commit a message and one for the batch, plus the two release passes (before the
+    # batch, and before finding nothing more): two a message before.
+    assert len(commits) == 3 + 1 + 2
+    assert _statuses() == {"sent": 3}

@@ -15,7 +15,8 @@ from tracker import access, clock, inputs
 from tracker.extensions import db
 from tracker.inbox.forms import AlertForm, ReadAllForm
 from tracker.models import Case
-from tracker.services import alerts, cases, sweep
+from tracker.services import alerts, cases
+from tracker.services.digest import digest_cases, digest_week
 
 blueprint = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -77,7 +78,7 @@ def digest():
     """The cases behind a weekly digest: those led by the reader's agency needing attention."""
     access.require(access.can_read_cases(current_user))
     now = clock.now()
-    flagged = sweep.digest_cases(now).get(current_user.agency_id, {})
+    flagged = digest_cases(now).get(current_user.agency_id, {})
     rows = db.session.scalars(
         access.visible_cases(current_user)
         .where(Case.id.in_(list(flagged)))
@@ -88,6 +89,6 @@ def digest():
         "inbox/digest.html",
         rows=rows,
         reasons=flagged,
-        week=sweep.digest_week(now),
+        week=digest_week(now),
         title="Cases needing attention",
     )

@@ -115,11 +115,16 @@ class Alert(db.Model):
 
     @property
     def kind_label(self) -> str:
-        try:
-            return AlertKind(self.kind).label
-        except ValueError:
-            return self.kind.replace("_", " ").capitalize()
+        return kind_label(self.kind)
 
     @property
     def unread(self) -> bool:
         return self.read_at is None
+
+
+def kind_label(kind: str) -> str:
+    """What an alert kind is called, in words (a kind no longer in AlertKind too)."""
+    try:
+        return AlertKind(kind).label
+    except ValueError:
+        return kind.replace("_", " ").capitalize()

@@ -9,6 +9,7 @@ transaction either (a plain INSERT would raise and roll back everything else don
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +43,23 @@ def _insert():
     raise AlertError(f"Alerts need PostgreSQL or SQLite, not {dialect}")
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One event to alert some people about (see raise_alert for what each field may say)."""
+
+    event: str
+    recipient_ids: Iterable[int]
+    kind: str
+    subject: str
+    link: str
+    case_id: int | None = None
+    urgent: bool = False
+    sender: str | None = None  # "name, agency" of the person whose act raised it
+
+
+INSERT_ROWS = 500  # alerts per INSERT statement (well inside SQLite's bound-variable limit)
+
+
 def raise_alert(
     *,
     event: str,
@@ -64,49 +82,87 @@ def raise_alert(
     tracker's own sweep), shown in the inbox. `actor` is who the audit trail says raised it: the
     caller's actor, else whoever is acting now (tracker.services.context), else the scheduler.
     """
-    if not link.startswith("/"):
-        raise AlertError("An alert's link is a path in the app, starting with /", "link")
-    subject = subject.strip()[:SUBJECT_MAX]
+    notice = Notice(
+        event=event,
+        recipient_ids=[
+            p.id for p in recipients if p is not None and (p.active or even_if_inactive)
+        ],
+        kind=kind,
+        subject=subject,
+        link=link,
+        case_id=case_id,
+        urgent=urgent,
+        sender=f"{sender.name}, {sender.agency.name}" if sender is not None else None,
+    )
+    created = raise_many([notice], actor)
+    if not created:
+        return []
+    return list(db.session.scalars(select(Alert).where(Alert.id.in_(created)).order_by(Alert.id)))
+
+
+def raise_many(notices: Iterable[Notice], actor: Person | None = None) -> list[int]:
+    """Raise many notices with a few multi-row inserts; return the new alerts' ids.
+
+    The recipients must already be the people to alert (active, or deliberately not). A pair
+    (event, recipient) that exists, or comes twice here, is skipped: the first one stands.
+    Runs in the caller's transaction (the caller commits) and audits each new alert.
+    """
     now = clock.now()
-    people = {p.id: p for p in recipients if p is not None and (p.active or even_if_inactive)}
-    created: list[Alert] = []
-    for person_id in sorted(people):
-        new_id = db.session.execute(
-            _insert()
-            .values(
-                recipient_id=person_id,
-                kind=kind,
-                subject=subject,
-                link=link,
-                case_id=case_id,
-                sender=f"{sender.name}, {sender.agency.name}" if sender is not None else None,
-                event=event,
-                created_at=now,
-                urgent=urgent,
-                status=DeliveryStatus.PENDING.value,
-                attempts=0,
-                next_attempt_at=now,
+    rows: list[dict] = []
+    seen: set[tuple[str, int]] = set()
+    for notice in notices:
+        if not notice.link.startswith("/"):
+            raise AlertError("An alert's link is a path in the app, starting with /", "link")
+        subject = notice.subject.strip()[:SUBJECT_MAX]
+        for person_id in sorted(set(notice.recipient_ids)):
+            if (notice.event, person_id) in seen:
+                continue
+            seen.add((notice.event, person_id))
+            rows.append(
+                {
+                    "recipient_id": person_id,
+                    "kind": notice.kind,
+                    "subject": subject,
+                    "link": notice.link,
+                    "case_id": notice.case_id,
+                    "sender": notice.sender,
+                    "event": notice.event,
+                    "created_at": now,
+                    "urgent": notice.urgent,
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
             )
-            .returning(Alert.id)
-        ).scalar()
-        if new_id is None:  # already raised for this person: exactly once
-            continue
-        alert = db.session.get(Alert, new_id)
-        audit.record(
-            "alert.raised",
-            object_kind="alert",
-            object_id=new_id,
-            case_id=case_id,
-            changes={
-                "recipient_id": [None, person_id],
-                "kind": [None, kind],
-                "event": [None, event],
-            },
-            actor=actor,
-            actor_label=context.SCHEDULER,
-        )
-        created.append(alert)
-    return created
+    created = []
+    for start in range(0, len(rows), INSERT_ROWS):
+        returned = db.session.execute(
+            _insert()
+            .values(rows[start : start + INSERT_ROWS])
+            .returning(Alert.id, Alert.recipient_id, Alert.kind, Alert.event, Alert.case_id)
+        ).all()
+        created.extend(sorted(returned))  # ids follow the rows' order; RETURNING's need not
+    audit.record_many(
+        [
+            (
+                "alert.raised",
+                {
+                    "object_kind": "alert",
+                    "object_id": alert_id,
+                    "case_id": case_id,
+                    "changes": {
+                        "recipient_id": [None, person_id],
+                        "kind": [None, kind],
+                        "event": [None, event],
+                    },
+                    "actor": actor,
+                    "actor_label": context.SCHEDULER,
+                },
+            )
+            for alert_id, person_id, kind, event, case_id in created
+        ]
+    )
+    return [row[0] for row in created]
 
 
 def app_path(endpoint: str, **values) -> str:

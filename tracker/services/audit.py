@@ -98,28 +98,29 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     }
 
 
-def _next_id(session: Session) -> int:
-    """The event's id, known before the insert so the leaf can cover it.
+def _next_ids(session: Session, count: int) -> list[int]:
+    """The events' ids, known before the insert so each leaf can cover its id.
 
     PostgreSQL: the table's sequence (ids lost to rollbacks are gaps; the tree never depends on
-    ids being gapless). SQLite: one past the highest id, read under the write lock that every
+    ids being gapless). SQLite: past the highest id, read under the write lock that every
     SQLite write transaction holds from BEGIN IMMEDIATE (autoflush puts this transaction's earlier
     events in the count).
     """
     if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))"))
-    return (session.scalar(select(func.max(AuditEvent.id))) or 0) + 1
+        return list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"count": count},
+            )
+        )
+    highest = session.scalar(select(func.max(AuditEvent.id))) or 0
+    return list(range(highest + 1, highest + 1 + count))
 
 
-def _add(event_row: AuditEvent, session: Session) -> None:
-    """Give the event its id and leaf hash, and add it (and its content) to the session."""
-    event_row.id = _next_id(session)
-    event_row.content_row.event_id = event_row.id
-    event_row.leaf_hash = event_leaf_hash(event_row)
-    session.add(event_row)
-
-
-def record(
+def _event(
     action: str,
     *,
     object_kind: str | None = None,
@@ -130,13 +131,7 @@ def record(
     actor: Person | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event inside the caller's transaction (the caller commits).
-
-    The actor defaults to the one acting now (tracker.services.context: the signed-in person);
-    with nobody acting, actor_label names what acted (the scheduler, the CLI).
-    In a page's read transaction on SQLite, the reads end here and the event is written in a
-    short write transaction (tracker/database.py), committed by commit_view().
-    """
+    """One event with its content and commitment, not yet given an id."""
     person = actor or context.actor()
     grant_id = _break_glass_grant(case_id, person)
     if grant_id is not None:
@@ -165,8 +160,6 @@ def record(
         content_commitment=content_commitment(salt, content),
     )
     event_row.content_row = AuditContent(salt=salt, content=content)
-    database.upgrade_for_write(db.session)
-    _add(event_row, db.session)
     return event_row
 
 
@@ -198,6 +191,39 @@ def views_committed_together() -> Iterator[None]:
     finally:
         _views_together.reset(token)
     commit_view()
+
+
+def _add(event_rows: list[AuditEvent]) -> None:
+    """Give the events their ids and leaf hashes, and add them (and their content) to the session."""
+    if not event_rows:
+        return
+    database.upgrade_for_write(db.session)
+    for event_row, event_id in zip(event_rows, _next_ids(db.session, len(event_rows)), strict=True):
+        event_row.id = event_id
+        event_row.content_row.event_id = event_id
+        event_row.leaf_hash = event_leaf_hash(event_row)
+    db.session.add_all(event_rows)
+
+
+def record(action: str, **details: Any) -> AuditEvent:
+    """Append one event inside the caller's transaction (the caller commits).
+
+    Details: object_kind, object_id, case_id, changes, reason, actor, actor_label. The actor
+    defaults to the one acting now (tracker.services.context: the signed-in person); with nobody
+    acting, actor_label names what acted (the scheduler, the CLI).
+    In a page's read transaction on SQLite, the reads end here and the event is written in a
+    short write transaction (tracker/database.py), committed by commit_view().
+    """
+    [event_row] = record_many([(action, details)])
+    return event_row
+
+
+def record_many(events: list[tuple[str, dict[str, Any]]]) -> list[AuditEvent]:
+    """Append many (action, details) events, in order, with one id read and one flush (a
+    sweep's batch). Each event is exactly what `record` would write for it."""
+    event_rows = [_event(action, **details) for action, details in events]
+    _add(event_rows)
+    return event_rows
 
 
 def commit_view() -> None:

@@ -298,7 +298,7 @@ def linked_cases(case: Case) -> list[Case]:
 
 # The shortest term a trigram index serves; shorter terms are matched by the scan alone.
 TRIGRAM = 3
-# SQLite's trigram index over reference and child's name (migration 0020_case_search).
+# SQLite's trigram index over reference and child's name (migration 0019_case_search).
 _case_search = table("case_search", column("rowid"), column("case_search"))
 
 

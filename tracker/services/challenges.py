@@ -100,8 +100,9 @@ def unnamed_warning(challenge: Challenge, stage: int | None = None) -> str | Non
 
 def alert_recipients(challenge: Challenge) -> list[Person]:
     """Who hears that the challenge reached its stage: both sides' leads, else the partnership."""
-    people = [p for side in sides(challenge) for p in side.leads]
-    if any(side.unnamed for side in sides(challenge)):
+    found = sides(challenge)
+    people = [p for side in found for p in side.leads]
+    if any(side.unnamed for side in found):
         people += leads.partnership_leads(challenge.stage)
     return list({p.id: p for p in people}.values())
 
@@ -232,13 +233,15 @@ def raise_challenge(
     concern_id: int | None = None,
     threshold_view_id: int | None = None,
     scheduler_reason: str | None = None,
+    commit: bool = True,
 ) -> Challenge:
     """Open a challenge at stage 1 under the current procedure; alert the stage's leads.
 
     With `scheduler_reason`, the sweep opens it for `actor` (who then owns it on the raising
     side, hears of its moves and may withdraw it, but did not raise it): the raised event, the
     audit event (challenge.auto_open, with that reason) and the alert are the scheduler's, all
-    in the one transaction with the challenge.
+    in the one transaction with the challenge. The sweep opens a batch in one transaction
+    (commit=False: it commits); a refusal (ChallengeError) comes before anything is written.
     """
     if about_agency_id == actor.agency_id:
         raise ChallengeError("about_agency_id", "A challenge is about another agency, not your own")
@@ -248,12 +251,13 @@ def raise_challenge(
         raise ChallengeError("kind", "Select what the challenge is about")
     what_happened = _check_text("what_happened", what_happened, "what happened")
     outcome_wanted = _check_text("outcome_wanted", outcome_wanted, "the outcome you want")
-    shares, notes = evidence_options(case)
     share_ids, note_ids = set(share_ids), set(note_ids)
-    if not share_ids <= {s.id for s in shares}:
-        raise ChallengeError("share_ids", "Select shares recorded on this case")
-    if not note_ids <= {n.id for n in notes}:
-        raise ChallengeError("note_ids", "Select notes recorded on this case")
+    if share_ids or note_ids:  # the sweep's challenges name none: no need to load the case's
+        shares, notes = evidence_options(case)
+        if not share_ids <= {s.id for s in shares}:
+            raise ChallengeError("share_ids", "Select shares recorded on this case")
+        if not note_ids <= {n.id for n in notes}:
+            raise ChallengeError("note_ids", "Select notes recorded on this case")
     if concern_id is not None:
         concern = db.session.get(Concern, concern_id)
         if concern is None or concern.share.case_id != case.id:
@@ -359,7 +363,8 @@ def raise_challenge(
             urgent=True,
             sender=actor,
         )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return challenge
 
 

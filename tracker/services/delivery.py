@@ -6,6 +6,10 @@ retry, failed), so concurrent deliverers never finish each other's messages nor 
 crash between the commit and the send leaves at most that one row in "sending"; once its claim is
 older than MAIL_SENDING_TIMEOUT_SECONDS it goes back to pending and is sent again, so a crash can
 resend one message, never a batch, and never loses one.
+
+Pipelined: a batch of due messages is read with its recipients in one query; recording one
+message "sent" shares a transaction with claiming the next (one BEGIN/COMMIT a message, not two),
+and the email is a template filled in, not built header by header.
 A failed send goes back to pending with exponential backoff, and after MAIL_MAX_ATTEMPTS to
 "failed", where admins see it. With no MAIL_SERVER, messages are written as .eml files to
 instance/mail/ (one file per alert, so a resend overwrites rather than doubles).
@@ -16,6 +20,7 @@ case detail (the reader signs in to see more).
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import smtplib
@@ -24,18 +29,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from sqlalchemy import Connection, func, select, text, update
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.models import Alert, DeliveryStatus
+from tracker.models import Alert, DeliveryStatus, Person
+from tracker.models.alert import kind_label
 from tracker.services import audit, locks, settings, workdays
 
 BACKOFF_CAP = timedelta(hours=6)
+ALERTS = Alert.__table__
 log = logging.getLogger("tracker.delivery")
 
 
@@ -60,37 +67,116 @@ def mail_dir() -> Path:
     return Path(settings.get("INSTANCE_DIR")) / "mail"
 
 
-def message_for(alert: Alert) -> EmailMessage:
-    """The email for one alert: who, what kind, a link. Nothing else."""
-    config = settings.mapping()
-    partnership = config["PARTNERSHIP_NAME"]
-    url = config["BASE_URL"].rstrip("/") + alert.link
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = alert.recipient.email
-    message["Subject"] = f"{'Urgent: ' if alert.urgent else ''}{alert.subject}"
-    message["Date"] = format_datetime(clock.now().replace(tzinfo=UTC))
-    # A stable id: a resend after a crash is recognisable as the same message.
-    domain = config["MAIL_FROM"].rpartition("@")[2] or "tracker.invalid"
-    message["Message-ID"] = f"<alert-{alert.id}@{domain}>"
-    message["X-Tracker-Alert"] = str(alert.id)
-    message.set_content(
-        f"Dear {alert.recipient.name},\n\n"
-        f"You have a new alert in the {partnership} tracker: {alert.kind_label}.\n\n"
-        f"Sign in to read it:\n{url}\n\n"
-        "This email carries no case details on purpose. Please do not reply to it.\n"
-    )
-    return message
+def _header(name: str, value: str) -> str:
+    """A header value with no line break of its own, RFC 2047-encoded when it is not ASCII."""
+    value = " ".join(value.split())  # no line break can end the header early
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
+
+
+def _address(value: str) -> str:
+    """An address header, its display name encoded when it is not ASCII."""
+    name, address = parseaddr(value)
+    return formataddr((" ".join(name.split()), address), charset="utf-8")
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One email, ready to send: its envelope recipient and its bytes."""
+
+    to: str
+    data: bytes
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+
+TEMPLATE = (
+    "From: {sender}\n"
+    "To: {to}\n"
+    "Subject: {subject}\n"
+    "Date: {date}\n"
+    "Message-ID: <alert-{id}@{domain}>\n"  # stable: a resend after a crash is the same message
+    "X-Tracker-Alert: {id}\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: text/plain; charset="utf-8"\n'
+    "Content-Transfer-Encoding: {encoding}\n"
+    "\n"
+)
+BODY = (
+    "Dear {name},\n\n"
+    "You have a new alert in the {partnership} tracker: {kind}.\n\n"
+    "Sign in to read it:\n{url}\n\n"
+    "This email carries no case details on purpose. Please do not reply to it.\n"
+)
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What one due message needs, read with the rest of its batch."""
+
+    alert_id: int
+    email: str
+    name: str
+    subject: str
+    link: str
+    urgent: bool
+    kind: str
+
+
+class _Letters:
+    """Fills in the email for an alert: who it is for, what kind, a link. Nothing else. What
+    is the same for every message is worked out once a run."""
+
+    def __init__(self) -> None:
+        config = settings.mapping()
+        self.sender = _address(config["MAIL_FROM"])
+        self.envelope_sender = parseaddr(config["MAIL_FROM"])[1]
+        self.domain = config["MAIL_FROM"].rpartition("@")[2].rstrip(">") or "tracker.invalid"
+        self.partnership = config["PARTNERSHIP_NAME"]
+        self.base_url = config["BASE_URL"].rstrip("/")
+        self._dated_at: datetime | None = None
+        self._date_header = ""
+
+    def _date(self) -> str:
+        """The Date header, formatted once a second rather than once a message."""
+        now = clock.now().replace(microsecond=0)
+        if now != self._dated_at:
+            self._dated_at, self._date_header = now, format_datetime(now.replace(tzinfo=UTC))
+        return self._date_header
+
+    def letter(self, due: _Due) -> Letter:
+        body = BODY.format(
+            name=due.name,
+            partnership=self.partnership,
+            kind=kind_label(due.kind),
+            url=self.base_url + due.link,
+        )
+        if body.isascii():
+            encoding, payload = "7bit", body
+        else:
+            encoding = "base64"
+            payload = base64.encodebytes(body.encode("utf-8")).decode("ascii")
+        head = TEMPLATE.format(
+            sender=self.sender,
+            to=due.email if due.email.isascii() else _address(due.email),
+            subject=_header("Subject", f"{'Urgent: ' if due.urgent else ''}{due.subject}"),
+            date=self._date(),
+            id=due.alert_id,
+            domain=self.domain,
+            encoding=encoding,
+        )
+        return Letter(due.email, (head + payload).encode("ascii"))
 
 
 class _Outbox:
     """One SMTP connection per delivery run (or the .eml folder when no server is set)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sender: str) -> None:
         self.config = settings.mapping()
+        self.sender = sender  # the envelope's
         self.smtp: smtplib.SMTP | None = None
 
-    def send(self, alert_id: int, message: EmailMessage) -> None:
+    def send(self, alert_id: int, message: Letter) -> None:
         if not self.config["MAIL_SERVER"]:
             folder = mail_dir()
             folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +187,7 @@ class _Outbox:
             return
         if self.smtp is None:
             self.smtp = self._connect()
-        self.smtp.send_message(message)
+        self.smtp.sendmail(self.sender, [message.to], message.data)
 
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(
@@ -125,50 +211,59 @@ class _Outbox:
 
 
 class _Liveness:
-    """Is the sender of a claim still alive? PostgreSQL knows: a sender holds a session advisory
-    lock on each message while it sends it (on a connection of its own, outside the session's
-    transactions), and the server drops the lock the moment the sender's connection dies. So a
-    live sender's claim is never taken back, however slow its send. Elsewhere (SQLite: one host,
-    one small office) the claim's age alone decides.
+    """Is the sender of a claim still alive? PostgreSQL knows: each delivery run holds a session
+    advisory lock named by its run id for as long as it runs (on a connection of its own,
+    outside the session's transactions), every claim it takes carries that id in its token,
+    and the server drops the lock the moment the sender's connection dies. So a live sender's
+    claim is never taken back, however slow its send. Elsewhere (SQLite: one host, one small
+    office) the claim's age alone decides.
     """
 
     NAMESPACE = locks.lock_key("alert-claim") & 0x7FFFFFFF  # pg's two-key locks take int4s
-    HOLD = text("SELECT pg_advisory_lock(:namespace, :alert_id)")
-    LET_GO = text("SELECT pg_advisory_unlock(:namespace, :alert_id)")
-    TRY = text("SELECT pg_try_advisory_lock(:namespace, :alert_id)")
+    HOLD = text("SELECT pg_advisory_lock(:namespace, :key)")
+    LET_GO = text("SELECT pg_advisory_unlock(:namespace, :key)")
+    TRY = text("SELECT pg_try_advisory_lock(:namespace, :key)")
 
     def __init__(self) -> None:
+        self.run = secrets.token_hex(6)
         self.connection: Connection | None = None
         if db.engine.dialect.name == "postgresql":
             self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._run(self.HOLD, self._key(self.run))
 
-    def _run(self, statement, alert_id: int) -> bool:
+    def token(self) -> str:
+        """A fresh claim token that names this run (31 characters: the column holds 32)."""
+        return f"{self.run}.{secrets.token_hex(9)}"
+
+    @staticmethod
+    def _key(run: str) -> int:
+        return int(run[:8], 16) & 0x7FFFFFFF
+
+    def _run(self, statement, key: int) -> bool:
         """The statement's answer on PostgreSQL; elsewhere nobody holds anything: True."""
         if self.connection is None:
             return True
-        values = {"namespace": self.NAMESPACE, "alert_id": alert_id}
+        values = {"namespace": self.NAMESPACE, "key": key}
         return bool(self.connection.execute(statement, values).scalar())
 
-    def sending(self, alert_id: int) -> None:
-        """This sender is now sending the message (held until `done`, or until it dies)."""
-        self._run(self.HOLD, alert_id)
-
-    def done(self, alert_id: int) -> None:
-        self._run(self.LET_GO, alert_id)
-
     @contextmanager
-    def sender_gone(self, alert_id: int) -> Iterator[bool]:
-        """True if nobody is sending the message now (and nobody starts until the block ends)."""
-        gone = self._run(self.TRY, alert_id)
+    def sender_gone(self, alert_id: int, token: str | None) -> Iterator[bool]:
+        """True if the claim's run is over (and no run of that id starts until the block ends).
+
+        A claim taken before tokens named their run (no "."; or no token at all) was guarded
+        by a lock on its alert's id while it was sent."""
+        run, dot, _ = (token or "").partition(".")
+        key = self._key(run) if dot else alert_id
+        gone = self._run(self.TRY, key)
         try:
             yield gone
         finally:
             if gone:
-                self.done(alert_id)
+                self._run(self.LET_GO, key)
 
     def close(self) -> None:
         if self.connection is not None:
-            self.connection.close()  # ends the session: any lock still held goes with it
+            self.connection.close()  # ends the session: the run's lock goes with it
             self.connection = None
 
 
@@ -203,7 +298,7 @@ def _release_stale(liveness: _Liveness) -> int:
     ).all()
     released = 0
     for alert_id, token, claimed_at in stale:
-        with liveness.sender_gone(alert_id) as gone:
+        with liveness.sender_gone(alert_id, token) as gone:
             if not gone:
                 continue  # its sender is alive, only slow: it finishes the message itself
             if not _move(
@@ -234,13 +329,25 @@ def _audit_release(alert_id: int, claimed_at: datetime) -> None:
     )
 
 
-def _due_ids(now: datetime, limit: int) -> list[int]:
-    query = select(Alert.id).where(
-        Alert.status == DeliveryStatus.PENDING.value, Alert.next_attempt_at <= now
+def _due(now: datetime, limit: int) -> list[_Due]:
+    """The next batch of due messages, with what each email says (one query)."""
+    query = (
+        select(
+            Alert.id,
+            Person.email,
+            Person.name,
+            Alert.subject,
+            Alert.link,
+            Alert.urgent,
+            Alert.kind,
+        )
+        .join(Person, Person.id == Alert.recipient_id)
+        .where(Alert.status == DeliveryStatus.PENDING.value, Alert.next_attempt_at <= now)
     )
     if settings.get("MAIL_QUIET_HOURS") and not workdays.is_working_hours(now):
         query = query.where(Alert.urgent)
-    return list(db.session.scalars(query.order_by(Alert.next_attempt_at, Alert.id).limit(limit)))
+    rows = db.session.execute(query.order_by(Alert.next_attempt_at, Alert.id).limit(limit))
+    return [_Due(*row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -250,43 +357,43 @@ class Claim:
     alert_id: int
     token: str
     attempts: int  # including this one
-    message: EmailMessage
+    message: Letter
 
 
-def _claim(alert_id: int) -> Claim | None:
-    """pending -> sending, stamped now with a fresh token and committed with the message built;
-    None if another deliverer won it.
+def _claim(
+    due: _Due, token: str, letters: _Letters, sent: Claim | None, result: DeliveryResult
+) -> Claim | None:
+    """pending -> sending, stamped now with `token`, in one transaction with recording the
+    message sent before it (`sent`, if any); None if another deliverer won it.
 
     The commit ends the transaction, so none (on SQLite: no write lock) is held during the send.
     """
-    token = secrets.token_hex(16)
-    claimed = db.session.execute(
-        update(Alert)
-        .where(Alert.id == alert_id, Alert.status == DeliveryStatus.PENDING.value)
+    if sent is not None:
+        _mark_sent(sent, result)
+    attempts = db.session.scalar(
+        update(ALERTS)  # the table, not the entity: no ORM bookkeeping a message
+        .where(ALERTS.c.id == due.alert_id, ALERTS.c.status == DeliveryStatus.PENDING.value)
         .values(status=DeliveryStatus.SENDING.value, claimed_at=clock.now(), claim_token=token)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    claim = None
-    if claimed:
-        alert = db.session.get(Alert, alert_id, populate_existing=True)
-        claim = Claim(alert_id, token, alert.attempts + 1, message_for(alert))
+        .returning(ALERTS.c.attempts)
+    )
     db.session.commit()
-    return claim
+    if attempts is None:
+        return None
+    return Claim(due.alert_id, token, attempts + 1, letters.letter(due))
 
 
 def _move(alert_id: int, token: str | None, values: dict) -> bool:
     """Move a "sending" row on, only while the claim named by `token` still holds it."""
     return bool(
         db.session.execute(
-            update(Alert)
+            update(ALERTS)
             .where(
-                Alert.id == alert_id,
-                Alert.status == DeliveryStatus.SENDING.value,
+                ALERTS.c.id == alert_id,
+                ALERTS.c.status == DeliveryStatus.SENDING.value,
                 # NULL only for rows claimed before claims carried tokens
-                Alert.claim_token.is_(None) if token is None else Alert.claim_token == token,
+                ALERTS.c.claim_token.is_(None) if token is None else ALERTS.c.claim_token == token,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
         ).rowcount
     )
 
@@ -343,7 +450,9 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     db.session.commit()
 
 
-def _record_sent(claim: Claim, result: DeliveryResult) -> None:
+def _mark_sent(claim: Claim, result: DeliveryResult) -> None:
+    """Record a sent message in the caller's transaction (it commits). A claim lost meanwhile
+    is logged, not counted: the sender that holds it now finishes and counts it."""
     sent = _move(
         claim.alert_id,
         claim.token,
@@ -354,45 +463,49 @@ def _record_sent(claim: Claim, result: DeliveryResult) -> None:
             "last_error": None,
         },
     )
-    db.session.commit()
     if sent:
         result.sent += 1
     else:
         _lost(claim)
 
 
-def deliver() -> DeliveryResult:
+def deliver(now: datetime | None = None) -> DeliveryResult:
     """Send what is due, in batches, one message per claim. Stops early if the server is down.
 
-    The clock is read again for each batch, and for every claim, retry and release, so a long run
-    never ages its own claims.
+    `now` fixes which alerts are due (default: the clock, read again for each batch); claims,
+    retries and releases always use the clock, so a long run never ages its own claims.
+    A message sent is recorded with the next claim, or alone after the batch's last, so a
+    crash leaves at most the message in hand unrecorded.
     """
     result = DeliveryResult()
-    outbox = _Outbox()
+    letters = _Letters()
+    outbox = _Outbox(letters.envelope_sender)
     liveness = _Liveness()
     batch_size = settings.get("MAIL_BATCH_SIZE")
+    sent: Claim | None = None  # sent, not yet recorded
     try:
         while True:
             result.released += release_stale(liveness)
-            ids = _due_ids(clock.now(), batch_size)
-            if not ids:
+            batch = _due(now or clock.now(), batch_size)
+            if not batch:
                 break
-            for alert_id in ids:
-                if (claim := _claim(alert_id)) is None:
+            for due in batch:
+                claim, sent = _claim(due, liveness.token(), letters, sent, result), None
+                if claim is None:
                     continue
-                liveness.sending(alert_id)
                 try:
-                    try:
-                        outbox.send(alert_id, claim.message)
-                    except (smtplib.SMTPException, OSError) as error:
-                        _record_failure(claim, error, result)
-                        outbox.close()
-                        if not isinstance(error, smtplib.SMTPRecipientsRefused):
-                            return result  # the server or network is down: try again next run
-                        continue
-                    _record_sent(claim, result)
-                finally:
-                    liveness.done(alert_id)
+                    outbox.send(due.alert_id, claim.message)
+                except (smtplib.SMTPException, OSError) as error:
+                    _record_failure(claim, error, result)
+                    outbox.close()
+                    if not isinstance(error, smtplib.SMTPRecipientsRefused):
+                        return result  # the server or network is down: try again next run
+                    continue
+                sent = claim
+            if sent is not None:
+                _mark_sent(sent, result)
+                db.session.commit()
+                sent = None
     finally:
         outbox.close()
         liveness.close()

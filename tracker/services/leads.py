@@ -7,7 +7,12 @@ The partnership agency (Agency.kind == "partnership") names the leads of its own
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from tracker import clock
 from tracker.extensions import db
@@ -21,7 +26,33 @@ class LeadError(ValueError):
         self.field = field
 
 
+_held: ContextVar[dict[tuple[int, int], NamedLead] | None] = ContextVar("named_leads", default=None)
+_held_partnership: ContextVar[tuple[int, ...]] = ContextVar("partnership_ids", default=())
+
+
+@contextmanager
+def held() -> Iterator[dict[tuple[int, int], NamedLead]]:
+    """Inside the block, `current` answers from one read of every current named lead, with its
+    lead and deputy: the sweep reads who leads what once a pass, not once an item."""
+    rows = db.session.scalars(
+        select(NamedLead)
+        .where(NamedLead.ended_at.is_(None))
+        .options(joinedload(NamedLead.lead), joinedload(NamedLead.deputy))
+    )
+    table = {(row.agency_id, row.stage): row for row in rows}
+    partnership = tuple(partnership_agency_ids())
+    token, partnership_token = _held.set(table), _held_partnership.set(partnership)
+    try:
+        yield table
+    finally:
+        _held.reset(token)
+        _held_partnership.reset(partnership_token)
+
+
 def current(agency_id: int, stage: int) -> NamedLead | None:
+    table = _held.get()
+    if table is not None:
+        return table.get((agency_id, stage))
     return db.session.scalar(
         select(NamedLead).where(
             NamedLead.agency_id == agency_id,
@@ -36,7 +67,11 @@ def stage_leads(agency_id: int, stage: int) -> list[Person]:
 
     Empty when the agency has nobody named for the stage (the caller must say so loudly).
     """
-    named = current(agency_id, stage)
+    return alerted(current(agency_id, stage))
+
+
+def alerted(named: NamedLead | None) -> list[Person]:
+    """Who a named-lead row alerts: the lead, or the deputy while the lead is away."""
     if named is None:
         return []
     lead, deputy = named.lead, named.deputy
@@ -54,6 +89,8 @@ def named_people(agency_id: int, stage: int) -> list[Person]:
 
 
 def partnership_agency_ids() -> list[int]:
+    if _held.get() is not None:  # the sweep: read once a pass, with the named leads
+        return list(_held_partnership.get())
     return list(
         db.session.scalars(
             select(Agency.id).where(Agency.kind == AgencyKind.PARTNERSHIP.value, Agency.active)
@@ -112,19 +149,30 @@ def manageable_agencies(person: Person) -> list[Agency]:
     return list(db.session.scalars(query))
 
 
+def agency_people(agency_ids: Iterable[int], roles: Iterable[Role]) -> dict[int, list[Person]]:
+    """The active people of each agency who hold one of the roles, by name (one query for all).
+
+    Every agency asked about is a key, with an empty list if it has nobody.
+    """
+    found: dict[int, list[Person]] = {agency_id: [] for agency_id in agency_ids}
+    if not found:
+        return found
+    for person in db.session.scalars(
+        select(Person)
+        .where(
+            Person.agency_id.in_(found),
+            Person.active,
+            Person.role.in_([role.value for role in roles]),
+        )
+        .order_by(Person.name, Person.id)
+    ):
+        found[person.agency_id].append(person)
+    return found
+
+
 def candidates(agency_id: int) -> list[Person]:
     """Who can be named for an agency: its active workers and leads."""
-    return list(
-        db.session.scalars(
-            select(Person)
-            .where(
-                Person.agency_id == agency_id,
-                Person.active,
-                Person.role.in_([Role.WORKER.value, Role.LEAD.value]),
-            )
-            .order_by(Person.name)
-        )
-    )
+    return agency_people([agency_id], (Role.WORKER, Role.LEAD))[agency_id]
 
 
 def table(agency_ids: list[int]) -> dict[tuple[int, int], NamedLead]:

@@ -5,13 +5,15 @@ lived-experience entry, and involved agencies whose threshold views disagree.
 Interfaces other features call:
 - `lived_experience_stale(case, today)` / `stale_lived_experience_cases(today)` (sweep, reports).
 - `current_threshold_views(case)`, `thresholds_disagree(case)` (challenges: a prompt to raise one).
+- `disagreeing_cases(*where)`: the one rule for "thresholds disagree", as a query over many
+  cases (the case page, the weekly digest and the partnership report all use it).
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, distinct, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from tracker import clock
@@ -266,6 +268,34 @@ def current_threshold_views(case: Case) -> dict[int, ThresholdView]:
     return {view.agency_id: view for view in views}
 
 
+def disagreeing_cases(*where: ColumnElement[bool]) -> Select[tuple[int]]:
+    """Ids of cases whose involved agencies' latest threshold views differ (any status).
+
+    `where` narrows the threshold views considered (e.g. `ThresholdView.case_id == 12`), so one
+    case is checked without grouping every case's views.
+    """
+    latest = (
+        select(func.max(ThresholdView.id).label("id"))
+        .join(
+            CaseAgency,
+            (CaseAgency.case_id == ThresholdView.case_id)
+            & (CaseAgency.agency_id == ThresholdView.agency_id)
+            & CaseAgency.removed_at.is_(None),
+        )
+        .where(*where)
+        .group_by(ThresholdView.case_id, ThresholdView.agency_id)
+        .subquery()
+    )
+    return (
+        select(ThresholdView.case_id)
+        .join(latest, latest.c.id == ThresholdView.id)
+        .group_by(ThresholdView.case_id)
+        .having(func.count(distinct(ThresholdView.level)) > 1)
+    )
+
+
 def thresholds_disagree(case: Case) -> bool:
     """Involved agencies' current views differ: a prompt to raise a professional challenge."""
-    return len({view.level for view in current_threshold_views(case).values()}) > 1
+    return bool(
+        db.session.scalar(select(exists(disagreeing_cases(ThresholdView.case_id == case.id))))
+    )

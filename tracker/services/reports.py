@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, distinct, func, literal_column, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.sql import ColumnElement
 
 from tracker import clock
@@ -40,7 +40,6 @@ from tracker.models import (
     THEME_LABELS,
     Agency,
     Case,
-    CaseAgency,
     CaseNote,
     CaseNoteVersion,
     Challenge,
@@ -53,7 +52,6 @@ from tracker.models import (
     Share,
     ShareVersion,
     Theme,
-    ThresholdView,
 )
 from tracker.models.share import NO_SHARE_REASON_LABELS, OUTCOME_LABELS, NoShareReason, Outcome
 from tracker.services import audit, chronology, notes, workdays
@@ -435,26 +433,9 @@ def stale_lived_experience(today: date | None = None) -> list[tuple[int, str]]:
 
 def threshold_disagreements() -> list[tuple[int, str]]:
     """(id, reference) of open cases whose involved agencies' current threshold views differ."""
-    latest = (
-        select(func.max(ThresholdView.id).label("id"))
-        .join(
-            CaseAgency,
-            and_(
-                CaseAgency.case_id == ThresholdView.case_id,
-                CaseAgency.agency_id == ThresholdView.agency_id,
-                CaseAgency.removed_at.is_(None),
-            ),
-        )
-        .group_by(ThresholdView.case_id, ThresholdView.agency_id)
-        .subquery()
-    )
     query = (
         select(Case.id, Case.reference)
-        .join(ThresholdView, ThresholdView.case_id == Case.id)
-        .join(latest, latest.c.id == ThresholdView.id)
-        .where(Case.status == "open")
-        .group_by(Case.id, Case.reference)
-        .having(func.count(distinct(ThresholdView.level)) > 1)
+        .where(Case.status == "open", Case.id.in_(notes.disagreeing_cases()))
         .order_by(Case.reference)
     )
     return [(case_id, reference) for case_id, reference in db.session.execute(query)]

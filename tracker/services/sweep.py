@@ -14,59 +14,84 @@ indexed query (never the whole history):
    alert the new stage's leads and the raiser; past the last stage, alert the partnership's leads
    at most once a local day until it is resolved;
 5. stale lived experience and threshold disagreements: a weekly digest to each lead professional's
-   agency leads;
+   agency leads (which cases: services/digest.py);
 6. shares nobody at a receiving agency has opened SHARE_UNVIEWED_WORKING_DAYS working days after
    they were recorded: remind that agency's people once ("share_recipient:12:unviewed").
 
 One pass is complete: a second pass at the same moment finds nothing left to do (no step
 leaves work that only an earlier step of the next pass would see).
 
-Exactly once: every alert has an event key (e.g. "concern:12:overdue"); with the recipient it is
-the alert's unique key, so a repeated, restarted or concurrent sweep adds nothing. Safe to kill:
-each item is its own transaction (alerts, challenge and audit together), so a kill loses at most
-the item in hand, which the next sweep redoes. One at a time: on PostgreSQL the sweep holds a
-session advisory lock for its whole run (a transaction lock would end at the first item's
-commit); the server drops it if the process dies. On SQLite the single writer serialises each
-item's transaction and each item re-checks its state inside it.
+It works on sets, not items: who to alert (every agency's people and named leads) is loaded once
+per sweep; each step finds its open items with a few queries and raises their alerts with
+multi-row inserts, audited together, committing BATCH items at a time.
 
-Test hook: TRACKER_SWEEP_TEST_PAUSE=<seconds> makes the sweep sleep after each item it commits,
-so a fault test can SIGKILL the process in the middle of a sweep. Unset, it costs nothing.
+Exactly once: every alert has an event key (e.g. "concern:12:overdue"); with the recipient it is
+the alert's unique key, and the insert skips a pair that exists, so a repeated, restarted or
+concurrent sweep adds nothing. Safe to kill: a batch is one transaction (alerts and their audit
+events together), and every step is idempotent by its keys, so a kill loses at most the batch in
+hand, which the next sweep redoes. A challenge is opened or escalated in its own transaction,
+with its own alerts and audit events. One at a time: on PostgreSQL the sweep holds a session
+advisory lock for its whole run (a transaction lock would end at the first batch's commit); the
+server drops it if the process dies. On SQLite the single writer serialises each batch's
+transaction and each batch re-checks its items' state inside it.
+
+Test hook: TRACKER_SWEEP_TEST_PAUSE=<seconds> makes the sweep sleep after each batch or
+challenge it commits, so a fault test can SIGKILL the process in the middle of a sweep. Unset, it
+costs nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
 from tracker.models import (
     OPEN_CONCERN_STATES,
+    Agency,
     Alert,
     AlertKind,
     Case,
     CaseStatus,
     Challenge,
     ChallengeKind,
-    Concern,
+    NamedLead,
     Person,
     Priority,
     Role,
     Share,
-    ThresholdView,
+    ShareRecipient,
 )
-from tracker.services import alerts, challenges, leads, locks, notes, procedure, workdays
+from tracker.services import (
+    alerts,
+    challenges,
+    digest,
+    leads,
+    locks,
+    procedure,
+    settings,
+    sharing,
+    workdays,
+)
+from tracker.services.alerts import Notice
 
-CHUNK = 500
+log = logging.getLogger("tracker.sweep")
+
+CHUNK = 500  # ids per IN (...) list
+BATCH = 100  # items per transaction: what a kill can cost the next sweep to redo
 # A reminder window is in working hours; in wall-clock time it cannot span more than this (the
 # longest run of non-working days is a weekend next to the Christmas bank holidays).
 REMINDER_HORIZON = timedelta(days=14)
+PRACTITIONERS = (Role.WORKER, Role.LEAD)
 
 
 def _pause() -> None:
@@ -97,7 +122,7 @@ def _sweep_lock() -> Iterator[bool]:
         connection.close()
 
 
-def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -110,109 +135,186 @@ def _raised(events: list[str]) -> set[str]:
     return found
 
 
-def _present(people: list[Person]) -> list[Person]:
-    """Active people not marked away (all of them if everyone is away: someone must hear)."""
-    active = [p for p in people if p.active]
-    here = [p for p in active if not p.away]
-    return here or active
+@dataclass(frozen=True)
+class _Member:
+    id: int
+    role: str
+    away: bool
 
 
-def _agency_people(agency_id: int, roles: tuple[Role, ...]) -> list[Person]:
-    return list(
-        db.session.scalars(
-            select(Person)
-            .where(
-                Person.agency_id == agency_id,
-                Person.active,
-                Person.role.in_([r.value for r in roles]),
-            )
-            .order_by(Person.id)
-        )
-    )
+class _Directory:
+    """Who to alert, loaded once per sweep as plain ids (a commit expires ORM objects; these
+    stay): every agency's active practitioners and every current named lead."""
+
+    def __init__(self, named: dict[tuple[int, int], NamedLead]) -> None:
+        agency_ids = list(db.session.scalars(select(Agency.id)))
+        self.members = {
+            agency_id: [_Member(p.id, p.role, bool(p.away)) for p in people]
+            for agency_id, people in leads.agency_people(agency_ids, PRACTITIONERS).items()
+        }
+        self.named = {key: [p.id for p in leads.alerted(row)] for key, row in named.items()}
+        self.active = set(db.session.scalars(select(Person.id).where(Person.active)))
+
+    def present(self, agency_id: int, roles: tuple[Role, ...]) -> list[int]:
+        """Active people in these roles not marked away (all of them if everyone is away:
+        someone must hear)."""
+        people = [m for m in self.members.get(agency_id, []) if m.role in roles]
+        here = [m.id for m in people if not m.away]
+        return here or [m.id for m in people]
+
+    def agency_leads(self, agency_id: int, stage: int = 1) -> list[int]:
+        """An agency's named lead for the stage (or deputy while away), else its leads by role."""
+        return self.named.get((agency_id, stage)) or self.present(agency_id, (Role.LEAD,))
 
 
-def agency_leads(agency_id: int, stage: int = 1) -> list[Person]:
-    """An agency's named lead for the stage (or deputy while away), else its leads by role."""
-    return leads.stage_leads(agency_id, stage) or _present(_agency_people(agency_id, (Role.LEAD,)))
-
-
-def _concern_path(share: Share) -> str:
+def _concern_path(share_id: int) -> str:
     """The share's page, where the receiving agency answers (it shows no detail to others)."""
-    return alerts.app_path("shares.show", share_id=share.id)
+    return alerts.app_path("shares.show", share_id=share_id)
+
+
+def _raise_in_batches(notices: list[tuple[int, list[Notice]]], recheck=None) -> Iterator[int]:
+    """Raise each item's notices, BATCH items a transaction; yield how many alerts each batch
+    created. `recheck(ids)` returns the ids still to alert inside the batch's transaction."""
+    for batch in _chunks(notices, BATCH):
+        keep = recheck([item for item, _ in batch]) if recheck else None
+        created = alerts.raise_many(
+            n for item, item_notices in batch if keep is None or item in keep for n in item_notices
+        )
+        db.session.commit()
+        yield len(created)
+        _pause()
 
 
 # --- 1 and 2: concerns --------------------------------------------------------------------------
 
 
-def _open_concerns():
-    return (
-        select(Concern)
-        .join(Concern.share)
-        .join(Case, Case.id == Share.case_id)
-        .where(
-            Concern.state.in_(OPEN_CONCERN_STATES),
-            Share.needs_response,
-            Case.status == CaseStatus.OPEN.value,
-        )
-        .order_by(Concern.due_at, Concern.id)
+@dataclass(frozen=True)
+class _Concern:
+    """What the sweep needs of an open concern, read before any commit expires the rows."""
+
+    id: int
+    agency_id: int
+    share_id: int
+    case_id: int
+    urgent: bool
+    due_at: datetime
+    # who shared: the recorder (the sender's own record) or else the sending agency's leads
+    recorded_by_id: int | None
+    from_agency_id: int
+
+
+def _open_concerns(*where) -> list[_Concern]:
+    """Open concerns on open cases (sharing.open_concerns, the one rule) within `where`."""
+    rows = db.session.scalars(
+        sharing.open_concerns().where(Case.status == CaseStatus.OPEN.value, *where)
     )
-
-
-def _still_open(concern_id: int) -> Concern | None:
-    """Re-read inside the item's own transaction: it may have been answered meanwhile."""
-    concern = db.session.get(Concern, concern_id, populate_existing=True)
-    if concern is None or concern.state not in OPEN_CONCERN_STATES:
-        return None
-    return concern
-
-
-def remind_concerns_due(now: datetime, counts: Counter) -> None:
-    hours = current_app.config["CONCERN_REMINDER_HOURS"]
-    candidates = db.session.scalars(
-        _open_concerns().where(Concern.due_at > now, Concern.due_at <= now + REMINDER_HORIZON)
-    ).all()
-    due = [c.id for c in candidates if workdays.working_hours_between(now, c.due_at) <= hours]
-    done = _raised([f"concern:{i}:due_soon" for i in due])
-    for concern_id in due:
-        event = f"concern:{concern_id}:due_soon"
-        if event in done or (concern := _still_open(concern_id)) is None:
-            continue
-        people = _present(_agency_people(concern.agency_id, (Role.WORKER, Role.LEAD)))
-        created = alerts.raise_alert(
-            event=event,
-            recipients=[*people, *agency_leads(concern.agency_id)],
-            kind=AlertKind.CONCERN_DUE_SOON.value,
-            subject="Reminder: information shared with your agency needs a response soon",
-            link=_concern_path(concern.share),
-            case_id=concern.share.case_id,
-            urgent=concern.share.priority == Priority.URGENT.value,
+    return [
+        _Concern(
+            id=c.id,
+            agency_id=c.agency_id,
+            share_id=c.share_id,
+            case_id=c.share.case_id,
+            urgent=c.share.priority == Priority.URGENT.value,
+            due_at=c.due_at,
+            recorded_by_id=c.share.recorded_by_id
+            if c.share.recorded_by_agency_id == c.share.from_agency_id
+            else None,
+            from_agency_id=c.share.from_agency_id,
         )
-        db.session.commit()
-        counts["concern_reminders"] += len(created)
-        _pause()
+        for c in rows
+    ]
 
 
-def _senders(share: Share) -> list[Person]:
-    """Who shared: the person who recorded it, or the sharing agency's leads if the receiver did."""
-    if share.recorded_by_agency_id == share.from_agency_id:
-        return [share.recorded_by]
-    return agency_leads(share.from_agency_id)
-
-
-def _challenged(concern_ids: list[int]) -> set[int]:
-    """Concerns that already have a challenge (open or not): never open a second one."""
+def _still_open(concern_ids: list[int]) -> set[int]:
+    """Re-read inside the batch's own transaction: some may have been answered meanwhile."""
     return set(
         db.session.scalars(
-            select(Challenge.concern_id).where(Challenge.concern_id.in_(concern_ids))
+            select(ShareRecipient.id).where(
+                ShareRecipient.id.in_(concern_ids),
+                ShareRecipient.state.in_(OPEN_CONCERN_STATES),
+            )
         )
     )
 
 
-def _open_challenge_for(concern: Concern) -> Challenge | None:
+def remind_concerns_due(now: datetime, counts: Counter, people: _Directory) -> None:
+    hours = settings.get("CONCERN_REMINDER_HOURS")
+    candidates = _open_concerns(
+        ShareRecipient.due_at > now, ShareRecipient.due_at <= now + REMINDER_HORIZON
+    )
+    due = [c for c in candidates if workdays.working_hours_between(now, c.due_at) <= hours]
+    done = _raised([f"concern:{c.id}:due_soon" for c in due])
+    notices = [
+        (
+            c.id,
+            [
+                Notice(
+                    event=f"concern:{c.id}:due_soon",
+                    recipient_ids=[
+                        *people.present(c.agency_id, PRACTITIONERS),
+                        *people.agency_leads(c.agency_id),
+                    ],
+                    kind=AlertKind.CONCERN_DUE_SOON.value,
+                    subject="Reminder: information shared with your agency needs a response soon",
+                    link=_concern_path(c.share_id),
+                    case_id=c.case_id,
+                    urgent=c.urgent,
+                )
+            ],
+        )
+        for c in due
+        if f"concern:{c.id}:due_soon" not in done
+    ]
+    for created in _raise_in_batches(notices, _still_open):
+        counts["concern_reminders"] += created
+
+
+def _senders(concern: _Concern, people: _Directory) -> list[int]:
+    """Who shared: the person who recorded it, or the sharing agency's leads if the receiver did."""
+    if concern.recorded_by_id is not None:
+        return [concern.recorded_by_id] if concern.recorded_by_id in people.active else []
+    return people.agency_leads(concern.from_agency_id)
+
+
+def _challenged(concern_ids: Sequence[int]) -> set[int]:
+    """Concerns that already have a challenge (open or not): never open a second one."""
+    found: set[int] = set()
+    for chunk in _chunks(concern_ids):
+        found.update(
+            db.session.scalars(select(Challenge.concern_id).where(Challenge.concern_id.in_(chunk)))
+        )
+    return found
+
+
+def _overdue_notices(concern: _Concern, people: _Directory) -> list[Notice]:
+    """The receiving agency's stage-1 lead and the sender hear that a concern went unanswered
+    (someone who is both hears it as the receiving agency's lead)."""
+    event = f"concern:{concern.id}:overdue"
+    common = {
+        "event": event,
+        "kind": AlertKind.CONCERN_OVERDUE.value,
+        "link": _concern_path(concern.share_id),
+        "case_id": concern.case_id,
+        "urgent": concern.urgent,
+    }
+    return [
+        Notice(
+            recipient_ids=people.agency_leads(concern.agency_id),
+            subject="Information shared with your agency is overdue for a response",
+            **common,
+        ),
+        Notice(
+            recipient_ids=_senders(concern, people),
+            subject="Information you shared has not been answered in time",
+            **common,
+        ),
+    ]
+
+
+def _open_challenge_for(concern: ShareRecipient, raiser: Person | None) -> Challenge | None:
     """Stage 1 for an unanswered concern, opened by the scheduler for the sender (commits the
     challenge, its alerts and its challenge.auto_open audit event together)."""
     share = concern.share
-    raiser = next(iter(_senders(share)), None)
     if raiser is None or not raiser.active:
         return None
     shared_at = workdays.to_local(share.current.shared_at)
@@ -234,93 +336,97 @@ def _open_challenge_for(concern: Concern) -> Challenge | None:
             scheduler_reason=(
                 "concern unanswered past its due time (procedure: open a stage-1 challenge)"
             ),
+            commit=False,  # the batch commits
         )
     except challenges.ChallengeError as error:
-        # e.g. an agency no longer involved: the overdue alerts still go; nothing to open.
-        db.session.commit()
-        current_app.logger.warning("No challenge for concern %s: %s", concern.id, error)
+        # e.g. an agency no longer involved: the overdue alerts still went; nothing to open.
+        log.warning("No challenge for concern %s: %s", concern.id, error)
         return None
 
 
-def _alert_overdue(concern: Concern, event: str) -> int:
-    """The receiving agency's stage-1 lead and the sender hear that a concern went unanswered."""
-    share = concern.share
-    urgent = share.priority == Priority.URGENT.value
-    receiving = alerts.raise_alert(
-        event=event,
-        recipients=agency_leads(concern.agency_id),
-        kind=AlertKind.CONCERN_OVERDUE.value,
-        subject="Information shared with your agency is overdue for a response",
-        link=_concern_path(share),
-        case_id=share.case_id,
-        urgent=urgent,
-    )
-    sending = alerts.raise_alert(
-        event=event,
-        recipients=_senders(share),
-        kind=AlertKind.CONCERN_OVERDUE.value,
-        subject="Information you shared has not been answered in time",
-        link=_concern_path(share),
-        case_id=share.case_id,
-        urgent=urgent,
-    )
-    return len(receiving) + len(sending)
+def flag_concerns_overdue(now: datetime, counts: Counter, people: _Directory) -> None:
+    overdue = _open_concerns(ShareRecipient.due_at < now)
+    done = _raised([f"concern:{c.id}:overdue" for c in overdue])
+    notices = [
+        (c.id, _overdue_notices(c, people))
+        for c in overdue
+        if f"concern:{c.id}:overdue" not in done
+    ]
+    for created in _raise_in_batches(notices, _still_open):
+        counts["concern_overdue_alerts"] += created
+    if not procedure.current().auto_open_challenge_for_unanswered_concern:
+        return
+    challenged = _challenged([c.id for c in overdue])
+    to_open = [c for c in overdue if c.id not in challenged]
+    for batch in _chunks(to_open, BATCH):
+        # Checked again inside the batch's transaction: answered, or another sweep opened it.
+        ids = _still_open([c.id for c in batch]) - _challenged([c.id for c in batch])
+        raisers = {c.id: next(iter(_senders(c, people)), None) for c in batch if c.id in ids}
+        concerns, persons = _load_for_challenges(ids, set(raisers.values()) - {None})
+        for item in batch:
+            if item.id not in ids:
+                continue
+            raiser = persons.get(raisers[item.id])
+            if _open_challenge_for(concerns[item.id], raiser) is not None:
+                counts["challenges_opened"] += 1
+        db.session.commit()
+        _pause()
 
 
-def flag_concerns_overdue(now: datetime, counts: Counter) -> None:
-    overdue = db.session.scalars(
-        _open_concerns().where(Concern.due_at < now).with_only_columns(Concern.id)
+def _load_for_challenges(
+    concern_ids: set[int], person_ids: set[int]
+) -> tuple[dict[int, ShareRecipient], dict[int, Person]]:
+    """What opening these challenges reads, in a few queries rather than a few per challenge
+    (the caller holds the rows: the session keeps only weak references to them)."""
+    concerns = db.session.scalars(
+        select(ShareRecipient)
+        .where(ShareRecipient.id.in_(concern_ids))
+        .options(
+            selectinload(ShareRecipient.agency),
+            selectinload(ShareRecipient.share).selectinload(Share.versions),
+            selectinload(ShareRecipient.share)
+            .selectinload(Share.case)
+            .selectinload(Case.involvements),
+        )
     ).all()
-    auto_open = procedure.current().auto_open_challenge_for_unanswered_concern
-    for chunk in _chunks(list(overdue)):
-        done = _raised([f"concern:{i}:overdue" for i in chunk])
-        challenged = _challenged(chunk) if auto_open else set(chunk)
-        for concern_id in chunk:
-            event = f"concern:{concern_id}:overdue"
-            if event in done and concern_id in challenged:
-                continue
-            if (concern := _still_open(concern_id)) is None:
-                continue
-            if event not in done:
-                counts["concern_overdue_alerts"] += _alert_overdue(concern, event)
-            # Checked again inside this item's transaction: another sweep may have opened it.
-            if auto_open and not _challenged([concern_id]):
-                # raise_challenge commits the alerts above with the challenge, atomically.
-                if _open_challenge_for(concern) is not None:
-                    counts["challenges_opened"] += 1
-            db.session.commit()
-            _pause()
+    persons = db.session.scalars(
+        select(Person).where(Person.id.in_(person_ids)).options(selectinload(Person.agency))
+    ).all()
+    return {c.id: c for c in concerns}, {p.id: p for p in persons}
 
 
 # --- 3 and 4: challenge stages ------------------------------------------------------------------
 
 
-def remind_stages_due(now: datetime, counts: Counter) -> None:
+def remind_stages_due(now: datetime, counts: Counter, people: _Directory) -> None:
     """Each stage's named leads hear once, within the stage's reminder window."""
     due = challenges.due_for_reminder(now)
     done = _raised([f"challenge:{c.id}:stage:{c.stage}:due_soon" for c in due])
-    for challenge in due:
-        event = f"challenge:{challenge.id}:stage:{challenge.stage}:due_soon"
-        if event in done:
-            continue
-        created = alerts.raise_alert(
-            event=event,
-            recipients=challenges.alert_recipients(challenge),
-            kind=AlertKind.CHALLENGE_DUE_SOON.value,
-            subject=(
-                f"Professional challenge {challenge.id}: the stage {challenge.stage} "
-                "deadline is near"
-            ),
-            link=challenges.path(challenge),
-            case_id=challenge.case_id,
-            urgent=challenge.urgent,
+    notices = [
+        (
+            c.id,
+            [
+                Notice(
+                    event=f"challenge:{c.id}:stage:{c.stage}:due_soon",
+                    recipient_ids=[p.id for p in challenges.alert_recipients(c)],
+                    kind=AlertKind.CHALLENGE_DUE_SOON.value,
+                    subject=(
+                        f"Professional challenge {c.id}: the stage {c.stage} deadline is near"
+                    ),
+                    link=challenges.path(c),
+                    case_id=c.case_id,
+                    urgent=c.urgent,
+                )
+            ],
         )
-        db.session.commit()
-        counts["stage_reminders"] += len(created)
-        _pause()
+        for c in due
+        if f"challenge:{c.id}:stage:{c.stage}:due_soon" not in done
+    ]
+    for created in _raise_in_batches(notices):
+        counts["stage_reminders"] += created
 
 
-def escalate_overdue_stages(now: datetime, counts: Counter) -> None:
+def escalate_overdue_stages(now: datetime, counts: Counter, people: _Directory) -> None:
     """Past a stage deadline: the next stage (challenges.escalate_overdue records why and alerts
     the new stage's leads and the raiser); past the last stage, the partnership daily."""
     today = workdays.to_local(now).date().isoformat()
@@ -352,72 +458,21 @@ def escalate_overdue_stages(now: datetime, counts: Counter) -> None:
 # --- 5: the weekly digest -----------------------------------------------------------------------
 
 
-def _disagreeing_case_ids() -> set[int]:
-    """Open cases whose involved agencies' latest threshold views differ."""
-    from tracker.models import CaseAgency
-
-    rows = db.session.execute(
-        select(ThresholdView.case_id, ThresholdView.agency_id, ThresholdView.level)
-        .join(Case, Case.id == ThresholdView.case_id)
-        .join(
-            CaseAgency,
-            (CaseAgency.case_id == ThresholdView.case_id)
-            & (CaseAgency.agency_id == ThresholdView.agency_id)
-            & CaseAgency.removed_at.is_(None),
-        )
-        .where(Case.status == CaseStatus.OPEN.value)
-        .order_by(ThresholdView.id)
-    )
-    latest: dict[int, dict[int, str]] = defaultdict(dict)
-    for case_id, agency_id, level in rows:
-        latest[case_id][agency_id] = level
-    return {case_id for case_id, views in latest.items() if len(set(views.values())) > 1}
-
-
-def digest_week(now: datetime) -> str:
-    year, week, _ = workdays.to_local(now).date().isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-STALE_LIVED_EXPERIENCE = "No recent record of the child's lived experience"
-THRESHOLDS_DISAGREE = "Agencies' threshold views disagree"
-
-
-def digest_cases(now: datetime) -> dict[int, dict[int, list[str]]]:
-    """{agency: {case id: reasons}}: open cases needing attention, by lead professional's agency."""
-    today = workdays.to_local(now).date()
-    reasons: dict[int, list[str]] = defaultdict(list)
-    stale = notes.stale_lived_experience_cases(today).with_only_columns(Case.id)
-    for case_id in db.session.scalars(stale):
-        reasons[case_id].append(STALE_LIVED_EXPERIENCE)
-    for case_id in _disagreeing_case_ids():
-        reasons[case_id].append(THRESHOLDS_DISAGREE)
-    by_agency: dict[int, dict[int, list[str]]] = defaultdict(dict)
-    for chunk in _chunks(sorted(reasons)):
-        rows = db.session.execute(
-            select(Case.id, Case.lead_agency_id, Person.agency_id)
-            .outerjoin(Person, Person.id == Case.lead_professional_id)
-            .where(Case.id.in_(chunk))
-        )
-        for case_id, lead_agency_id, professional_agency_id in rows:
-            by_agency[professional_agency_id or lead_agency_id][case_id] = reasons[case_id]
-    return by_agency
-
-
-def send_weekly_digest(now: datetime, counts: Counter) -> None:
-    week = digest_week(now)
-    event = f"digest:{week}"
+def send_weekly_digest(now: datetime, counts: Counter, people: _Directory) -> None:
+    event = f"digest:{digest.digest_week(now)}"
     if _raised([event]):
         return  # this week's digests went out (all in one transaction)
-    for agency_id, flagged in sorted(digest_cases(now).items()):
-        created = alerts.raise_alert(
+    created = alerts.raise_many(
+        Notice(
             event=event,
-            recipients=_present(_agency_people(agency_id, (Role.LEAD,))),
+            recipient_ids=people.present(agency_id, (Role.LEAD,)),
             kind=AlertKind.WEEKLY_DIGEST.value,
             subject=f"Weekly digest: {len(flagged)} cases led by your agency need attention",
             link=alerts.app_path("inbox.digest"),
         )
-        counts["digest_alerts"] += len(created)
+        for agency_id, flagged in sorted(digest.digest_cases(now).items())
+    )
+    counts["digest_alerts"] += len(created)
     db.session.commit()
     _pause()
 
@@ -425,8 +480,8 @@ def send_weekly_digest(now: datetime, counts: Counter) -> None:
 # --- 6: shares not yet opened by a receiving agency ---------------------------------------------
 
 
-def remind_unviewed_shares(now: datetime, counts: Counter) -> None:
-    days = current_app.config["SHARE_UNVIEWED_WORKING_DAYS"]
+def remind_unviewed_shares(now: datetime, counts: Counter, people: _Directory) -> None:
+    days = settings.get("SHARE_UNVIEWED_WORKING_DAYS")
     if days <= 0:
         return
     hours = days * workdays.hours_per_working_day()
@@ -434,36 +489,45 @@ def remind_unviewed_shares(now: datetime, counts: Counter) -> None:
     # a share unopened for weeks is a matter for the reports, not a fresh reminder each sweep.
     newest = now - timedelta(hours=hours)
     oldest = now - REMINDER_HORIZON - timedelta(days=2 * days)
-    candidates = db.session.scalars(
-        select(Concern)
-        .join(Concern.share)
+    candidates = db.session.execute(
+        select(
+            ShareRecipient.id,
+            ShareRecipient.agency_id,
+            Share.id.label("share_id"),
+            Share.case_id,
+            Share.priority,
+            Share.recorded_at,
+        )
+        .join(ShareRecipient.share)
         .where(
-            Concern.viewed_at.is_(None),
+            ShareRecipient.viewed_at.is_(None),
             Share.recorded_at <= newest,
             Share.recorded_at >= oldest,
         )
-        .order_by(Concern.id)
+        .order_by(ShareRecipient.id)
     ).all()
-    due = [
-        r for r in candidates if workdays.working_hours_between(r.share.recorded_at, now) >= hours
-    ]
+    due = [r for r in candidates if workdays.working_hours_between(r.recorded_at, now) >= hours]
     done = _raised([f"share_recipient:{r.id}:unviewed" for r in due])
-    for recipient in due:
-        event = f"share_recipient:{recipient.id}:unviewed"
-        if event in done:
-            continue
-        created = alerts.raise_alert(
-            event=event,
-            recipients=_present(_agency_people(recipient.agency_id, (Role.WORKER, Role.LEAD))),
-            kind=AlertKind.SHARE_UNVIEWED.value,
-            subject="Information shared with your agency has not been opened yet",
-            link=_concern_path(recipient.share),
-            case_id=recipient.share.case_id,
-            urgent=recipient.share.priority == Priority.URGENT.value,
+    notices = [
+        (
+            r.id,
+            [
+                Notice(
+                    event=f"share_recipient:{r.id}:unviewed",
+                    recipient_ids=people.present(r.agency_id, PRACTITIONERS),
+                    kind=AlertKind.SHARE_UNVIEWED.value,
+                    subject="Information shared with your agency has not been opened yet",
+                    link=_concern_path(r.share_id),
+                    case_id=r.case_id,
+                    urgent=r.priority == Priority.URGENT.value,
+                )
+            ],
         )
-        db.session.commit()
-        counts["unviewed_reminders"] += len(created)
-        _pause()
+        for r in due
+        if f"share_recipient:{r.id}:unviewed" not in done
+    ]
+    for created in _raise_in_batches(notices):
+        counts["unviewed_reminders"] += created
 
 
 # --- the sweep ----------------------------------------------------------------------------------
@@ -495,7 +559,17 @@ def run_sweep(now: datetime) -> dict:
     with _sweep_lock() as mine:
         if not mine:
             return {"at": now.isoformat(), "skipped": "another sweep is running"}
-        for step in STEPS:
-            step(now, counts)
-            db.session.commit()
+        # What the pass has read stays read across its batches' commits: each batch re-checks
+        # the state it acts on with a query of its own, and nothing else changes under it that
+        # matters within one pass (who leads what is read once, by design).
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            with leads.held() as named:
+                people = _Directory(named)
+                for step in STEPS:
+                    step(now, counts, people)
+                    db.session.commit()
+        finally:
+            session.expire_on_commit = True
     return {"at": now.isoformat(), **{key: counts[key] for key in COUNTS}}

@@ -56,8 +56,10 @@ def closure_days() -> frozenset[date]:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_closures(session: Session, transaction) -> None:
-    # Another process may have closed a day: the next transaction reads them again.
-    session.info.pop(_CLOSURES, None)
+    # Another process may have closed a day: the next transaction reads them again. Only the
+    # outermost transaction counts: every flush opens and ends an inner one.
+    if transaction.parent is None:
+        session.info.pop(_CLOSURES, None)
 
 
 def is_working_day(day: date) -> bool:

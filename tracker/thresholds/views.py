@@ -50,7 +50,7 @@ def case_thresholds(case: Case) -> dict:
     views = notes.current_threshold_views(case)
     return {
         "threshold_views": sorted(views.values(), key=lambda v: v.agency.name),
-        "thresholds_disagree": len({v.level for v in views.values()}) > 1,
+        "thresholds_disagree": notes.thresholds_disagree(case),
         "challenge_url": url_for("challenges.raise_challenge", case_id=case.id, from_threshold=1)
         if "challenges.raise_challenge" in current_app.view_functions
         else None,

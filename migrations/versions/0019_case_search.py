@@ -1,6 +1,6 @@
 """case search: a trigram index over the case reference and the child's name
 
-Revision ID: 0020_case_search
+Revision ID: 0019_case_search
 Revises: 0014_approvals_by_leads
 
 The case list's search is a substring match (services.cases.search), which no B-tree serves: it
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0020_case_search"
+revision = "0019_case_search"
 down_revision = "0018_concern_table"
 branch_labels = None
 depends_on = None
