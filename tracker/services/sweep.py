@@ -64,12 +64,12 @@ from tracker.models import (
     CaseStatus,
     Challenge,
     ChallengeKind,
+    Concern,
     NamedLead,
     Person,
     Priority,
     Role,
     Share,
-    ShareRecipient,
 )
 from tracker.services import (
     alerts,
@@ -229,9 +229,9 @@ def _still_open(concern_ids: list[int]) -> set[int]:
     """Re-read inside the batch's own transaction: some may have been answered meanwhile."""
     return set(
         db.session.scalars(
-            select(ShareRecipient.id).where(
-                ShareRecipient.id.in_(concern_ids),
-                ShareRecipient.state.in_(OPEN_CONCERN_STATES),
+            select(Concern.id).where(
+                Concern.id.in_(concern_ids),
+                Concern.state.in_(OPEN_CONCERN_STATES),
             )
         )
     )
@@ -239,9 +239,7 @@ def _still_open(concern_ids: list[int]) -> set[int]:
 
 def remind_concerns_due(now: datetime, counts: Counter, people: _Directory) -> None:
     hours = settings.get("CONCERN_REMINDER_HOURS")
-    candidates = _open_concerns(
-        ShareRecipient.due_at > now, ShareRecipient.due_at <= now + REMINDER_HORIZON
-    )
+    candidates = _open_concerns(Concern.due_at > now, Concern.due_at <= now + REMINDER_HORIZON)
     due = [c for c in candidates if workdays.working_hours_between(now, c.due_at) <= hours]
     done = _raised([f"concern:{c.id}:due_soon" for c in due])
     notices = [
@@ -311,7 +309,7 @@ def _overdue_notices(concern: _Concern, people: _Directory) -> list[Notice]:
     ]
 
 
-def _open_challenge_for(concern: ShareRecipient, raiser: Person | None) -> Challenge | None:
+def _open_challenge_for(concern: Concern, raiser: Person | None) -> Challenge | None:
     """Stage 1 for an unanswered concern, opened by the scheduler for the sender (commits the
     challenge, its alerts and its challenge.auto_open audit event together)."""
     share = concern.share
@@ -345,7 +343,7 @@ def _open_challenge_for(concern: ShareRecipient, raiser: Person | None) -> Chall
 
 
 def flag_concerns_overdue(now: datetime, counts: Counter, people: _Directory) -> None:
-    overdue = _open_concerns(ShareRecipient.due_at < now)
+    overdue = _open_concerns(Concern.due_at < now)
     done = _raised([f"concern:{c.id}:overdue" for c in overdue])
     notices = [
         (c.id, _overdue_notices(c, people))
@@ -375,18 +373,16 @@ def flag_concerns_overdue(now: datetime, counts: Counter, people: _Directory) ->
 
 def _load_for_challenges(
     concern_ids: set[int], person_ids: set[int]
-) -> tuple[dict[int, ShareRecipient], dict[int, Person]]:
+) -> tuple[dict[int, Concern], dict[int, Person]]:
     """What opening these challenges reads, in a few queries rather than a few per challenge
     (the caller holds the rows: the session keeps only weak references to them)."""
     concerns = db.session.scalars(
-        select(ShareRecipient)
-        .where(ShareRecipient.id.in_(concern_ids))
+        select(Concern)
+        .where(Concern.id.in_(concern_ids))
         .options(
-            selectinload(ShareRecipient.agency),
-            selectinload(ShareRecipient.share).selectinload(Share.versions),
-            selectinload(ShareRecipient.share)
-            .selectinload(Share.case)
-            .selectinload(Case.involvements),
+            selectinload(Concern.agency),
+            selectinload(Concern.share).selectinload(Share.versions),
+            selectinload(Concern.share).selectinload(Share.case).selectinload(Case.involvements),
         )
     ).all()
     persons = db.session.scalars(
@@ -491,20 +487,20 @@ def remind_unviewed_shares(now: datetime, counts: Counter, people: _Directory) -
     oldest = now - REMINDER_HORIZON - timedelta(days=2 * days)
     candidates = db.session.execute(
         select(
-            ShareRecipient.id,
-            ShareRecipient.agency_id,
+            Concern.id,
+            Concern.agency_id,
             Share.id.label("share_id"),
             Share.case_id,
             Share.priority,
             Share.recorded_at,
         )
-        .join(ShareRecipient.share)
+        .join(Concern.share)
         .where(
-            ShareRecipient.viewed_at.is_(None),
+            Concern.viewed_at.is_(None),
             Share.recorded_at <= newest,
             Share.recorded_at >= oldest,
         )
-        .order_by(ShareRecipient.id)
+        .order_by(Concern.id)
     ).all()
     due = [r for r in candidates if workdays.working_hours_between(r.recorded_at, now) >= hours]
     done = _raised([f"share_recipient:{r.id}:unviewed" for r in due])
