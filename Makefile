@@ -35,7 +35,8 @@ CLOCK_MOMENTS := 2026-11-18T00:05 2026-11-18T08:59 2026-11-18T17:01 2026-11-18T2
   2026-11-21T10:30 2026-12-25T10:30 2026-10-25T01:59:58+01:00
 TIME_SENSITIVE := tests/services tests/shares tests/notes tests/thresholds tests/concerns \
   tests/challenges tests/leads tests/inbox tests/reports tests/auth tests/cases tests/audit \
-  tests/api/test_calls.py tests/api/test_tokens.py tests/fixtures/test_demo.py tests/browser
+  tests/api/test_calls.py tests/api/test_tokens.py tests/fixtures/test_demo.py tests/browser \
+  tests/retention tests/subject_access tests/break_glass
 
 test-clock: $(VENV)/.installed-test $(STATIC)
 	@set -e; for moment in $(CLOCK_MOMENTS); do \
