@@ -22,8 +22,7 @@ def prepare(case_ids: Iterable[int]) -> None:
     view prepared (templates never query)."""
     readings = g.setdefault("protected_source_readings", {})
     viewer = current_user if current_user.is_authenticated else None
-    for case_id in set(case_ids) - readings.keys():
-        readings[case_id] = protected_sources.reading_for(viewer, case_id)
+    readings.update(protected_sources.readings_for(viewer, set(case_ids) - readings.keys()))
 
 
 def _prepared(case_id: int) -> protected_sources.Reading:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -93,16 +94,6 @@ def sees_protected(viewer: Person | None, source: ProtectedSource) -> bool:
     return viewer.has_role(Role.AUDITOR) or viewer.agency_id == source.agency_id
 
 
-def sources_for_case(case_id: int) -> list[ProtectedSource]:
-    return list(
-        db.session.scalars(
-            select(ProtectedSource)
-            .where(ProtectedSource.case_id == case_id)
-            .order_by(ProtectedSource.id)
-        )
-    )
-
-
 def redactor_for(viewer: Person | None, case_id: int) -> Redactor:
     """The redaction for everything `viewer` reads of the case; viewer None is an outsider (a
     subject access pack, a CSV for others)."""
@@ -122,12 +113,29 @@ class Reading:
 
 
 def reading_for(viewer: Person | None, case_id: int) -> Reading:
-    """One query: the case's protected sources as `viewer` reads them."""
-    sources = sources_for_case(case_id)
-    return Reading(
-        Redactor(_pattern([s for s in sources if not sees_protected(viewer, s)])),
-        tuple(s for s in sources if sees_protected(viewer, s)),
-    )
+    """The case's protected sources as `viewer` reads them."""
+    return readings_for(viewer, [case_id])[case_id]
+
+
+def readings_for(viewer: Person | None, case_ids: Iterable[int]) -> dict[int, Reading]:
+    """One query for a list's cases (not one a row): each case's protected sources as `viewer`
+    reads them."""
+    wanted = set(case_ids)
+    found: dict[int, list[ProtectedSource]] = {case_id: [] for case_id in wanted}
+    if wanted:
+        for source in db.session.scalars(
+            select(ProtectedSource)
+            .where(ProtectedSource.case_id.in_(wanted))
+            .order_by(ProtectedSource.id)
+        ):
+            found[source.case_id].append(source)
+    return {
+        case_id: Reading(
+            Redactor(_pattern([s for s in sources if not sees_protected(viewer, s)])),
+            tuple(s for s in sources if sees_protected(viewer, s)),
+        )
+        for case_id, sources in found.items()
+    }
 
 
 # --- marking ------------------------------------------------------------------------------------
