@@ -332,6 +332,40 @@ def fuzz(client, form: Form) -> None:
     run()
 
 
+TYPED = ("text", "textarea", "email", "password", "numeric", "search")
+
+
+def refuses_nul_in_each_box(client, form: Form) -> None:
+    """A NUL in any typed box, the rest as a browser leaves them: refused with the error summary,
+    never a 500. PostgreSQL's text holds no NUL, so a value that reaches a query unchecked fails
+    there, and only there (random fuzzing found one in an email's uniqueness check)."""
+    for name, spec in form.fields.items():
+        if spec.kind not in TYPED:
+            continue
+        data = MultiDict()
+        for other, other_spec in form.fields.items():
+            if other == name:
+                data.add(other, "a\x00b")
+            elif other_spec.default is not None:
+                data.add(other, other_spec.default)
+        if form.method == "get":
+            base = path_of(form.action).split("?")[0]
+            response = client.get(f"{base}?{encoded(data)}")
+        else:
+            response = client.post(path_of(form.action), data=data)
+        # 403/404/409: an earlier form's fuzzing moved the record on (as in EXPECTED); never taken.
+        assert response.status_code in {400, 403, 404, 409}, (
+            form.action,
+            name,
+            response.status_code,
+        )
+        if response.status_code == 400:
+            assert "must contain only valid characters" in response.get_data(as_text=True), (
+                form.action,
+                name,
+            )
+
+
 def endpoint_of(app, url: str, method: str = "post") -> str:
     adapter = app.url_map.bind("localhost")
     return adapter.match(urlsplit(url).path, method=method.upper())[0]
@@ -362,6 +396,7 @@ def test_every_form_survives_hostile_input(app, client):
             if form.method == "get":
                 get_forms.add(endpoint)
             sign_in_as(client, logins[role.value])  # a role change by the fuzz signs out
+            refuses_nul_in_each_box(client, form)  # first, while the form's record is as crawled
             fuzz(client, form)
     # Everything stored by the fuzzing, wherever it shows (lists, summaries, home pages): escaped.
     for role, pages in pages_of.items():

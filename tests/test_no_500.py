@@ -163,8 +163,8 @@ def test_deeply_nested_json_is_a_400_problem(client, world, api_token):
     assert response.content_type == "application/problem+json"
 
 
-@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\udfffb"'])
-def test_a_lone_surrogate_in_json_is_refused(client, world, api_token, text):
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\udfffb"', '"\\u0000"', '"a\\u0000b"'])
+def test_text_no_database_can_store_in_json_is_refused(client, world, api_token, text):
     body = '{"child_name": ' + text + ', "date_of_birth": "2019-01-01"}'
     response = client.post(
         f"/api/v1/cases/{world.case.id}/shares",
@@ -173,7 +173,7 @@ def test_a_lone_surrogate_in_json_is_refused(client, world, api_token, text):
         headers={"Authorization": f"Bearer {api_token}"},
     )
     assert 400 <= response.status_code < 500
-    assert "no lone surrogates" in response.get_data(as_text=True)
+    assert "no lone surrogates or NUL characters" in response.get_data(as_text=True)
     assert json.loads(body)  # Python's own parser takes it...
     with pytest.raises(ValueError):  # ...the app's does not
         inputs.BoundedJSONProvider(client.application).loads(body)

@@ -66,7 +66,8 @@ Check = Callable[[], Iterable[FieldProblem]]
 
 class BaseForm(FlaskForm):
     """CSRF-protected; strips surrounding whitespace from every text field; whole numbers in
-    select boxes bounded (tracker.inputs); text that is not valid Unicode refused, field by field;
+    select boxes bounded (tracker.inputs); text that cannot be stored (a lone surrogate, a NUL)
+    refused, field by field;
     every problem in one round.
 
     One round: a submitted form runs its field validators, its own cross-field rules
@@ -108,11 +109,8 @@ class BaseForm(FlaskForm):
         super().validate(extra_validators)
         for name in sorted(getattr(self, "invalid_text_fields", ())):
             field = self._fields.get(name)
-            if field is not None:
-                field.errors = [
-                    *field.errors,
-                    f"{field.label.text} must contain only valid characters",
-                ]
+            if field is not None:  # the one thing wrong with it (not also "enter ...")
+                field.errors = [f"{field.label.text} must contain only valid characters"]
         self.add_problems(self.cross_field_problems())
         return not self.errors
 

@@ -8,7 +8,8 @@ the date arithmetic out of range (a 500) however large, far or deep it is.
 - JSON: at most MAX_JSON_DEPTH levels of nesting (Python's parser recurses: 100,000 levels is a
   RecursionError), and only text that is valid Unicode (a lone surrogate such as "\\ud800" parses
   but cannot be stored);
-- text in forms: valid Unicode too (the API feeds JSON strings through the web's forms).
+- text, in forms and JSON alike: storable, that is valid Unicode without NUL (PostgreSQL's text
+  holds no NUL character, so "\x00" in any field or query would be a 500 there, not on SQLite).
 """
 
 from __future__ import annotations
@@ -107,7 +108,10 @@ def date_problem(day: date) -> str | None:
 
 
 def is_valid_text(text: str) -> bool:
-    """False for a string holding a lone surrogate (not Unicode, cannot be stored or sent)."""
+    """False for a string no database here can store or compare: a lone surrogate (not Unicode)
+    or a NUL character (refused by PostgreSQL's text type)."""
+    if "\x00" in text:
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -139,7 +143,9 @@ def _check_text(value: Any) -> None:
         item = stack.pop()
         if isinstance(item, str):
             if not is_valid_text(item):
-                raise ValueError("JSON text must be valid Unicode (no lone surrogates)")
+                raise ValueError(
+                    "JSON text must be valid Unicode (no lone surrogates, no NUL characters)"
+                )
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -148,7 +154,7 @@ def _check_text(value: Any) -> None:
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON with a depth limit and valid Unicode only. A refusal is a ValueError, which
+    """Flask's JSON with a depth limit and storable text only. A refusal is a ValueError, which
     request.get_json turns into a 400 (or None when silent), as for any malformed JSON."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:

@@ -96,7 +96,7 @@ def json_body(schema_name: str, form_class=None, aliases: dict[str, str] | None 
     if body is None and request.get_data():
         raise invalid(
             "body",
-            "Send valid JSON: UTF-8 text with no lone surrogates, nested at most "
+            "Send valid JSON: UTF-8 text with no lone surrogates or NUL characters, nested at most "
             f"{inputs.MAX_JSON_DEPTH} levels deep",
         )
     if not isinstance(body, dict):
