@@ -88,13 +88,14 @@ class BaseForm(FlaskForm):
 
         def wrap_formdata(self, form, formdata):
             formdata = super().wrap_formdata(form, formdata)
-            form.invalid_text_fields = set()
+            form.invalid_text_fields = {}
             if formdata is None:
                 return None
             pairs = []
             for key, value in formdata.items(multi=True):
-                if isinstance(value, str) and not inputs.is_valid_text(value):
-                    form.invalid_text_fields.add(key)
+                problem = inputs.text_problem(value) if isinstance(value, str) else None
+                if problem:
+                    form.invalid_text_fields[key] = problem
                     value = ""  # never processed: the field gets an error instead
                 pairs.append((key, value))
             if not form.invalid_text_fields:
@@ -107,10 +108,10 @@ class BaseForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)
-        for name in sorted(getattr(self, "invalid_text_fields", ())):
+        for name, problem in sorted(getattr(self, "invalid_text_fields", {}).items()):
             field = self._fields.get(name)
             if field is not None:  # the one thing wrong with it (not also "enter ...")
-                field.errors = [f"{field.label.text} must contain only valid characters"]
+                field.errors = [f"{field.label.text} {problem}"]
         self.add_problems(self.cross_field_problems())
         return not self.errors
 

@@ -9,12 +9,15 @@ the date arithmetic out of range (a 500) however large, far or deep it is.
   RecursionError), and only text that is valid Unicode (a lone surrogate such as "\\ud800" parses
   but cannot be stored);
 - text, in forms and JSON alike: storable, that is valid Unicode without NUL (PostgreSQL's text
-  holds no NUL character, so "\x00" in any field or query would be a 500 there, not on SQLite).
+  holds no NUL character, so "\x00" in any field or query would be a 500 there, not on SQLite):
+  a form refuses it field by field, the JSON parser refuses text that is not Unicode, and the
+  API refuses a NUL against the field that holds it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -108,10 +111,23 @@ def date_problem(day: date) -> str | None:
 
 
 def is_valid_text(text: str) -> bool:
-    """False for a string no database here can store or compare: a lone surrogate (not Unicode)
-    or a NUL character (refused by PostgreSQL's text type)."""
+    """False for a string no database here can store or compare (see text_problem)."""
+    return text_problem(text) is None
+
+
+def text_problem(text: str) -> str | None:
+    """What is wrong with a string no database here can store or compare, as the end of a
+    sentence naming the field: a NUL character (refused by PostgreSQL's text type, and a
+    control character like those the forms refuse), or a lone surrogate (not Unicode)."""
     if "\x00" in text:
-        return False
+        return "must not contain control characters"
+    if not is_unicode(text):
+        return "must contain only valid characters"
+    return None
+
+
+def is_unicode(text: str) -> bool:
+    """False for a string holding a lone surrogate (not Unicode, cannot be stored or sent)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -137,15 +153,13 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def _check_text(value: Any) -> None:
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a parsed JSON value, keys included, walked without recursion."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if not is_valid_text(item):
-                raise ValueError(
-                    "JSON text must be valid Unicode (no lone surrogates, no NUL characters)"
-                )
+            yield item
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -153,8 +167,14 @@ def _check_text(value: Any) -> None:
             stack.extend(item)
 
 
+def holds_unstorable_text(value: Any) -> bool:
+    """Whether a parsed JSON value holds a string no database here can store (a NUL)."""
+    return any(not is_valid_text(text) for text in _strings(value))
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON with a depth limit and storable text only. A refusal is a ValueError, which
+    """Flask's JSON with a depth limit and valid Unicode only (a NUL, which is Unicode but cannot
+    be stored, is refused field by field: api.validation.json_body). A refusal is a ValueError, which
     request.get_json turns into a 400 (or None when silent), as for any malformed JSON."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
@@ -162,5 +182,6 @@ class BoundedJSONProvider(DefaultJSONProvider):
         if json_depth(text) > MAX_JSON_DEPTH:
             raise ValueError(f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep")
         value = super().loads(text, **kwargs)
-        _check_text(value)
+        if not all(is_unicode(item) for item in _strings(value)):
+            raise ValueError("JSON text must be valid Unicode (no lone surrogates)")
         return value

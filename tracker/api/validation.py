@@ -96,7 +96,7 @@ def json_body(schema_name: str, form_class=None, aliases: dict[str, str] | None 
     if body is None and request.get_data():
         raise invalid(
             "body",
-            "Send valid JSON: UTF-8 text with no lone surrogates or NUL characters, nested at most "
+            "Send valid JSON: UTF-8 text with no lone surrogates, nested at most "
             f"{inputs.MAX_JSON_DEPTH} levels deep",
         )
     if not isinstance(body, dict):
@@ -105,6 +105,11 @@ def json_body(schema_name: str, form_class=None, aliases: dict[str, str] | None 
     errors = [
         _schema_error(e, messages, aliases or {})
         for e in sorted(_validator(schema_name).iter_errors(body), key=lambda e: e.path)
+    ]
+    errors += [
+        {"field": name, "message": f"{name} must not contain control characters such as NUL"}
+        for name, value in body.items()
+        if inputs.holds_unstorable_text(name) or inputs.holds_unstorable_text(value)
     ]
     if errors:
         raise ApiError(422, "The request has invalid fields", _unique(errors))
