@@ -314,29 +314,52 @@ def test_names_and_subjects_beyond_ascii_arrive_encoded_and_read_back_exactly(
     assert head.isascii()
 
 
-def test_a_sent_message_is_recorded_with_the_next_claim_not_a_transaction_of_its_own(
+def test_a_sent_message_is_recorded_with_the_next_claim_in_one_statement(
     app, world, mailbox, frozen, monkeypatch
 ):
-    """Pipelined: one transaction a message (claim this one, record the one before), plus one
-    for the batch's last; a crash in a send still leaves only that message unrecorded."""
+    """Pipelined: one committed statement a message (claim this one, record the one before),
+    plus one for the batch's last; a crash in a send still leaves only that message unrecorded."""
     frozen(TUESDAY_10)
     _raise(world, "pipelined:1", people=[world.lead_a, world.lead_b, world.worker_a])
-    commits = []
-    real_commit = db.session.commit
+    after_each = []
+    real_write = delivery._Run.write
 
-    def counted():
-        commits.append(_statuses())
-        real_commit()
+    def counted(run, statement):
+        rows = real_write(run, statement)
+        after_each.append(_statuses())  # read by another connection: it was committed
+        db.session.commit()
+        return rows
 
-    monkeypatch.setattr(db.session, "commit", counted)
+    monkeypatch.setattr(delivery._Run, "write", counted)
     result = delivery.deliver()
     monkeypatch.undo()
     assert result.sent == 3
-    # Statuses just before each commit: each claim's transaction records the message before it.
-    claims = [c for c in commits if c.get("sending")]
-    assert [c.get("sent", 0) for c in claims] == [0, 1, 2]
-    assert commits[claims and commits.index(claims[-1]) + 1] == {"sent": 3}  # the batch's last
-    # One commit a message and one for the batch, plus the two release passes (before the
-    # batch, and before finding nothing more): two a message before.
-    assert len(commits) == 3 + 1 + 2
+    assert after_each == [
+        {"pending": 2, "sending": 1},
+        {"pending": 1, "sending": 1, "sent": 1},
+        {"sending": 1, "sent": 2},
+        {"sent": 3},  # the batch's last, alone
+    ]
     assert _statuses() == {"sent": 3}
+
+
+def test_a_run_leaves_no_lock_and_no_relaxed_durability_behind(app, world, mailbox, frozen):
+    """The run's own connection is discarded: its advisory lock (PostgreSQL) ends with it, and
+    its commits that do not wait for the disk never become another connection's."""
+    frozen(TUESDAY_10)
+    _raise(world, "discarded:1", people=[world.lead_a, world.lead_b])
+    held = []
+    for _ in range(3):  # enough runs that a pooled connection would come back
+        assert delivery.deliver().sent == (2 if not held else 0)
+        held.append(True)
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+            locks = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s",
+                (delivery._Run.NAMESPACE,),
+            ).scalar()
+            assert locks == 0
+        else:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        db.session.commit()

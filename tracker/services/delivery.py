@@ -8,8 +8,10 @@ older than MAIL_SENDING_TIMEOUT_SECONDS it goes back to pending and is sent agai
 resend one message, never a batch, and never loses one.
 
 Pipelined: a batch of due messages is read with its recipients in one query; recording one
-message "sent" shares a transaction with claiming the next (one BEGIN/COMMIT a message, not two),
-and the email is a template filled in, not built header by header.
+message "sent" and claiming the next is one statement, committed on its own on the run's own
+connection without waiting for the disk (see _Run: a power cut may resend the last few messages,
+a crash of the deliverer still at most one); and the email is a template filled in, not built
+header by header.
 A failed send goes back to pending with exponential backoff, and after MAIL_MAX_ATTEMPTS to
 "failed", where admins see it. With no MAIL_SERVER, messages are written as .eml files to
 instance/mail/ (one file per alert, so a resend overwrites rather than doubles).
@@ -33,7 +35,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 
 from tracker import clock
 from tracker.extensions import db
@@ -210,13 +212,23 @@ class _Outbox:
             self.smtp = None
 
 
-class _Liveness:
-    """Is the sender of a claim still alive? PostgreSQL knows: each delivery run holds a session
-    advisory lock named by its run id for as long as it runs (on a connection of its own,
-    outside the session's transactions), every claim it takes carries that id in its token,
-    and the server drops the lock the moment the sender's connection dies. So a live sender's
-    claim is never taken back, however slow its send. Elsewhere (SQLite: one host, one small
-    office) the claim's age alone decides.
+class _Run:
+    """One delivery run's own database connection, for its claims and "sent" records.
+
+    Each claim-and-record is one statement committed on its own: on PostgreSQL in autocommit
+    (one round trip, no BEGIN or COMMIT), on SQLite in one short write transaction. Its commit is
+    not flushed to disk before it returns (PostgreSQL synchronous_commit off, SQLite synchronous
+    NORMAL, on this connection alone): it survives the deliverer's own crash like any commit,
+    and what a power cut or a database server crash can take back is the last few records, whole
+    and in order, so those messages go again: a duplicate, never a lost alert (the alerts were
+    written by the sweep with full durability). Every other write keeps full durability. The
+    connection is discarded after the run, so neither setting reaches another.
+
+    Is the sender of a claim still alive? PostgreSQL knows: the run holds a session advisory
+    lock named by its run id on this connection for as long as it runs, every claim it takes
+    carries that id in its token, and the server drops the lock the moment the connection dies.
+    So a live sender's claim is never taken back, however slow its send. Elsewhere (SQLite: one
+    host, one small office) the claim's age alone decides.
     """
 
     NAMESPACE = locks.lock_key("alert-claim") & 0x7FFFFFFF  # pg's two-key locks take int4s
@@ -226,10 +238,14 @@ class _Liveness:
 
     def __init__(self) -> None:
         self.run = secrets.token_hex(6)
-        self.connection: Connection | None = None
-        if db.engine.dialect.name == "postgresql":
+        self.postgresql = db.engine.dialect.name == "postgresql"
+        if self.postgresql:
             self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self._run(self.HOLD, self._key(self.run))
+            self.connection.exec_driver_sql("SET synchronous_commit TO off")
+            self._lock(self.HOLD, self._key(self.run))
+        else:
+            self.connection = db.engine.connect()
+            self.connection.connection.dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
     def token(self) -> str:
         """A fresh claim token that names this run (31 characters: the column holds 32)."""
@@ -239,9 +255,9 @@ class _Liveness:
     def _key(run: str) -> int:
         return int(run[:8], 16) & 0x7FFFFFFF
 
-    def _run(self, statement, key: int) -> bool:
+    def _lock(self, statement, key: int) -> bool:
         """The statement's answer on PostgreSQL; elsewhere nobody holds anything: True."""
-        if self.connection is None:
+        if not self.postgresql:
             return True
         values = {"namespace": self.NAMESPACE, "key": key}
         return bool(self.connection.execute(statement, values).scalar())
@@ -254,39 +270,47 @@ class _Liveness:
         by a lock on its alert's id while it was sent."""
         run, dot, _ = (token or "").partition(".")
         key = self._key(run) if dot else alert_id
-        gone = self._run(self.TRY, key)
+        gone = self._lock(self.TRY, key)
         try:
             yield gone
         finally:
             if gone:
-                self._run(self.LET_GO, key)
+                self._lock(self.LET_GO, key)
+
+    def write(self, statement) -> list:
+        """Run one writing statement and commit it; its RETURNING rows."""
+        if self.postgresql:
+            return self.connection.execute(statement).all()
+        with self.connection.begin():
+            return self.connection.execute(statement).all()
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()  # ends the session: the run's lock goes with it
-            self.connection = None
+        # Discarded, not pooled: the session ends (the run's lock goes with it) and the
+        # relaxed durability goes with the connection.
+        self.connection.invalidate()
+        self.connection.close()
 
 
-def release_stale(liveness: _Liveness | None = None) -> int:
+def release_stale(run: _Run | None = None) -> int:
     """Put back "sending" rows whose sender died, so they are sent again.
 
     Staleness counts from each claim's own time, never from when some delivery run began: a
     claim taken a moment ago by a run that started long before is alive and is left alone. A
     live sender holds one claim only for one SMTP send, far shorter than the timeout (keep
     MAIL_SENDING_TIMEOUT_SECONDS well above a few MAIL_TIMEOUT_SECONDS); on PostgreSQL a claim
-    whose sender is alive is never released at all (see _Liveness). Each release names the
+    whose sender is alive is never released at all (see _Run). Each release names the
     claim it ends, so a claim taken again meanwhile is not ended by mistake.
     """
-    own = liveness is None
-    liveness = liveness or _Liveness()
+    own = run is None
+    run = run or _Run()
     try:
-        return _release_stale(liveness)
+        return _release_stale(run)
     finally:
         if own:
-            liveness.close()
+            run.close()
 
 
-def _release_stale(liveness: _Liveness) -> int:
+def _release_stale(run: _Run) -> int:
     now = clock.now()
     cutoff = now - timedelta(seconds=settings.get("MAIL_SENDING_TIMEOUT_SECONDS"))
     # Rows left "sending" before claims carried their own time used next_attempt_at for it.
@@ -298,7 +322,7 @@ def _release_stale(liveness: _Liveness) -> int:
     ).all()
     released = 0
     for alert_id, token, claimed_at in stale:
-        with liveness.sender_gone(alert_id, token) as gone:
+        with run.sender_gone(alert_id, token) as gone:
             if not gone:
                 continue  # its sender is alive, only slow: it finishes the message itself
             if not _move(
@@ -361,40 +385,69 @@ class Claim:
 
 
 def _claim(
-    due: _Due, token: str, letters: _Letters, sent: Claim | None, result: DeliveryResult
+    run: _Run,
+    due: _Due | None,
+    sent: Claim | None,
+    letters: _Letters,
+    result: DeliveryResult,
 ) -> Claim | None:
-    """pending -> sending, stamped now with `token`, in one transaction with recording the
-    message sent before it (`sent`, if any); None if another deliverer won it.
-
-    The commit ends the transaction, so none (on SQLite: no write lock) is held during the send.
+    """Record the message sent before (`sent`, if any) and claim the next (`due`, if any:
+    pending -> sending, stamped now with a fresh token) in one statement, committed before the
+    next send: a crash leaves at most the message in hand unrecorded. None if there was nothing
+    to claim or another deliverer won it.
     """
+    now = clock.now()
+    token = run.token()
+    wanted = []
     if sent is not None:
-        _mark_sent(sent, result)
-    attempts = db.session.scalar(
+        wanted.append(_held(sent.alert_id, sent.token))
+    if due is not None:
+        wanted.append(
+            and_(ALERTS.c.id == due.alert_id, ALERTS.c.status == DeliveryStatus.PENDING.value)
+        )
+    done = ALERTS.c.id == (sent.alert_id if sent is not None else None)
+
+    def either(if_sent, if_claimed):
+        return case((done, if_sent), else_=if_claimed)
+
+    rows = run.write(
         update(ALERTS)  # the table, not the entity: no ORM bookkeeping a message
-        .where(ALERTS.c.id == due.alert_id, ALERTS.c.status == DeliveryStatus.PENDING.value)
-        .values(status=DeliveryStatus.SENDING.value, claimed_at=clock.now(), claim_token=token)
-        .returning(ALERTS.c.attempts)
+        .where(or_(*wanted))
+        .values(
+            status=either(DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value),
+            attempts=either(sent.attempts if sent else 0, ALERTS.c.attempts),
+            sent_at=either(now, ALERTS.c.sent_at),
+            last_error=either(None, ALERTS.c.last_error),
+            claimed_at=either(ALERTS.c.claimed_at, now),
+            claim_token=either(ALERTS.c.claim_token, token),
+        )
+        .returning(ALERTS.c.id, ALERTS.c.attempts)
     )
-    db.session.commit()
-    if attempts is None:
+    attempts = dict(rows)
+    if sent is not None:
+        if sent.alert_id in attempts:
+            result.sent += 1
+        else:
+            _lost(sent)
+    if due is None or due.alert_id not in attempts:
         return None
-    return Claim(due.alert_id, token, attempts + 1, letters.letter(due))
+    return Claim(due.alert_id, token, attempts[due.alert_id] + 1, letters.letter(due))
+
+
+def _held(alert_id: int, token: str | None):
+    """The row of a "sending" message, while the claim named by `token` still holds it."""
+    return and_(
+        ALERTS.c.id == alert_id,
+        ALERTS.c.status == DeliveryStatus.SENDING.value,
+        # NULL only for rows claimed before claims carried tokens
+        ALERTS.c.claim_token.is_(None) if token is None else ALERTS.c.claim_token == token,
+    )
 
 
 def _move(alert_id: int, token: str | None, values: dict) -> bool:
     """Move a "sending" row on, only while the claim named by `token` still holds it."""
     return bool(
-        db.session.execute(
-            update(ALERTS)
-            .where(
-                ALERTS.c.id == alert_id,
-                ALERTS.c.status == DeliveryStatus.SENDING.value,
-                # NULL only for rows claimed before claims carried tokens
-                ALERTS.c.claim_token.is_(None) if token is None else ALERTS.c.claim_token == token,
-            )
-            .values(**values)
-        ).rowcount
+        db.session.execute(update(ALERTS).where(_held(alert_id, token)).values(**values)).rowcount
     )
 
 
@@ -450,25 +503,6 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     db.session.commit()
 
 
-def _mark_sent(claim: Claim, result: DeliveryResult) -> None:
-    """Record a sent message in the caller's transaction (it commits). A claim lost meanwhile
-    is logged, not counted: the sender that holds it now finishes and counts it."""
-    sent = _move(
-        claim.alert_id,
-        claim.token,
-        {
-            "status": DeliveryStatus.SENT.value,
-            "attempts": claim.attempts,
-            "sent_at": clock.now(),
-            "last_error": None,
-        },
-    )
-    if sent:
-        result.sent += 1
-    else:
-        _lost(claim)
-
-
 def deliver(now: datetime | None = None) -> DeliveryResult:
     """Send what is due, in batches, one message per claim. Stops early if the server is down.
 
@@ -480,17 +514,18 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
     result = DeliveryResult()
     letters = _Letters()
     outbox = _Outbox(letters.envelope_sender)
-    liveness = _Liveness()
+    run = _Run()
     batch_size = settings.get("MAIL_BATCH_SIZE")
     sent: Claim | None = None  # sent, not yet recorded
     try:
         while True:
-            result.released += release_stale(liveness)
+            result.released += release_stale(run)
             batch = _due(now or clock.now(), batch_size)
+            db.session.commit()  # hold no transaction (on SQLite: no write lock) while sending
             if not batch:
                 break
             for due in batch:
-                claim, sent = _claim(due, liveness.token(), letters, sent, result), None
+                claim, sent = _claim(run, due, sent, letters, result), None
                 if claim is None:
                     continue
                 try:
@@ -503,12 +538,11 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
                     continue
                 sent = claim
             if sent is not None:
-                _mark_sent(sent, result)
-                db.session.commit()
+                _claim(run, None, sent, letters, result)
                 sent = None
     finally:
         outbox.close()
-        liveness.close()
+        run.close()
     return result
 
 
