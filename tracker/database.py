@@ -81,9 +81,8 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         # Every commit is on disk before it returns, power cut included: a recorded share or its
-        # audit event never vanishes after the page said it was saved. (NORMAL would make
-        # delivery's per-message commits cheaper, at the price of the last commits on a power
-        # cut; bench/RESULTS.md, issue 17.)
+        # audit event never vanishes after the page said it was saved. (Delivery's own connection
+        # alone records "sent" with NORMAL: services.delivery._Run.)
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA busy_timeout = 30000")
         # Freed space is zeroed: erased and disposed-of personal content must not linger in the
