@@ -41,18 +41,25 @@ sys.path.insert(0, os.environ.get("BENCH_TREE") or str(Path(__file__).resolve().
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from tracker import clock, create_app  # noqa: E402
+from tracker import create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
     Agency,
     Alert,
     Case,
     CaseAgency,
-    Concern,
     Person,
     Share,
     ShareVersion,
 )
+
+# The names before issue 18 (the base of the issue 17 comparison, 36b061c).
+try:
+    from tracker import clock  # noqa: E402
+    from tracker.models import Concern  # noqa: E402
+except ImportError:
+    from tracker.models import ShareRecipient as Concern  # noqa: E402
+    from tracker.services import clock  # noqa: E402
 from tracker.services import alerts, delivery  # noqa: E402
 from tracker.services.sweep import run_sweep  # noqa: E402
 

@@ -324,8 +324,8 @@ def test_a_sent_message_is_recorded_with_the_next_claim_in_one_statement(
     after_each = []
     real_write = delivery._Run.write
 
-    def counted(run, statement):
-        rows = real_write(run, statement)
+    def counted(run, statement, values):
+        rows = real_write(run, statement, values)
         after_each.append(_statuses())  # read by another connection: it was committed
         db.session.commit()
         return rows

@@ -35,7 +35,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
-from sqlalchemy import and_, case, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, func, null, or_, select, text, update
 
 from tracker import clock
 from tracker.extensions import db
@@ -215,8 +215,8 @@ class _Outbox:
 class _Run:
     """One delivery run's own database connection, for its claims and "sent" records.
 
-    Each claim-and-record is one statement committed on its own: on PostgreSQL in autocommit
-    (one round trip, no BEGIN or COMMIT), on SQLite in one short write transaction. Its commit is
+    Each claim-and-record is one statement that commits itself (autocommit: no BEGIN or COMMIT
+    round trips; on SQLite it takes and lets go of the write lock within the statement). Its commit is
     not flushed to disk before it returns (PostgreSQL synchronous_commit off, SQLite synchronous
     NORMAL, on this connection alone): it survives the deliverer's own crash like any commit,
     and what a power cut or a database server crash can take back is the last few records, whole
@@ -239,13 +239,12 @@ class _Run:
     def __init__(self) -> None:
         self.run = secrets.token_hex(6)
         self.postgresql = db.engine.dialect.name == "postgresql"
+        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         if self.postgresql:
-            self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self.connection.exec_driver_sql("SET synchronous_commit TO off")
             self._lock(self.HOLD, self._key(self.run))
         else:
-            self.connection = db.engine.connect()
-            self.connection.connection.dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+            self.connection.exec_driver_sql("PRAGMA synchronous = NORMAL")
 
     def token(self) -> str:
         """A fresh claim token that names this run (31 characters: the column holds 32)."""
@@ -277,12 +276,9 @@ class _Run:
             if gone:
                 self._lock(self.LET_GO, key)
 
-    def write(self, statement) -> list:
-        """Run one writing statement and commit it; its RETURNING rows."""
-        if self.postgresql:
-            return self.connection.execute(statement).all()
-        with self.connection.begin():
-            return self.connection.execute(statement).all()
+    def write(self, statement, values: dict) -> list:
+        """Run one writing statement, which commits itself; its RETURNING rows."""
+        return self.connection.execute(statement, values).all()
 
     def close(self) -> None:
         # Discarded, not pooled: the session ends (the run's lock goes with it) and the
@@ -384,6 +380,46 @@ class Claim:
     message: Letter
 
 
+def _claim_and_record():
+    """The one statement a message: record `sent_id` sent (while `sent_token` still holds it)
+    and claim `due_id` (while pending). Built once: building it is most of a message's cost.
+    An id of 0 names no row (ids start at 1)."""
+    done = ALERTS.c.id == bindparam("sent_id")
+    now = bindparam("now", type_=ALERTS.c.sent_at.type)
+
+    def either(if_sent, if_claimed):
+        return case((done, if_sent), else_=if_claimed)
+
+    return (
+        update(ALERTS)  # the table, not the entity: no ORM bookkeeping a message
+        .where(
+            or_(
+                and_(
+                    done,
+                    ALERTS.c.status == DeliveryStatus.SENDING.value,
+                    ALERTS.c.claim_token == bindparam("sent_token"),
+                ),
+                and_(
+                    ALERTS.c.id == bindparam("due_id"),
+                    ALERTS.c.status == DeliveryStatus.PENDING.value,
+                ),
+            )
+        )
+        .values(
+            status=either(DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value),
+            attempts=either(bindparam("sent_attempts"), ALERTS.c.attempts),
+            sent_at=either(now, ALERTS.c.sent_at),
+            last_error=either(null(), ALERTS.c.last_error),
+            claimed_at=either(ALERTS.c.claimed_at, now),
+            claim_token=either(ALERTS.c.claim_token, bindparam("token")),
+        )
+        .returning(ALERTS.c.id, ALERTS.c.attempts)
+    )
+
+
+CLAIM_AND_RECORD = _claim_and_record()
+
+
 def _claim(
     run: _Run,
     due: _Due | None,
@@ -396,34 +432,20 @@ def _claim(
     next send: a crash leaves at most the message in hand unrecorded. None if there was nothing
     to claim or another deliverer won it.
     """
-    now = clock.now()
     token = run.token()
-    wanted = []
-    if sent is not None:
-        wanted.append(_held(sent.alert_id, sent.token))
-    if due is not None:
-        wanted.append(
-            and_(ALERTS.c.id == due.alert_id, ALERTS.c.status == DeliveryStatus.PENDING.value)
+    attempts = dict(
+        run.write(
+            CLAIM_AND_RECORD,
+            {
+                "sent_id": sent.alert_id if sent else 0,
+                "sent_token": sent.token if sent else "",
+                "sent_attempts": sent.attempts if sent else 0,
+                "due_id": due.alert_id if due else 0,
+                "token": token,
+                "now": clock.now(),
+            },
         )
-    done = ALERTS.c.id == (sent.alert_id if sent is not None else None)
-
-    def either(if_sent, if_claimed):
-        return case((done, if_sent), else_=if_claimed)
-
-    rows = run.write(
-        update(ALERTS)  # the table, not the entity: no ORM bookkeeping a message
-        .where(or_(*wanted))
-        .values(
-            status=either(DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value),
-            attempts=either(sent.attempts if sent else 0, ALERTS.c.attempts),
-            sent_at=either(now, ALERTS.c.sent_at),
-            last_error=either(None, ALERTS.c.last_error),
-            claimed_at=either(ALERTS.c.claimed_at, now),
-            claim_token=either(ALERTS.c.claim_token, token),
-        )
-        .returning(ALERTS.c.id, ALERTS.c.attempts)
     )
-    attempts = dict(rows)
     if sent is not None:
         if sent.alert_id in attempts:
             result.sent += 1
