@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -190,15 +191,51 @@ def database_url(request, tmp_path, sqlite_template):
         shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"tracker_test_{RUN_ID}_{next(_counter)}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _pg_url(name)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield _pg_url(request.getfixturevalue("pg_databases").take())
+
+
+class _PgDatabases:
+    """Fresh copies of the template, one made ahead while a test runs and each dropped after
+    its test in the background: copying and dropping wait mostly on the server's disk, so a
+    test need not wait for them (about 0.4 s a PostgreSQL test otherwise)."""
+
+    def __init__(self, template: str):
+        self.template = template
+        self.admin = _pg_admin()
+        self.work = ThreadPoolExecutor(max_workers=1)  # one at a time: creates, then drops
+        self.ahead = self.work.submit(self._create)
+        self.used: list[str] = []
+
+    def _create(self) -> str:
+        name = f"tracker_test_{RUN_ID}_{next(_counter)}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def take(self) -> str:
+        """A database no test has used; the one after it is started at once."""
+        for name in self.used:  # the last test's, dropped once it is done with it
+            self.work.submit(self._drop, name)
+        self.used = [self.ahead.result()]
+        self.ahead = self.work.submit(self._create)
+        return self.used[0]
+
+    def close(self) -> None:
+        for name in [*self.used, self.ahead.result()]:
+            self.work.submit(self._drop, name)
+        self.work.shutdown(wait=True)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_template):
+    databases = _PgDatabases(pg_template)
+    yield databases
+    databases.close()
 
 
 class RequestClient(FlaskClient):
