@@ -92,10 +92,11 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        read_only = not autocommit and not _writing.get() and _page_read()
+        connection.info[_DEFERRED] = read_only  # per connection, reused from the pool: always set
+        if autocommit:
             return  # each statement commits itself (delivery's own connection)
-        read_only = not _writing.get() and _page_read()
-        connection.info[_DEFERRED] = read_only
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -363,3 +363,16 @@ def test_a_run_leaves_no_lock_and_no_relaxed_durability_behind(app, world, mailb
         else:
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         db.session.commit()
+
+
+def test_a_run_after_a_page_that_only_read_still_records_its_sends(
+    app, client, world, mailbox, frozen
+):
+    """The run's connection may be one a page's read transaction used last (SQLite marks such
+    a connection "deferred"): it must not be taken for a page read again."""
+    frozen(TUESDAY_10)
+    _raise(world, "after-a-read:1", people=[world.lead_a, world.lead_b])
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200  # reads, writes nothing
+    assert delivery.deliver().sent == 2
+    assert _statuses() == {"sent": 2}
