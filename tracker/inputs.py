@@ -110,11 +110,6 @@ def date_problem(day: date) -> str | None:
 # --- text ---------------------------------------------------------------------------------------
 
 
-def is_valid_text(text: str) -> bool:
-    """False for a string no database here can store or compare (see text_problem)."""
-    return text_problem(text) is None
-
-
 def text_problem(text: str) -> str | None:
     """What is wrong with a string no database here can store or compare, as the end of a
     sentence naming the field: a NUL character (refused by PostgreSQL's text type, and a
@@ -169,7 +164,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 def holds_unstorable_text(value: Any) -> bool:
     """Whether a parsed JSON value holds a string no database here can store (a NUL)."""
-    return any(not is_valid_text(text) for text in _strings(value))
+    return any(text_problem(text) for text in _strings(value))
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
