@@ -52,8 +52,9 @@ NOT_CRAWLED = {
 # What a fuzzed form may answer. A GET filter: its page, or a 400 with the error summary. A POST:
 # a redirect when taken, else a 4xx: 400 with the error summary for bad input, 401 for a wrong
 # password, 403/404/409 once an earlier example has moved the record on (a challenge withdrawn, a
-# link used up, an approval decided). Never a 200 (a refused form is a 400), never a 5xx.
-EXPECTED = {"get": {200, 400}, "post": {302, 303, 400, 401, 403, 404, 409}}
+# link used up, an approval decided), 429 once many examples reach the sign-in throttle. Never a
+# 200 (a refused form is a 400), never a 5xx.
+EXPECTED = {"get": {200, 400}, "post": {302, 303, 400, 401, 403, 404, 409, 429}}
 # Forms the crawl does not reach, each fuzzed by a test below instead.
 FUZZED_DIRECTLY = {
     "challenges.details": "a step reached by posting the one before: test_multi_step_forms",
