@@ -38,9 +38,14 @@ def _raise(world, event: str, *, urgent: bool = False, people=None) -> list[Aler
     return created
 
 
-def _statuses() -> dict[str, int]:
-    rows = db.session.execute(select(Alert.status, func.count()).group_by(Alert.status))
-    return dict(rows.all())
+def _statuses(engine=None) -> dict[str, int]:
+    """Counted by the test's session, or on `engine` by a connection of its own (from another
+    thread: what was committed)."""
+    query = select(Alert.status, func.count()).group_by(Alert.status)
+    if engine is None:
+        return dict(db.session.execute(query).all())
+    with engine.connect() as connection:
+        return dict(connection.execute(query).all())
 
 
 def test_each_alert_is_emailed_once_with_no_case_detail(world, mailbox, frozen):
@@ -328,11 +333,11 @@ def test_a_sent_message_is_recorded_with_the_next_claim_in_one_statement(
     _raise(world, "pipelined:1", people=[world.lead_a, world.lead_b, world.worker_a])
     after_each = []
     real_write = delivery._Run.write
+    engine = db.engine
 
     def counted(run, statement, values):
         rows = real_write(run, statement, values)
-        after_each.append(_statuses())  # read by another connection: it was committed
-        db.session.commit()
+        after_each.append(_statuses(engine))  # read by another connection: it was committed
         return rows
 
     monkeypatch.setattr(delivery._Run, "write", counted)
@@ -346,6 +351,68 @@ def test_a_sent_message_is_recorded_with_the_next_claim_in_one_statement(
         {"sent": 3},  # the batch's last, alone
     ]
     assert _statuses() == {"sent": 3}
+
+
+def test_a_message_goes_only_once_its_claim_and_every_earlier_send_are_committed(
+    app, world, mailbox, frozen, monkeypatch
+):
+    """The envelope of the next message goes while its claim commits (pipelined), its data
+    never before: at each message's data the server could see, in the database, that message
+    claimed by this sender and every message before it recorded sent."""
+    frozen(TUESDAY_10)
+    _raise(world, "claimed-first:1", people=[world.lead_a, world.lead_b, world.worker_a])
+    _raise(world, "claimed-first:2", people=[world.lead_a, world.lead_b, world.worker_a])
+    engine = db.engine
+    seen = []
+    received = mailbox.handle_DATA
+
+    async def checked(server, session, envelope):
+        alert_id = int(message_from_bytes(envelope.original_content)["X-Tracker-Alert"])
+        with engine.connect() as connection:
+            rows = connection.execute(select(Alert.id, Alert.status, Alert.claim_token)).all()
+        seen.append(
+            (
+                {status for id_, status, _ in rows if id_ == alert_id},
+                {status for id_, status, _ in rows if id_ < alert_id},
+                all(token for id_, _, token in rows if id_ == alert_id),
+            )
+        )
+        return await received(server, session, envelope)
+
+    monkeypatch.setattr(mailbox, "handle_DATA", checked)
+    assert delivery.deliver().sent == 6
+    assert seen[0] == ({"sending"}, set(), True)
+    assert seen[1:] == [({"sending"}, {"sent"}, True)] * 5
+
+
+def test_a_message_opened_for_a_claim_another_sender_won_is_dropped_unsent(
+    app, world, mailbox, frozen, monkeypatch
+):
+    """The envelope goes before the claim is known: when another deliverer won the claim,
+    the opened message is dropped (the connection closes before its final line) and the run
+    goes on with the next."""
+    frozen(TUESDAY_10)
+    created = _raise(world, "won-elsewhere:1", people=[world.lead_a, world.lead_b, world.worker_a])
+    first = min(a.id for a in created)
+    engine = db.engine
+    real_write = delivery._Run.write
+    taken = []
+
+    def another_sender_first(run, statement, values):
+        if not taken:  # between the batch's read and this run's first claim
+            with engine.begin() as connection:
+                connection.execute(
+                    update(Alert)
+                    .where(Alert.id == first)
+                    .values(status=DeliveryStatus.SENDING.value, claim_token="elsewhere.1")
+                )
+            taken.append(first)
+        return real_write(run, statement, values)
+
+    monkeypatch.setattr(delivery._Run, "write", another_sender_first)
+    assert delivery.deliver().sent == 2
+    assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created if a.id != first)
+    assert db.session.get(Alert, first).claim_token == "elsewhere.1"  # left to its holder
 
 
 def test_a_run_leaves_no_lock_and_no_relaxed_durability_behind(app, world, mailbox, frozen):

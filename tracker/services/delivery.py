@@ -10,8 +10,10 @@ resend one message, never a batch, and never loses one.
 Pipelined: a batch of due messages is read with its recipients in one query; recording one
 message "sent" and claiming the next is one statement, committed on its own on the run's own
 connection without waiting for the disk (see _Run: a power cut may resend the last few messages,
-a crash of the deliverer still at most one); and the email is a template filled in, not built
-header by header.
+a crash of the deliverer still at most one). That statement runs on a writer thread while the
+next message's envelope and DATA go to the server; its text goes only once the statement has
+committed (the server takes a message only at its final line), so the promise above holds.
+The email is a template filled in, not built header by header.
 A failed send goes back to pending with exponential backoff, and after MAIL_MAX_ATTEMPTS to
 "failed", where admins see it. With no MAIL_SERVER, messages are written as .eml files to
 instance/mail/ (one file per alert, so a resend overwrites rather than doubles).
@@ -24,9 +26,11 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import secrets
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -83,13 +87,28 @@ def _address(value: str) -> str:
 
 @dataclass(frozen=True)
 class Letter:
-    """One email, ready to send: its envelope recipient and its bytes."""
+    """One email, ready to send: its envelope recipient, its bytes (as an .eml file holds
+    them) and the same as SMTP's DATA carries them (made with the claim, off the send's path)."""
 
     to: str
     data: bytes
+    wire: bytes
+
+    @classmethod
+    def of(cls, to: str, data: bytes) -> Letter:
+        """CRLF line ends, a leading dot doubled, and the final "." line that makes the
+        server take the message (RFC 5321 4.5.2)."""
+        lines = LINE_END.sub(b"\r\n", data)
+        if not lines.endswith(b"\r\n"):
+            lines += b"\r\n"
+        return cls(to, data, LEADING_DOT.sub(b"..", lines) + b".\r\n")
 
     def __bytes__(self) -> bytes:
         return self.data
+
+
+LINE_END = re.compile(rb"\r\n|\r|\n")
+LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 TEMPLATE = (
@@ -167,7 +186,7 @@ class _Letters:
             domain=self.domain,
             encoding=encoding,
         )
-        return Letter(due.email, (head + payload).encode("ascii"))
+        return Letter.of(due.email, (head + payload).encode("ascii"))
 
 
 class _Outbox:
@@ -177,8 +196,30 @@ class _Outbox:
         self.config = settings.mapping()
         self.sender = sender  # the envelope's
         self.smtp: smtplib.SMTP | None = None
+        self.in_message = False  # DATA said, the final line not yet sent
+
+    def open(self, to: str) -> None:
+        """The envelope (MAIL FROM, RCPT TO) and DATA: the server then waits for the message,
+        and takes nothing until its final line (send). Started while the claim commits."""
+        if not self.config["MAIL_SERVER"]:
+            return
+        if self.smtp is None:
+            self.smtp = self._connect()
+        smtp = self.smtp
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(self.sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, self.sender)
+        code, reply = smtp.rcpt(to)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        self.in_message = True
 
     def send(self, alert_id: int, message: Letter) -> None:
+        """The message itself, once claimed: when the server answers, it is sent."""
         if not self.config["MAIL_SERVER"]:
             folder = mail_dir()
             folder.mkdir(parents=True, exist_ok=True)
@@ -187,9 +228,19 @@ class _Outbox:
             temporary.write_bytes(bytes(message))
             temporary.replace(path)  # atomic: the admin page never lists half a message
             return
-        if self.smtp is None:
-            self.smtp = self._connect()
-        self.smtp.sendmail(self.sender, [message.to], message.data)
+        self.smtp.send(message.wire)
+        self.in_message = False
+        code, reply = self.smtp.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
+
+    def abandon(self) -> None:
+        """Drop a message opened but not to be sent: the connection closes without its final
+        line (or a QUIT, which would be read as its text), so the server discards it."""
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+        self.in_message = False
 
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(
@@ -204,12 +255,50 @@ class _Outbox:
         return smtp
 
     def close(self) -> None:
+        if self.in_message:
+            self.abandon()
         if self.smtp is not None:
             try:
                 self.smtp.quit()
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
             self.smtp = None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement compiled once a run for its database, then run as its SQL with its values.
+    Running the statement object itself makes SQLAlchemy walk all of it for its compile cache
+    key on every call: for the CASE update a message needs, a fifth of the statement's cost."""
+
+    sql: str
+    order: tuple[str, ...] | None  # positional drivers (SQLite): the names in their order
+    constants: dict[str, object]  # the statement's own values ("sending", "sent"...)
+    processors: dict[str, Callable]  # what the driver cannot take as it is (SQLite's datetimes)
+
+    @classmethod
+    def of(cls, statement, dialect) -> _Compiled:
+        compiled = statement.compile(dialect=dialect)
+        processors = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors[name] = process
+        constants = {
+            name: processors.get(name, lambda value: value)(bind.value)
+            for name, bind in compiled.binds.items()
+            if not bind.required
+        }
+        return cls(compiled.string, compiled.positiontup, constants, processors)
+
+    def run(self, connection, values: dict) -> list:
+        given = {
+            name: self.processors[name](value) if name in self.processors else value
+            for name, value in values.items()
+        }
+        merged = {**self.constants, **given}
+        parameters = tuple(merged[name] for name in self.order) if self.order else merged
+        return connection.exec_driver_sql(self.sql, parameters).all()
 
 
 class _Run:
@@ -240,6 +329,7 @@ class _Run:
         self.run = secrets.token_hex(6)
         self.postgresql = db.engine.dialect.name == "postgresql"
         self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self.compiled: dict[object, _Compiled] = {}
         if self.postgresql:
             self.connection.exec_driver_sql("SET synchronous_commit TO off")
             self._lock(self.HOLD, self._key(self.run))
@@ -278,7 +368,9 @@ class _Run:
 
     def write(self, statement, values: dict) -> list:
         """Run one writing statement, which commits itself; its RETURNING rows."""
-        return self.connection.execute(statement, values).all()
+        if statement not in self.compiled:
+            self.compiled[statement] = _Compiled.of(statement, self.connection.dialect)
+        return self.compiled[statement].run(self.connection, values)
 
     def close(self) -> None:
         # Discarded, not pooled: the session ends (the run's lock goes with it) and the
@@ -525,18 +617,40 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     db.session.commit()
 
 
+def _send(outbox: _Outbox, due: _Due, claiming: Future) -> tuple[Claim | None, Exception | None]:
+    """Send `due` once its claim, committing meanwhile, is ours: the envelope goes while the
+    claim (and the record of the message before) commits, the message itself only after.
+    The claim (None if another deliverer won it) and what went wrong, if anything."""
+    try:
+        outbox.open(due.email)
+    except (smtplib.SMTPException, OSError) as error:
+        return claiming.result(), error
+    claim = claiming.result()
+    if claim is None:
+        outbox.abandon()
+        return None, None
+    try:
+        outbox.send(due.alert_id, claim.message)
+    except (smtplib.SMTPException, OSError) as error:
+        return claim, error
+    return claim, None
+
+
 def deliver(now: datetime | None = None) -> DeliveryResult:
     """Send what is due, in batches, one message per claim. Stops early if the server is down.
 
     `now` fixes which alerts are due (default: the clock, read again for each batch); claims,
     retries and releases always use the clock, so a long run never ages its own claims.
     A message sent is recorded with the next claim, or alone after the batch's last, so a
-    crash leaves at most the message in hand unrecorded.
+    crash leaves at most the message in hand unrecorded. The writer thread runs those
+    statements while the main thread talks to the server; one waits for the other at each
+    message's text, so the result and the run's connection are never used by both at once.
     """
     result = DeliveryResult()
     letters = _Letters()
     outbox = _Outbox(letters.envelope_sender)
     run = _Run()
+    writer = ThreadPoolExecutor(max_workers=1)
     batch_size = settings.get("MAIL_BATCH_SIZE")
     sent: Claim | None = None  # sent, not yet recorded
     try:
@@ -547,14 +661,14 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
             if not batch:
                 break
             for due in batch:
-                claim, sent = _claim(run, due, sent, letters, result), None
-                if claim is None:
-                    continue
-                try:
-                    outbox.send(due.alert_id, claim.message)
-                except (smtplib.SMTPException, OSError) as error:
-                    _record_failure(claim, error, result)
+                claiming = writer.submit(_claim, run, due, sent, letters, result)
+                claim, error = _send(outbox, due, claiming)
+                sent = None
+                if error is not None:
                     outbox.close()
+                    if claim is None:
+                        continue
+                    _record_failure(claim, error, result)
                     if not isinstance(error, smtplib.SMTPRecipientsRefused):
                         return result  # the server or network is down: try again next run
                     continue
@@ -563,6 +677,7 @@ def deliver(now: datetime | None = None) -> DeliveryResult:
                 _claim(run, None, sent, letters, result)
                 sent = None
     finally:
+        writer.shutdown()
         outbox.close()
         run.close()
     return result
