@@ -41,6 +41,7 @@ import pytest  # noqa: E402
 from filelock import FileLock  # noqa: E402
 from flask.globals import _cv_app  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from jinja2.bccache import Bucket, BytecodeCache  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 from werkzeug.routing import Rule  # noqa: E402
@@ -73,6 +74,27 @@ class _RuleBuiltWhenUsed(Rule):
 
 
 TrackerApp.url_rule_class = _RuleBuiltWhenUsed
+
+
+class _TemplatesCompiledOnce(BytecodeCache):
+    """Every app in the suite shares its templates' compiled code. Jinja compiles a template
+    once for each environment, and the suite makes an app, so an environment, a test: half the
+    CPU of a page test went to compiling the same templates again. All the suite's apps are
+    made by create_app with the same template settings, and a template whose source changed
+    does not match its bucket's checksum, so it is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TrackerApp.jinja_options = {**TrackerApp.jinja_options, "bytecode_cache": _TemplatesCompiledOnce()}
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
