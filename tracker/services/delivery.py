@@ -522,7 +522,8 @@ def _claim(
     """Record the message sent before (`sent`, if any) and claim the next (`due`, if any:
     pending -> sending, stamped now with a fresh token) in one statement, committed before the
     next send: a crash leaves at most the message in hand unrecorded. None if there was nothing
-    to claim or another deliverer won it.
+    to claim or another deliverer won it. Runs on deliver's writer thread, outside the app
+    context: it may use the run's connection and the clock, not the session or the settings.
     """
     token = run.token()
     attempts = dict(
