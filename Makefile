@@ -5,8 +5,9 @@ PORT ?= 5000
 BASE_URL := $(or $(TRACKER_BASE_URL),http://127.0.0.1:$(PORT))
 # Test processes (pytest-xdist): one database per worker, on SQLite and PostgreSQL alike. Two a
 # core: a test spends much of its time waiting on the database server, the browser or a child
-# process (on 2 cores, 4 workers took the suite from 11.5 to 10 minutes).
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+# process (on 2 cores, 4 workers took the suite from 11.5 to 10 minutes). At most 8, so a big
+# machine's workers stay well inside a PostgreSQL server's default 100 connections.
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 1) * 2 )); echo $$(( n > 8 ? 8 : n )))
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
