@@ -324,6 +324,23 @@ def test_names_and_subjects_beyond_ascii_arrive_encoded_and_read_back_exactly(
     assert head.isascii()
 
 
+def test_an_address_smtp_cannot_carry_fails_that_alert_alone(app, world, mailbox, frozen):
+    """An admin's form accepts "siân@example.org", and so may a provider: SMTP without the
+    SMTPUTF8 extension cannot name it in its envelope. That alert is refused (retried, then
+    failed where admins see it); the run goes on and sends the others."""
+    frozen(TUESDAY_10)
+    world.lead_b.email = "siân@example.org"
+    db.session.commit()
+    created = _raise(world, "not-ascii:1", people=[world.lead_a, world.lead_b, world.worker_b])
+    result = delivery.deliver()
+    assert (result.sent, result.retrying) == (2, 1)
+    refused = next(a for a in created if a.recipient_id == world.lead_b.id)
+    db.session.refresh(refused)
+    assert refused.status == DeliveryStatus.PENDING.value
+    assert "ASCII" in refused.last_error
+    assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created if a is not refused)
+
+
 def test_a_sent_message_is_recorded_with_the_next_claim_in_one_statement(
     app, world, mailbox, frozen, monkeypatch
 ):

@@ -179,14 +179,16 @@ class _Letters:
             payload = base64.encodebytes(body.encode("utf-8")).decode("ascii")
         head = TEMPLATE.format(
             sender=self.sender,
-            to=due.email if due.email.isascii() else _address(due.email),
+            to=due.email,  # a bare address: not ASCII only in an .eml file (see below)
             subject=_header("Subject", f"{'Urgent: ' if due.urgent else ''}{due.subject}"),
             date=self._date(),
             id=due.alert_id,
             domain=self.domain,
             encoding=encoding,
         )
-        return Letter.of(due.email, (head + payload).encode("ascii"))
+        # UTF-8 only where an address itself is not ASCII (an .eml file may hold it; SMTP is
+        # refused it in the envelope, see _Outbox.open); everything else is ASCII already.
+        return Letter.of(due.email, (head + payload).encode("utf-8"))
 
 
 class _Outbox:
@@ -203,6 +205,10 @@ class _Outbox:
         and takes nothing until its final line (send). Started while the claim commits."""
         if not self.config["MAIL_SERVER"]:
             return
+        if not to.isascii():  # forms and providers accept such addresses; plain SMTP cannot
+            raise smtplib.SMTPRecipientsRefused(
+                {to: (553, b"5.1.3 An address that is not ASCII needs SMTPUTF8, not sent")}
+            )
         if self.smtp is None:
             self.smtp = self._connect()
         smtp = self.smtp
