@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
+
+from sqlalchemy import event, select
 
 from tests.conftest import sign_in_as
 from tests.helpers import error_summary, page_text
 from tracker.extensions import db
+from tracker.models import AuditContent, AuditEvent
 from tracker.services import cases, sharing
 
 
@@ -51,6 +55,46 @@ def test_home_shows_the_first_few_and_each_full_list_is_paginated(client, app, w
     html = client.get("/concerns/theirs?page=2").get_data(as_text=True)
     assert showing(html) == ["6 to 7 of 7"]
     assert showing(client.get("/concerns/ours").get_data(as_text=True)) == []  # A owes nothing
+
+
+def test_home_reads_each_list_with_its_total_at_once_and_writes_its_views_in_one_go(
+    client, world, frozen
+):
+    """Each list is one statement with its total (no COUNT of its own), and the page's view
+    events go in one INSERT after every read, so on SQLite the write lock is not held while the
+    page reads; the events still say which rows each list showed."""
+    frozen(datetime(2026, 11, 16, 10, 0))
+    overdue = [concern(world, datetime(2026, 11, 2, 9, 0)) for _ in range(6)]
+    due_soon = concern(world, datetime(2026, 11, 13, 9, 0), priority="urgent")
+    sign_in_as(client, world.worker_b)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        home = page_text(client.get("/"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert "6 overdue for us to answer" in home and "See all 6 overdue for us to answer" in home
+    assert "1 due soon" in home
+    counts = [s for s in statements if s.startswith("SELECT COUNT(")]
+    assert len(counts) == 1 and "FROM ALERT" in counts[0]  # the layout's unread alerts only
+    writes = [i for i, s in enumerate(statements) if s.startswith("INSERT INTO AUDIT_EVENT")]
+    assert len(writes) == 1
+    assert not any("FROM CONCERN" in s or "FROM CHILD_CASE" in s for s in statements[writes[0] :])
+    db.session.rollback()
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditContent.content)
+        .join(AuditContent, AuditContent.event_id == AuditEvent.id)
+        .where(AuditEvent.person_id == world.worker_b.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    shown = {a: json.loads(c)["changes"]["shown"][1] for a, c in rows if a.endswith(".list")}
+    assert shown["case.list"] == [world.case.id]
+    expected = [s.recipients[0].id for s in overdue[:5]] + [due_soon.recipients[0].id]
+    assert shown["concern.list"] == expected
 
 
 def test_partnership_list_filters(client, app, world, frozen):

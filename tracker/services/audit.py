@@ -177,19 +177,26 @@ def _break_glass_grant(case_id: int | None, person: Person | None) -> int | None
     return grant_id if person_id == person.id else None
 
 
-_views_together: ContextVar[bool] = ContextVar("audit_views_together", default=False)
+# The events of a page that records its views together, written when it has read everything.
+_views_together: ContextVar[list[AuditEvent] | None] = ContextVar(
+    "audit_views_together", default=None
+)
 
 
 @contextmanager
 def views_committed_together() -> Iterator[None]:
-    """A page that records several views (the home page's lists) commits them once, when it has
-    read everything: one transaction and one disk flush, not one per list. Nothing is committed
-    if the page fails part way, as with a single view."""
-    token = _views_together.set(True)
+    """A page that records several views (the home page's lists) writes them once, when it has
+    read everything: one id read, one insert a table and one disk flush, not each of these per
+    list, and on SQLite the write lock is taken only then, not held while the page reads on.
+    The events recorded inside get their ids at the end. Nothing is written if the page fails
+    part way, as with a single view."""
+    pending: list[AuditEvent] = []
+    token = _views_together.set(pending)
     try:
         yield
     finally:
         _views_together.reset(token)
+    _add(pending)
     commit_view()
 
 
@@ -222,7 +229,11 @@ def record_many(events: list[tuple[str, dict[str, Any]]]) -> list[AuditEvent]:
     """Append many (action, details) events, in order, with one id read and one flush (a
     sweep's batch). Each event is exactly what `record` would write for it."""
     event_rows = [_event(action, **details) for action, details in events]
-    _add(event_rows)
+    pending = _views_together.get()
+    if pending is None:
+        _add(event_rows)
+    else:
+        pending.extend(event_rows)
     return event_rows
 
 
@@ -232,7 +243,7 @@ def commit_view() -> None:
     The rows were read in this transaction and the event records them; expiring them would make
     the template reload every row of a list with a query each (N+1, see bench/RESULTS.md).
     """
-    if _views_together.get():
+    if _views_together.get() is not None:
         return
     session = db.session()
     session.expire_on_commit = False

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker import clock
 from tracker.extensions import db
@@ -780,6 +780,7 @@ def awaiting(person: Person) -> Select[tuple[Challenge]]:
     return (
         select(Challenge)
         .where(Challenge.status == ChallengeStatus.OPEN.value, or_(False, *conditions))
+        .options(joinedload(Challenge.case))  # each row shows its case's reference
         .order_by(Challenge.stage_due_at, Challenge.id)
     )
 
@@ -831,6 +832,7 @@ def open_for_agency(agency_id: int, limit: int = 10) -> list[Challenge]:
                     Challenge.about_agency_id == agency_id,
                 ),
             )
+            .options(joinedload(Challenge.case))
             .order_by(Challenge.stage_due_at, Challenge.id)
             .limit(limit)
         )

@@ -744,8 +744,8 @@ def _concerns() -> Select[tuple[Concern]]:
         .join(Share.case)
         .options(
             contains_eager(Concern.share).contains_eager(Share.case),
+            contains_eager(Concern.share).joinedload(Share.from_agency),
             selectinload(Concern.share, Share.versions),
-            selectinload(Concern.share, Share.from_agency),
         )
     )
 
