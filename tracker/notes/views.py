@@ -104,9 +104,10 @@ def amend_note(case_id: int, note_id: int):
 
 def case_notes(case: Case) -> dict:
     """What the case page shows of its notes (templates/notes/_case_notes.html)."""
+    latest = notes.latest_lived_experience(case)
     return {
         "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
         "note_labels": notes.NOTE_KIND_LABELS,
-        "lived_experience_stale": notes.lived_experience_stale(case, clock.now().date()),
-        "latest_lived_experience": notes.latest_lived_experience(case),
+        "lived_experience_stale": notes.is_stale(latest, clock.now().date()),
+        "latest_lived_experience": latest,
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, Select, distinct, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker import clock
 from tracker.extensions import db
@@ -146,8 +146,9 @@ def notes_for_case(case_id: int) -> Select[tuple[CaseNote]]:
         select(CaseNote)
         .where(CaseNote.case_id == case_id)
         .options(
-            selectinload(CaseNote.versions).selectinload(CaseNoteVersion.recorded_by),
-            selectinload(CaseNote.recorded_by),
+            # Who recorded each is joined in: a query of its own each was a round trip a list.
+            selectinload(CaseNote.versions).joinedload(CaseNoteVersion.recorded_by),
+            joinedload(CaseNote.recorded_by),
         )
         .order_by(CaseNote.id.desc())
     )
@@ -194,8 +195,11 @@ def latest_lived_experience(case: Case) -> date | None:
 
 def lived_experience_stale(case: Case, today: date | None = None) -> bool:
     """No record of the child's lived experience dated within the last N days (or none at all)."""
-    today = today or clock.now().date()
-    latest = latest_lived_experience(case)
+    return is_stale(latest_lived_experience(case), today or clock.now().date())
+
+
+def is_stale(latest: date | None, today: date) -> bool:
+    """Whether a case's latest lived experience (from latest_lived_experience) is too old."""
     return latest is None or latest < stale_since(today)
 
 
@@ -262,7 +266,7 @@ def current_threshold_views(case: Case) -> dict[int, ThresholdView]:
             & CaseAgency.removed_at.is_(None),
         )
         .where(ThresholdView.case_id == case.id)
-        .options(selectinload(ThresholdView.recorded_by))
+        .options(joinedload(ThresholdView.recorded_by))
         .order_by(ThresholdView.id)
     )
     return {view.agency_id: view for view in views}

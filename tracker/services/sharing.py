@@ -19,7 +19,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from tracker import access, clock, models
 from tracker.domain import NotFound
@@ -859,9 +859,9 @@ def shares_for_case(case_id: int) -> Select[tuple[Share]]:
         select(Share)
         .where(Share.case_id == case_id)
         .options(
-            selectinload(Share.versions).selectinload(ShareVersion.recorded_by),
+            selectinload(Share.versions).joinedload(ShareVersion.recorded_by),
             selectinload(Share.recipients).selectinload(Concern.responses),
-            selectinload(Share.recorded_by),
+            joinedload(Share.recorded_by),
         )
         .order_by(Share.id.desc())
     )
