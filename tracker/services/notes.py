@@ -3,7 +3,8 @@ agencies' threshold views, with the two checks the learning themes ask for: a ca
 lived-experience entry, and involved agencies whose threshold views disagree.
 
 Interfaces other features call:
-- `lived_experience_stale(case, today)` / `stale_lived_experience_cases(today)` (sweep, reports).
+- `lived_experience_stale(case, today)` / `stale_lived_experience_cases(today)` (sweep, reports);
+  `is_stale(latest, today)` for a page that shows the latest date as well (one query, not two).
 - `current_threshold_views(case)`, `thresholds_disagree(case)` (challenges: a prompt to raise one).
 - `disagreeing_cases(*where)`: the one rule for "thresholds disagree", as a query over many
   cases (the case page, the weekly digest and the partnership report all use it).
@@ -146,7 +147,7 @@ def notes_for_case(case_id: int) -> Select[tuple[CaseNote]]:
         select(CaseNote)
         .where(CaseNote.case_id == case_id)
         .options(
-            # Who recorded each is joined in: a query of its own each was a round trip a list.
+            # Who recorded each is joined in, not read by a query of its own.
             selectinload(CaseNote.versions).joinedload(CaseNoteVersion.recorded_by),
             joinedload(CaseNote.recorded_by),
         )
