@@ -21,6 +21,9 @@ delivery and averaged).
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/python bench/sweep_bench.py --compare /tmp/base17 --rounds 3
+
+BENCH_SMTP_SINK=PipeliningSink makes the sink offer PIPELINING (RFC 2920), as most mail servers
+do (aiosmtpd by itself does not); the floor, a plain smtplib loop, never pipelines.
 """
 
 from __future__ import annotations
@@ -370,7 +373,7 @@ class _SinkProcess:
         here = Path(__file__).resolve().parent
         self.process = subprocess.Popen(
             [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}"]
-            + ["-c", "smtp_sink.CountingSink"],
+            + ["-c", f"smtp_sink.{os.environ.get('BENCH_SMTP_SINK', 'CountingSink')}"],
             env={**os.environ, "PYTHONPATH": str(here)},
             stdout=subprocess.PIPE,
             text=True,

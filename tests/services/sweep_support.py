@@ -55,6 +55,23 @@ class Mailbox:
     # A slow server: seconds between receiving a message and saying so (other connections
     # go on meanwhile). A sender killed in this gap has delivered a message it never saw accepted.
     delay: float = 0.0
+    # Offer PIPELINING (RFC 2920), as most mail servers do; aiosmtpd does not by itself, though
+    # it reads pipelined commands one after another as the RFC asks.
+    pipelining: bool = False
+    refused: frozenset[str] = frozenset()  # recipients this server says it has no mailbox for
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname  # what aiosmtpd leaves to a handler with this hook
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         with self.lock:

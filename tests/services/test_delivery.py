@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -339,6 +340,42 @@ def test_an_address_smtp_cannot_carry_fails_that_alert_alone(app, world, mailbox
     assert refused.status == DeliveryStatus.PENDING.value
     assert "ASCII" in refused.last_error
     assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created if a is not refused)
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["lockstep", "pipelining"])
+def test_a_recipient_the_server_refuses_fails_that_alert_alone(
+    app, world, mailbox, frozen, monkeypatch, pipelining
+):
+    """The server has no mailbox for one recipient. Offering PIPELINING (RFC 2920), it gets
+    each envelope and DATA in one write and refuses the DATA of that message too (503): the
+    message is neither sent nor counted, it is retried later, and the others all go."""
+    frozen(TUESDAY_10)
+    mailbox.pipelining = pipelining
+    mailbox.refused = frozenset({world.lead_b.email})
+    writes = []
+    real_send = smtplib.SMTP.send
+
+    def recorded(smtp, data):
+        writes.append(data if isinstance(data, str) else data.decode("ascii", "replace"))
+        return real_send(smtp, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", recorded)
+    created = _raise(world, "refused-rcpt:1", people=[world.lead_a, world.lead_b, world.worker_b])
+    result = delivery.deliver()
+    assert (result.sent, result.retrying, result.failed) == (2, 1, 0)
+    refused = next(a for a in created if a.recipient_id == world.lead_b.id)
+    db.session.refresh(refused)
+    assert (refused.status, refused.attempts) == (DeliveryStatus.PENDING.value, 1)
+    assert "No such mailbox" in refused.last_error
+    assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created if a is not refused)
+    envelopes = [w for w in writes if w.upper().startswith("MAIL FROM:")]
+    if pipelining:  # one write a message: MAIL, RCPT and DATA together
+        assert len(envelopes) == 3
+        assert all(w.upper().endswith("\r\nDATA\r\n") for w in envelopes)
+    else:  # MAIL alone, each command waiting for the last one's reply
+        assert len(envelopes) == 3
+        assert all(w.count("\r\n") == 1 for w in envelopes)
+    assert _statuses() == {"sent": 2, "pending": 1}
 
 
 def test_a_sent_message_is_recorded_with_the_next_claim_in_one_statement(
