@@ -50,6 +50,7 @@ class Mailbox:
 
     port: int
     messages: list[Message] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)  # each message's envelope's
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
     # A slow server: seconds between receiving a message and saying so (other connections
@@ -76,6 +77,7 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         with self.lock:
             self.messages.append(message_from_bytes(envelope.original_content))
+            self.recipients.append(list(envelope.rcpt_tos))
         if self.delay:
             await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"

@@ -325,12 +325,26 @@ def test_names_and_subjects_beyond_ascii_arrive_encoded_and_read_back_exactly(
     assert head.isascii()
 
 
-def test_an_address_smtp_cannot_carry_fails_that_alert_alone(app, world, mailbox, frozen):
+@pytest.mark.parametrize(
+    ("address", "pipelining"),
+    [
+        ("siân@example.org", False),
+        # quoteaddr keeps a line break, which would add a recipient (and, pipelined, a reply)
+        (")\r\nRCPT TO:<someone.else@example.org>", True),
+        (")\r\nRCPT TO:<someone.else@example.org>", False),
+    ],
+    ids=["not-ascii", "line-break-pipelined", "line-break-lockstep"],
+)
+def test_an_address_smtp_cannot_carry_fails_that_alert_alone(
+    app, world, mailbox, frozen, address, pipelining
+):
     """An admin's form accepts "siân@example.org", and so may a provider: SMTP without the
-    SMTPUTF8 extension cannot name it in its envelope. That alert is refused (retried, then
-    failed where admins see it); the run goes on and sends the others."""
+    SMTPUTF8 extension cannot name it in its envelope, nor any address with a line break in it.
+    That alert is refused (retried, then failed where admins see it); the run goes on and sends
+    the others, to their own recipients alone."""
     frozen(TUESDAY_10)
-    world.lead_b.email = "siân@example.org"
+    mailbox.pipelining = pipelining
+    world.lead_b.email = address
     db.session.commit()
     created = _raise(world, "not-ascii:1", people=[world.lead_a, world.lead_b, world.worker_b])
     result = delivery.deliver()
@@ -340,6 +354,7 @@ def test_an_address_smtp_cannot_carry_fails_that_alert_alone(app, world, mailbox
     assert refused.status == DeliveryStatus.PENDING.value
     assert "ASCII" in refused.last_error
     assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created if a is not refused)
+    assert mailbox.recipients == [[world.lead_a.email], [world.worker_b.email]]
 
 
 @pytest.mark.parametrize("pipelining", [False, True], ids=["lockstep", "pipelining"])
@@ -351,7 +366,7 @@ def test_a_recipient_the_server_refuses_fails_that_alert_alone(
     message is neither sent nor counted, it is retried later, and the others all go."""
     frozen(TUESDAY_10)
     mailbox.pipelining = pipelining
-    mailbox.refused = frozenset({world.lead_b.email})
+    mailbox.refused = frozenset({world.worker_b.email})  # sent second: the run goes on after
     writes = []
     real_send = smtplib.SMTP.send
 
@@ -363,17 +378,17 @@ def test_a_recipient_the_server_refuses_fails_that_alert_alone(
     created = _raise(world, "refused-rcpt:1", people=[world.lead_a, world.lead_b, world.worker_b])
     result = delivery.deliver()
     assert (result.sent, result.retrying, result.failed) == (2, 1, 0)
-    refused = next(a for a in created if a.recipient_id == world.lead_b.id)
+    refused = next(a for a in created if a.recipient_id == world.worker_b.id)
+    assert sorted(a.id for a in created).index(refused.id) == 1
     db.session.refresh(refused)
     assert (refused.status, refused.attempts) == (DeliveryStatus.PENDING.value, 1)
     assert "No such mailbox" in refused.last_error
     assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created if a is not refused)
     envelopes = [w for w in writes if w.upper().startswith("MAIL FROM:")]
+    assert len(envelopes) == 3
     if pipelining:  # one write a message: MAIL, RCPT and DATA together
-        assert len(envelopes) == 3
         assert all(w.upper().endswith("\r\nDATA\r\n") for w in envelopes)
     else:  # MAIL alone, each command waiting for the last one's reply
-        assert len(envelopes) == 3
         assert all(w.count("\r\n") == 1 for w in envelopes)
     assert _statuses() == {"sent": 2, "pending": 1}
 

@@ -207,9 +207,11 @@ class _Outbox:
         and takes nothing until its final line (send). Started while the claim commits."""
         if not self.config["MAIL_SERVER"]:
             return
-        if not to.isascii():  # forms and providers accept such addresses; plain SMTP cannot
+        # Forms and providers accept addresses beyond ASCII; plain SMTP cannot carry them. A line
+        # break would end the command early and add one of its own (quoteaddr keeps it).
+        if not (to.isascii() and to.isprintable()):
             raise smtplib.SMTPRecipientsRefused(
-                {to: (553, b"5.1.3 An address that is not ASCII needs SMTPUTF8, not sent")}
+                {to: (553, b"5.1.3 Not an address SMTP can carry (printable ASCII), not sent")}
             )
         if self.smtp is None:
             self.smtp = self._connect()
@@ -218,14 +220,15 @@ class _Outbox:
         commands = (f"MAIL FROM:{quoteaddr(self.sender)}", f"RCPT TO:{quoteaddr(to)}", "DATA")
         if smtp.has_extn("pipelining"):
             # RFC 2920: the three in one write, their replies read in order after: one round
-            # trip, not three. A server that refused MAIL or RCPT refuses the DATA too (503).
+            # trip, not three. A server that refused MAIL or RCPT should refuse the DATA too.
             smtp.send("".join(f"{command}\r\n" for command in commands))
             mail, rcpt, data = [smtp.getreply() for _ in commands]
         else:
+            skipped = (503, b"not sent: an earlier command was refused")
             mail = smtp.docmd(commands[0])
-            rcpt = smtp.docmd(commands[1]) if mail[0] == 250 else mail
-            data = smtp.docmd(commands[2]) if rcpt[0] in (250, 251) else rcpt
-        # A server that took the DATA after all waits for a message: close() must not QUIT.
+            rcpt = smtp.docmd(commands[1]) if mail[0] == 250 else skipped
+            data = smtp.docmd(commands[2]) if rcpt[0] in (250, 251) else skipped
+        # A server that took the DATA all the same waits for a message: close() must not QUIT.
         self.in_message = data[0] == 354
         if mail[0] != 250:
             raise smtplib.SMTPSenderRefused(*mail, self.sender)
