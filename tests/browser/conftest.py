@@ -203,11 +203,16 @@ class Journey:
         self.checked.append(url)
         if not self.page.evaluate(LOAD_AXE, self._axe):
             pytest.fail(f"axe could not run on {url}: the content security policy refused it")
-        result = self.page.evaluate(
-            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+        # Violations only, each with every node: axe then keeps one node of the other result
+        # types (passes, incomplete, inapplicable), which nothing here reads; half its time.
+        violations = self.page.evaluate(
+            """tags => axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                          resultTypes: ['violations']})
+                          .then(result => result.violations)""",
+            AXE_TAGS,
         )
         problems = []
-        for v in result["violations"]:
+        for v in violations:
             nodes = [n for n in v["nodes"] if not _known_govuk_frontend_issue(v["id"], n)]
             if nodes:
                 problems.append(
