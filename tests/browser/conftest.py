@@ -204,7 +204,7 @@ class Journey:
         if not self.page.evaluate(LOAD_AXE, self._axe):
             pytest.fail(f"axe could not run on {url}: the content security policy refused it")
         # Violations only, each with every node: axe then keeps one node of the other result
-        # types (passes, incomplete, inapplicable), which nothing here reads; half its time.
+        # types (passes, incomplete, inapplicable), which nothing here reads: a third faster.
         violations = self.page.evaluate(
             """tags => axe.run(document, {runOnly: {type: 'tag', values: tags},
                                           resultTypes: ['violations']})

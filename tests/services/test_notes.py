@@ -6,9 +6,15 @@ from datetime import date, datetime
 
 from tests.conftest import sign_in_as
 from tests.helpers import page_text
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import AuditEvent
 from tracker.services import cases, notes
+
+
+def is_stale(case, today: date | None = None) -> bool:
+    """The case page's check: its latest lived experience, judged stale or not."""
+    return notes.is_stale(notes.latest_lived_experience(case), today or clock.now().date())
 
 
 def lived(world, on: date, text: str = "I like my bedroom"):
@@ -19,12 +25,12 @@ def lived(world, on: date, text: str = "I like my bedroom"):
 
 def test_lived_experience_goes_stale_after_the_setting(app, world, frozen):
     frozen(datetime(2026, 12, 1, 10, 0))
-    assert notes.lived_experience_stale(world.case)  # nothing recorded at all
+    assert is_stale(world.case)  # nothing recorded at all
     lived(world, date(2026, 11, 3))  # 28 days before 1 December: still fresh
-    assert not notes.lived_experience_stale(world.case)
-    assert notes.lived_experience_stale(world.case, date(2026, 12, 2))
+    assert not is_stale(world.case)
+    assert is_stale(world.case, date(2026, 12, 2))
     app.config["LIVED_EXPERIENCE_STALE_DAYS"] = 60
-    assert not notes.lived_experience_stale(world.case, date(2026, 12, 2))
+    assert not is_stale(world.case, date(2026, 12, 2))
 
 
 def test_stale_cases_query_matches_the_case_check(app, world, frozen):
@@ -57,7 +63,7 @@ def test_stale_cases_query_matches_the_case_check(app, world, frozen):
     )
     stale = db.session.scalars(notes.stale_lived_experience_cases()).all()
     assert stale == [world.case]
-    assert notes.lived_experience_stale(world.case) and not notes.lived_experience_stale(other)
+    assert is_stale(world.case) and not is_stale(other)
 
 
 def test_other_notes_do_not_count_as_lived_experience(app, world, frozen):
@@ -70,7 +76,7 @@ def test_other_notes_do_not_count_as_lived_experience(app, world, frozen):
         text="Father missed the third parenting session",
         themes=["parents_capacity_to_change"],
     )
-    assert notes.lived_experience_stale(world.case)
+    assert is_stale(world.case)
 
 
 def test_case_page_flags_stale_lived_experience(client, world, frozen):

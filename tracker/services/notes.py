@@ -3,8 +3,8 @@ agencies' threshold views, with the two checks the learning themes ask for: a ca
 lived-experience entry, and involved agencies whose threshold views disagree.
 
 Interfaces other features call:
-- `lived_experience_stale(case, today)` / `stale_lived_experience_cases(today)` (sweep, reports);
-  `is_stale(latest, today)` for a page that shows the latest date as well (one query, not two).
+- `is_stale(latest_lived_experience(case), today)` (the case page, which shows the date too) /
+  `stale_lived_experience_cases(today)`, the same rule as a query (sweep, reports).
 - `current_threshold_views(case)`, `thresholds_disagree(case)` (challenges: a prompt to raise one).
 - `disagreeing_cases(*where)`: the one rule for "thresholds disagree", as a query over many
   cases (the case page, the weekly digest and the partnership report all use it).
@@ -194,13 +194,9 @@ def latest_lived_experience(case: Case) -> date | None:
     return row.latest if row else None
 
 
-def lived_experience_stale(case: Case, today: date | None = None) -> bool:
-    """No record of the child's lived experience dated within the last N days (or none at all)."""
-    return is_stale(latest_lived_experience(case), today or clock.now().date())
-
-
 def is_stale(latest: date | None, today: date) -> bool:
-    """Whether a case's latest lived experience (from latest_lived_experience) is too old."""
+    """No record of the child's lived experience dated within the last N days (or none at all),
+    given the case's latest (from latest_lived_experience)."""
     return latest is None or latest < stale_since(today)
 
 
