@@ -267,3 +267,63 @@ def test_no_report_export_holds_it(client, world, marked, password_hash):
         body = response.get_data(as_text=True)
         assert INFORMANT not in body and "Hollis" not in body and PASSAGE not in body, name
     assert "Subject access" not in page_text(client.get("/reports/"))  # auditors' only
+
+
+def test_threshold_reasons_and_agreed_actions_hide_it(client, world, marked):
+    """Golden rule 5 holds in every record of the case: another agency's threshold reason (and
+    the challenge it prefills), a resolved challenge's agreed actions, and a decision not to
+    share offered on the share form."""
+    from tests.challenges.support import raise_one
+    from tracker.services import challenges, no_share
+
+    notes.record_threshold_view(
+        world.worker_b,
+        world.case,
+        level=notes.threshold_levels()[0],
+        reason=f"Based on what {INFORMANT} told us",
+    )
+    challenge = raise_one(world)
+    challenges.resolve(
+        world.worker_b,
+        challenge,
+        challenges.Resolution(
+            agreed="Joint visit agreed",
+            actions=[
+                challenges.AgreedAction(
+                    description=f"Police to speak to {INFORMANT} again",
+                    owner=INFORMANT,
+                    due_on=date(2026, 12, 4),
+                )
+            ],
+            themes=[],
+            practice_issue=False,
+        ),
+    )
+    no_share.record_decision(
+        world.worker_b,
+        world.case,
+        information=f"{INFORMANT}'s account of the night",
+        agency_ids=[world.agency_a.id],
+        reason_code="could_prejudice_enquiry",
+        reason="Enquiry under way",
+        decided_at=datetime(2026, 11, 24, 9, 30),
+    )
+    db.session.commit()
+    urls = [
+        f"/cases/{world.case.id}",
+        f"/challenges/{challenge.id}",
+        f"/cases/{world.case.id}/shares/new",
+        f"/cases/{world.case.id}/shares/received",
+    ]
+    for url in urls:
+        body = page_text_of(client, world.worker_a, url)
+        assert INFORMANT not in body and "Hollis" not in body, url
+        assert INFORMANT in page_text_of(client, world.worker_b, url), url
+    assert "Joint visit agreed" in page_text_of(client, world.worker_a, urls[1])
+
+    # A challenge about the level of need starts from Police's reason, as A may read it.
+    sign_in_as(client, world.worker_a)
+    client.get(f"/cases/{world.case.id}/challenges/new?from_threshold=1")
+    client.post(f"/cases/{world.case.id}/challenges/new", data={"immediate_risk": "no"})
+    body = page_text(client.get(f"/cases/{world.case.id}/challenges/new/details"))
+    assert "Based on what [protected source] told us" in body and INFORMANT not in body

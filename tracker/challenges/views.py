@@ -76,12 +76,18 @@ def _case_for_raising(case_id: int) -> Case:
 
 
 def _prefill(case: Case) -> dict:
+    """The answers a link starts the challenge with, its words as this reader may see them
+    (another agency's threshold reason may name a protected source)."""
     concern = inputs.id_arg("concern")
     if concern is not None:
-        return challenges.prefill_from_concern(current_user, case, concern)
-    if request.args.get("from_threshold") == "1":
-        return challenges.prefill_from_threshold(current_user, case)
-    return {}
+        prefill = challenges.prefill_from_concern(current_user, case, concern)
+    elif request.args.get("from_threshold") == "1":
+        prefill = challenges.prefill_from_threshold(current_user, case)
+    else:
+        return {}
+    if "what_happened" in prefill:
+        prefill["what_happened"] = redactor(case.id)(prefill["what_happened"])
+    return prefill
 
 
 @blueprint.route("/cases/<int:case_id>/challenges/new", methods=["GET", "POST"])

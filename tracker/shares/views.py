@@ -20,7 +20,7 @@ from tracker.cases.forms import choices
 from tracker.extensions import db
 from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome, ProtectedItem
 from tracker.protected_sources.views import prepare as prepare_protected_sources
-from tracker.protected_sources.views import require_nothing_hidden
+from tracker.protected_sources.views import redactor, require_nothing_hidden
 from tracker.services import (
     no_share,
     procedure,
@@ -83,10 +83,14 @@ def _record(case_id: int, recorded_as: str):
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
+    protect = redactor(case.id)  # redacted before it is cut short, so no name is half shown
     form.revisits_decision_id.choices = (
         [
             *choices([(0, "No")]),
-            *choices((d.id, f"{d.decided_at:%-d %b %Y}: {d.information[:80]}") for d in decisions),
+            *choices(
+                (d.id, f"{d.decided_at:%-d %b %Y}: {protect(d.information)[:80]}")
+                for d in decisions
+            ),
         ]
         if (decisions := no_share.open_decisions(case.id))
         else []
