@@ -9,7 +9,7 @@ from typing import Protocol
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextArea
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, TextAreaField
+from wtforms import DateField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from tracker import inputs
@@ -139,6 +139,21 @@ class BaseForm(FlaskForm):
             return
         if message not in field.errors:
             field.errors = [*field.errors, message]
+
+
+def hidden_number(field: HiddenField) -> int | None:
+    """The whole number a page carried back in a hidden field; None if it did not (or not one)."""
+    return int(field.data) if (field.data or "").isdigit() else None
+
+
+class AmendForm(BaseForm):
+    """An amendment carries the version the page was opened at, so that saving over a newer
+    version someone else saved meanwhile is refused, not a silent undoing of their change."""
+
+    version = HiddenField()
+
+    def seen_version(self) -> int | None:
+        return hidden_number(self.version)
 
 
 class Problem(ValueError):

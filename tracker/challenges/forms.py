@@ -14,7 +14,14 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, GovDateField, Problem, no_control_characters, required_text
+from tracker.forms import (
+    BaseForm,
+    GovDateField,
+    Problem,
+    hidden_number,
+    no_control_characters,
+    required_text,
+)
 from tracker.models import CHALLENGE_KIND_LABELS, THEME_LABELS
 from tracker.services import challenges
 
@@ -84,7 +91,7 @@ class StageForm(BaseForm):
     stage = HiddenField()
 
     def expected_stage(self) -> int | None:
-        return int(self.stage.data) if (self.stage.data or "").isdigit() else None
+        return hidden_number(self.stage)
 
 
 class DiscussionForm(StageForm):

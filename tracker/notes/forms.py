@@ -5,7 +5,7 @@ from wtforms import RadioField
 from wtforms.validators import InputRequired
 
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, GovDateField, required_text
+from tracker.forms import AmendForm, BaseForm, GovDateField, required_text
 from tracker.services import notes
 from tracker.services.notes import NOTE_KIND_LABELS
 from tracker.shares.forms import ShareDetailsForm
@@ -36,7 +36,7 @@ class NoteForm(BaseForm):
         return notes.note_problems(self.occurred_on.data, self.text.data, self.themes.data or [])
 
 
-class AmendNoteForm(NoteForm):
+class AmendNoteForm(NoteForm, AmendForm):
     kind = None  # the kind of a note does not change
     reason = required_text(
         "Why are you amending this note?", "Enter why you are amending this note", 2000

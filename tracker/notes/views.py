@@ -82,7 +82,8 @@ def amend_note(case_id: int, note_id: int):
         form.occurred_on.data = found.current.occurred_on
         form.text.data = found.current.text
         form.themes.data = [t for t in found.current.themes.split(",") if t]
-    if form.validate_on_submit():
+        form.version.data = str(found.current.number)
+    if form.validate_on_submit(lambda: notes.amended_since(found, form.seen_version())):
         try:
             notes.amend_note(
                 current_user,
@@ -91,12 +92,15 @@ def amend_note(case_id: int, note_id: int):
                 text=form.text.data,
                 themes=list(form.themes.data or []),
                 reason=form.reason.data,
+                seen=form.seen_version(),
             )
         except notes.NoteError as error:
             form.refused(error)
         else:
             flash("Note amended: the earlier version stays in its history", "success")
             return redirect(url_for("notes.note", case_id=case.id, note_id=found.id))
+    if form.seen_version() != found.current.number:  # and the page says so: saving is a choice
+        form.version.data = str(found.current.number)
     return render_template(
         "notes/note_form.html", case=case, form=form, note=found, title="Amend a case note"
     ), 400 if form.errors else 200

@@ -23,6 +23,14 @@ def serialise(name: str) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
 
 
+def hold(record) -> None:
+    """Serialise the writers of one record, then read it afresh: of twin requests (a double
+    submit, two colleagues at once) the second sees what the first wrote, not what it read
+    before the first committed."""
+    serialise(f"{record.__tablename__}:{record.id}")
+    db.session.refresh(record)
+
+
 def try_serialise(name: str) -> bool:
     """Take the named lock if it is free; False if another transaction holds it."""
     if db.session.get_bind().dialect.name == "postgresql":

@@ -29,7 +29,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, settings
+from tracker.services import audit, locks, settings
 
 NOTE_KIND_LABELS = {
     NoteKind.LIVED_EXPERIENCE: "Child's lived experience",
@@ -105,14 +105,40 @@ def record_note(
     return note
 
 
+def amended_since(note: CaseNote, seen: int | None) -> list[NoteError]:
+    """A page older than the note: saving its amendment would undo a newer one unseen."""
+    if seen is None or seen == note.current.number:
+        return []
+    return [
+        NoteError(
+            "version",
+            "Someone amended this note since you opened it: check their amendment, then save "
+            "yours again if it is still needed",
+        )
+    ]
+
+
 def amend_note(
-    actor: Person, note: CaseNote, *, occurred_on: date, text: str, themes: list[str], reason: str
+    actor: Person,
+    note: CaseNote,
+    *,
+    occurred_on: date,
+    text: str,
+    themes: list[str],
+    reason: str,
+    seen: int | None = None,
 ) -> CaseNoteVersion:
+    """A correction: a new version with a reason. `seen`: the version the amending page showed
+    (default: the one read now); a newer one saved meanwhile refuses this amendment."""
     if actor.agency_id != note.agency_id:
         raise NoteError("reason", "Only the agency that recorded this note can amend it")
     if not reason.strip():
         raise NoteError("reason", "Enter why you are amending this note")
     text, theme_text = _validate(occurred_on, text, themes)
+    seen = note.current.number if seen is None else seen
+    locks.hold(note)
+    for problem in amended_since(note, seen):
+        raise problem
     before = note.current
     version = CaseNoteVersion(
         note=note,

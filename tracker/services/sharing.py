@@ -44,7 +44,7 @@ from tracker.models import (
     SpecialCategoryCircumstance,
     Theme,
 )
-from tracker.services import audit, procedure, settings, workdays
+from tracker.services import audit, locks, procedure, settings, workdays
 
 SENT = "sent"
 RECEIVED = "received"
@@ -420,14 +420,34 @@ def record_share(
     return share
 
 
-def amend_share(actor: Person, share: Share, details: ShareDetails, reason: str) -> ShareVersion:
-    """A correction by the recording agency: a new version with a reason; the old ones stay."""
+def amended_since(share: Share, seen: int | None) -> list[ShareError]:
+    """A page older than the share: saving its amendment would undo a newer one unseen."""
+    if seen is None or seen == share.current.number:
+        return []
+    return [
+        ShareError(
+            "version",
+            "Someone amended this share since you opened it: check their amendment, then save "
+            "yours again if it is still needed",
+        )
+    ]
+
+
+def amend_share(
+    actor: Person, share: Share, details: ShareDetails, reason: str, seen: int | None = None
+) -> ShareVersion:
+    """A correction by the recording agency: a new version with a reason; the old ones stay.
+    `seen`: the version the amending page showed (default: the one read now). A newer one,
+    saved by someone else meanwhile, refuses the amendment rather than undo theirs unseen."""
     if actor.agency_id != share.recorded_by_agency_id:
         raise ShareError("reason", "Only the agency that recorded this share can amend it")
     if not reason.strip():
         raise ShareError("reason", "Enter why you are amending this share")
     details = _validate(details)
     _all(lawful_sharing_problems(details, share.from_agency, share.case))
+    seen = share.current.number if seen is None else seen
+    locks.hold(share)
+    _all(amended_since(share, seen))
     before = share.current
     before_changes = ShareDetails.of_version(before).as_changes()
     version = new_version(share, before.number + 1, details, actor, reason.strip())
@@ -627,6 +647,7 @@ def acknowledge(actor: Person, recipient: Concern) -> None:
             "acknowledge",
             f"Only {recipient.agency.name} can acknowledge this: it is not your agency's",
         )
+    locks.hold(recipient)
     if recipient.acknowledged_at is not None or recipient.state not in (
         ConcernState.AWAITING,
         ConcernState.NOT_NEEDED,
@@ -650,10 +671,19 @@ def acknowledge(actor: Person, recipient: Concern) -> None:
 
 
 def response_problems(
-    recipient: Concern, action_taken: str | None, reason: str | None
+    recipient: Concern, action_taken: str | None, reason: str | None, seen: int | None = None
 ) -> list[ShareError]:
-    """What an answer must say; answering again amends, so it needs a reason too."""
+    """What an answer must say; answering again amends, so it needs a reason too. `seen`: how
+    many answers the answering page showed; another saved since is not overwritten unseen."""
     problems = []
+    if seen is not None and seen != len(recipient.responses):
+        problems.append(
+            ShareError(
+                "version",
+                "Someone in your agency answered this concern since you opened it: read their "
+                "answer, then save yours again if it is still needed",
+            )
+        )
     if not (action_taken or "").strip():
         problems.append(ShareError("action_taken", "Enter what your agency did or decided"))
     if recipient.response is not None and not (reason or "").strip():
@@ -668,10 +698,15 @@ def respond(
     action_taken: str,
     next_steps: str | None = None,
     reason: str | None = None,
+    seen: int | None = None,
 ) -> ConcernResponse:
-    """Answer a concern (what was done or decided). Answering again amends: a reason is needed."""
+    """Answer a concern (what was done or decided). Answering again amends: a reason is needed.
+    `seen`: how many answers the answering page showed (default: as read now). Another answer
+    saved meanwhile refuses this one rather than overwrite it unseen."""
     _check_answering(actor, recipient, "action_taken")
-    problems = response_problems(recipient, action_taken, reason)
+    seen = len(recipient.responses) if seen is None else seen
+    locks.hold(recipient)
+    problems = response_problems(recipient, action_taken, reason, seen)
     if problems:
         raise problems[0]
     amending = recipient.response is not None

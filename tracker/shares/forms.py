@@ -24,7 +24,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from tracker import clock
 from tracker.cases.forms import choices
-from tracker.forms import BaseForm, GovDateField, no_control_characters, required_text
+from tracker.forms import AmendForm, BaseForm, GovDateField, no_control_characters, required_text
 from tracker.models import (
     CIRCUMSTANCE_LABELS,
     CONSENT_LABELS,
@@ -288,7 +288,7 @@ def rating_choices() -> list[tuple[str, str]]:
     )
 
 
-class AmendShareForm(ShareDetailsForm):
+class AmendShareForm(ShareDetailsForm, AmendForm):
     reason = _reason("Why are you amending this share?", "Enter why you are amending this share")
 
 
@@ -376,7 +376,9 @@ class AcknowledgeForm(BaseForm):
     acknowledge = HiddenField("Acknowledge", default="1")
 
 
-class ResponseForm(BaseForm):
+class ResponseForm(AmendForm):
+    """A first answer or an amendment: `version` is how many answers the page showed."""
+
     action_taken = required_text(
         "What did your agency do or decide?", "Enter what your agency did or decided"
     )

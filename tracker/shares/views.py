@@ -189,14 +189,19 @@ def amend(share_id: int):
     form.lawful_context = (case, lambda: share.from_agency)
     if request.method == "GET":
         form.fill_from(share.current)
-    if form.validate_on_submit():
+        form.version.data = str(share.current.number)
+    if form.validate_on_submit(lambda: sharing.amended_since(share, form.seen_version())):
         try:
-            sharing.amend_share(current_user, share, form.details(), form.reason.data)
+            sharing.amend_share(
+                current_user, share, form.details(), form.reason.data, form.seen_version()
+            )
         except sharing.ShareError as error:
             form.refused(error)
         else:
             flash("Share amended: the earlier version stays in its history", "success")
             return redirect(url_for("shares.show", share_id=share.id))
+    if form.seen_version() != share.current.number:  # and the page says so: saving is a choice
+        form.version.data = str(share.current.number)
     return render_template(
         "shares/amend.html", case=case, share=share, form=form, title="Amend a share"
     ), _status(form)
@@ -242,12 +247,16 @@ def respond(share_id: int, recipient_id: int):
         require_nothing_hidden(
             case.id, protected_sources.item_texts(ProtectedItem.RESPONSE, recipient)
         )
-    if request.method == "GET" and amending:
-        form.action_taken.data = recipient.response.action_taken
-        form.next_steps.data = recipient.response.next_steps
+    if request.method == "GET":
+        form.version.data = str(len(recipient.responses))
+        if amending:
+            form.action_taken.data = recipient.response.action_taken
+            form.next_steps.data = recipient.response.next_steps
 
     def what_an_answer_needs():
-        return sharing.response_problems(recipient, form.action_taken.data, form.reason.data)
+        return sharing.response_problems(
+            recipient, form.action_taken.data, form.reason.data, form.seen_version()
+        )
 
     if form.validate_on_submit(what_an_answer_needs):
         try:
@@ -257,12 +266,16 @@ def respond(share_id: int, recipient_id: int):
                 action_taken=form.action_taken.data,
                 next_steps=form.next_steps.data,
                 reason=form.reason.data,
+                seen=form.seen_version(),
             )
         except sharing.ShareError as error:
             form.refused(error)
         else:
             flash("Response amended" if amending else "Response recorded", "success")
             return redirect(url_for("shares.show", share_id=share_id))
+    if form.seen_version() != len(recipient.responses):  # and the page says so: a choice now
+        form.version.data = str(len(recipient.responses))
+        amending = recipient.response is not None
     prepare_protected_sources([case.id])
     return render_template(
         "shares/respond.html",
