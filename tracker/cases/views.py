@@ -116,7 +116,7 @@ def show(case_id: int):
         case_thresholds=thresholds_views.case_thresholds(case),
         case_challenges=case_challenges,
         challenge_dues=challenges.dues(case_challenges, clock.now()),
-        siblings=cases.linked_cases(case),
+        siblings=cases.linked_cases(case, current_user),
         can_change=access.can_change_cases(current_user) and access.is_involved(current_user, case),
         emergency=access.break_glass_grant(current_user, case),
         who_looked=break_glass.recent_accesses(case)

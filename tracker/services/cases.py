@@ -265,11 +265,16 @@ def link_sibling(actor: Person, case: Case, other: Case) -> None:
 
 
 def set_status(actor: Person, case: Case, status: str, reason: str) -> None:
+    """Close or reopen. Under the case row's lock, which disposal takes too: a reopen never lands
+    on a case disposed of meanwhile, and a twin request finds the change made and does nothing."""
     status = CaseStatus(status).value
-    if status == case.status:
-        return
     if not reason.strip():
         raise CaseError("reason", "Enter why the case is being closed or reopened")
+    locks.row(Case, case.id)
+    if case.disposed_at is not None:
+        raise CaseError("reason", "This case's records have been disposed of: it stays closed")
+    if status == case.status:
+        return
     audit.record(
         "case.status_change",
         object_kind="case",
@@ -285,10 +290,11 @@ def set_status(actor: Person, case: Case, status: str, reason: str) -> None:
     db.session.commit()
 
 
-def linked_cases(case: Case) -> list[Case]:
+def linked_cases(case: Case, person: Person) -> list[Case]:
+    """The case's siblings this person may read: the others' existence is not revealed."""
     return list(
         db.session.scalars(
-            select(Case)
+            access.visible_cases(person)
             .join(CaseLink, CaseLink.linked_case_id == Case.id)
             .where(CaseLink.case_id == case.id)
             .order_by(Case.reference)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tracker.extensions import db
 
@@ -21,6 +21,17 @@ def serialise(name: str) -> None:
     """Hold the named lock until the current transaction commits or rolls back."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
+def row(model, row_id: int):
+    """The row, re-read and locked until the transaction ends (FOR UPDATE; its joined relations
+    are not locked: PostgreSQL refuses FOR UPDATE on an outer join's nullable side)."""
+    return db.session.scalar(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    )
 
 
 def hold(record) -> None:
