@@ -18,14 +18,29 @@ from tests.services.test_evidence import build_case_history
 from tracker.extensions import db
 from tracker.models import (
     AuditEvent,
+    BreakGlassGrant,
     CaseNote,
     Challenge,
     DisposalReview,
+    Exemption,
     LegalHold,
+    ProtectedItem,
+    ProtectedSource,
     ReviewStatus,
     Share,
+    SubjectAccessItem,
+    SubjectAccessRequest,
 )
-from tracker.services import api_tokens, cases, retention, transparency
+from tracker.services import (
+    api_tokens,
+    break_glass,
+    cases,
+    notes,
+    protected_sources,
+    retention,
+    subject_access,
+    transparency,
+)
 
 # Everything personal build_case_history (and the closure below) wrote about the child.
 PERSONAL = (
@@ -44,6 +59,22 @@ PERSONAL = (
     "evil.example",
     "Family moved out of the area",
 )
+INFORMANT = "Janet Hollis"
+# What add_records_about_the_case writes: an informant marked as a protected source (the name,
+# the passage that identifies her, why), an emergency access and its review, and a subject
+# access request about the child with a passage redacted from its pack.
+ABOUT_THE_CASE = (
+    INFORMANT,
+    "the neighbour at number 12",
+    "She fears reprisals from the family",
+    "Out of hours: the school nurse phoned about a bruise",
+    "The nurse's call checks out",
+    "Maria Reid",
+    "Grandmother, acting for the mother",
+    "Three agencies hold records on this family",
+    "heard shouting most nights",
+)
+PERSONAL += ABOUT_THE_CASE
 CLOSED_AT = datetime(2026, 6, 10, 12, 0)
 # Agency A is children's social care: closure + 35 years keeps the case longest.
 LAST_DAY = date(2061, 6, 10)
@@ -56,6 +87,79 @@ def closed_case(app, client, world, frozen):
     cases.set_status(world.worker_a, world.case, "closed", "Family moved out of the area")
     transparency.seal()
     return world
+
+
+def add_records_about_the_case(world, frozen) -> dict[str, int]:
+    """What is kept about a closed case besides its own records: a protected source, an
+    emergency access with its review, a subject access request about the child (extended, its
+    pack with a redaction) and one about a person named in the case (a redaction too)."""
+    frozen(datetime(2026, 6, 11, 10, 0))
+    note = notes.record_note(
+        world.worker_a,
+        world.case,
+        kind="significant_event",
+        occurred_on=date(2026, 6, 9),
+        text=f"{INFORMANT}, the neighbour at number 12, heard shouting most nights and saw "
+        "Alex Moore leave at 2am",
+        themes=[],
+    )
+    source = protected_sources.mark(
+        world.worker_a,
+        ProtectedItem.NOTE,
+        note,
+        name=INFORMANT,
+        passages="the neighbour at number 12",
+        reason="She fears reprisals from the family",
+    )
+    grant, _ = break_glass.request_access(
+        world.worker_c, world.case, "Out of hours: the school nurse phoned about a bruise"
+    )
+    break_glass.review(world.auditor, grant, "appropriate", "The nurse's call checks out")
+    about_child = subject_access.record_request(
+        world.auditor,
+        requester_name="Maria Reid",
+        requester_relationship="Grandmother, acting for the mother",
+        case=world.case,
+        person_named=None,
+        received_on=date(2026, 6, 11),
+    )
+    subject_access.extend(
+        world.auditor, about_child, 1, "Three agencies hold records on this family"
+    )
+    about_person = subject_access.record_request(
+        world.auditor,
+        requester_name="Alex Moore",
+        requester_relationship="The person named",
+        case=None,
+        person_named="Alex Moore",
+        received_on=date(2026, 6, 11),
+    )
+    redacted = {}
+    for request, passage in (
+        (about_child, "heard shouting most nights"),
+        (about_person, "leave at 2am"),
+    ):
+        subject_access.assemble(world.auditor, request)
+        [view] = [v for v in subject_access.item_views(request) if passage in v.text]
+        subject_access.review(
+            world.auditor,
+            request,
+            view,
+            decision="redacted",
+            exemption=Exemption.THIRD_PARTY.value,
+            passages=passage,
+        )
+        redacted[request.id] = view.item.id
+    db.session.commit()
+    return {
+        "note": note.id,
+        "source": source.id,
+        "grant": grant.id,
+        "about_child": about_child.id,
+        "about_child_item": redacted[about_child.id],
+        "about_person": about_person.id,
+        "about_person_item": redacted[about_person.id],
+    }
 
 
 def review(app, at: str) -> dict:
@@ -80,11 +184,13 @@ def test_past_retention_queued_once_approved_disposed_and_gone_everywhere(
 ):
     world = closed_case
     case_id = world.case.id
+    about = add_records_about_the_case(world, frozen)
     key = str(transparency.verifier_key())
     pack_before = produce_pack(client, world)
     if db.engine.dialect.name == "sqlite":  # the file search below can find what is there
         db.session.commit()
-        assert "Child One" in "".join(_sqlite_files().values())
+        held = "".join(_sqlite_files().values())
+        assert all(text in held for text in ("Child One", *ABOUT_THE_CASE))
     transparency.seal()
 
     # The last day of retention: not yet due.
@@ -131,7 +237,9 @@ def test_past_retention_queued_once_approved_disposed_and_gone_everywhere(
     assert len(shares) == 2 and all(s.current.summary == marker for s in shares)
     assert shares[0].current.shared_at == datetime(2026, 6, 1, 9, 0)
     assert {r.agency_id for s in shares for r in s.recipients} == {world.agency_b.id}
-    note = db.session.scalar(select(CaseNote).where(CaseNote.case_id == case_id))
+    note = db.session.scalar(
+        select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.id)
+    )
     assert note.current.text == marker and note.current.occurred_on == date(2026, 5, 29)
     challenge = db.session.scalar(select(Challenge).where(Challenge.case_id == case_id))
     assert challenge.what_happened == marker and challenge.status == "resolved"
@@ -157,7 +265,28 @@ def test_past_retention_queued_once_approved_disposed_and_gone_everywhere(
     assert world.case.reference in report and "la-child-protection" in report
     assert "Auditor" in report and "Retention period ended" in report
 
-    seen = _everything_shown(app, client, world, shares, note, challenge)
+    # What is kept about the case stays as structure: who acted, when, and what they decided.
+    source = db.session.get(ProtectedSource, about["source"])
+    assert (source.name, source.passages, source.reason) == ("[protected source]", "", marker)
+    assert source.agency_id == world.agency_a.id and source.item_kind == "note"
+    grant = db.session.get(BreakGlassGrant, about["grant"])
+    assert grant.reason == grant.review_reason == marker
+    assert grant.person_id == world.worker_c.id and grant.reviewed_by_id == world.auditor.id
+    assert grant.review_status == "appropriate"
+    request = db.session.get(SubjectAccessRequest, about["about_child"])
+    assert request.requester_name == request.requester_relationship == marker
+    assert request.extension_reason == marker and request.person_named is None
+    assert request.extended_to == date(2026, 8, 11) and request.recorded_by_id == world.auditor.id
+    # The passages redacted from the case's records go, in any request; a request about a
+    # person named in the case is that person's own record, and keeps who they are.
+    for item_id in (about["about_child_item"], about["about_person_item"]):
+        item = db.session.get(SubjectAccessItem, item_id)
+        assert item.redactions == marker and item.decision == "redacted"
+        assert item.exemption == Exemption.THIRD_PARTY.value
+    other = db.session.get(SubjectAccessRequest, about["about_person"])
+    assert other.person_named == "Alex Moore"
+
+    seen = _everything_shown(app, client, world, shares, note, challenge, about)
     for text in PERSONAL:
         for where, content in seen.items():
             assert text not in content, f"{text!r} still in {where}"
@@ -167,7 +296,7 @@ def test_past_retention_queued_once_approved_disposed_and_gone_everywhere(
             assert text not in content, f"{text!r} still in the database: {where}"
 
 
-def _everything_shown(app, client, world, shares, note, challenge) -> dict[str, str]:
+def _everything_shown(app, client, world, shares, note, challenge, about) -> dict[str, str]:
     """Every page, export and API answer about the case, as text."""
     case_id = world.case.id
     seen: dict[str, str] = {}
@@ -184,6 +313,14 @@ def _everything_shown(app, client, world, shares, note, challenge) -> dict[str, 
         "evidence pack": f"/audit/cases/{case_id}/evidence",
         "audit search": "/audit/",
         "disposal report": "/retention/disposed",
+        "informant's note": f"/cases/{case_id}/notes/{about['note']}",
+        "emergency access reviews": "/emergency-access/reviews",
+        "emergency access": f"/emergency-access/{about['grant']}/review",
+        "subject access requests": "/subject-access/",
+        "subject access request": f"/subject-access/{about['about_child']}",
+        "subject access item": f"/subject-access/{about['about_child']}"
+        f"/items/{about['about_child_item']}",
+        "subject access pack": f"/subject-access/{about['about_child']}/pack",
         "reports": "/reports/?from_date=1&from_date=1&from_date=2026"
         "&to_date=31&to_date=12&to_date=2026",
         **{f"share {s.id}": f"/shares/{s.id}" for s in shares},
@@ -216,6 +353,14 @@ def _everything_shown(app, client, world, shares, note, challenge) -> dict[str, 
     sign_in_as(client, world.worker_a)
     seen["worker's case page"] = client.get(f"/cases/{case_id}").get_data(as_text=True)
     seen["worker's home"] = client.get("/").get_data(as_text=True)
+    # Another agency reads the disposal marker, not a protected source made of it.
+    sign_in_as(client, world.worker_b)
+    seen["other agency's note"] = client.get(f"/cases/{case_id}/notes/{about['note']}").get_data(
+        as_text=True
+    )
+    assert world.case.child_name in seen["other agency's note"]
+    assert "[protected source]" not in seen["other agency's note"]
+    sign_in_as(client, world.worker_a)
     # Nothing is added to a disposed-of case again, by page or by API.
     for path in (f"/cases/{case_id}/status", f"/cases/{case_id}/shares/new"):
         assert client.get(path).status_code == 403, path
@@ -513,3 +658,10 @@ def test_a_case_reopened_after_queueing_is_not_disposed_of(app, client, closed_c
     ]
     db.session.expire_all()
     assert world.case.disposed_at is None and world.case.child_name == "Child One"
+
+
+def test_disposal_knows_every_kind_of_subject_access_item():
+    """A kind of record added to subject access packs must be added to disposal too, or the
+    passages redacted from it would outlive the case."""
+    kinds = retention.subject_access_records(0, [], [], [], [])
+    assert set(kinds) == set(subject_access.RENDERERS)

@@ -9,8 +9,10 @@
 - A legal hold on a case, with a reason, refuses its disposal until it is lifted (with a reason).
 - Disposal replaces the case's personal content in every table with "disposed of on DATE under
   RULE" and erases the personal content of its audit events (audit.erase_case_content), keeping
-  the structure (dates, agencies, counts) the reports count. The leaves of the audit log keep
-  their commitments, so `flask tracker audit verify` and packs handed out before still pass.
+  the structure (dates, agencies, counts) the reports count. That includes what is kept about
+  the case: its protected sources, break-glass grants and subject access requests (and the
+  passages redacted from its records in any request). The leaves of the audit log keep their
+  commitments, so `flask tracker audit verify` and packs handed out before still pass.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy import case as when
-from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
+    BreakGlassGrant,
     Case,
     CaseAgency,
     CaseNote,
@@ -42,12 +45,15 @@ from tracker.models import (
     LegalHold,
     NoShareDecision,
     Person,
+    ProtectedSource,
     ReviewStatus,
     Share,
     ShareVersion,
+    SubjectAccessItem,
+    SubjectAccessRequest,
     ThresholdView,
 )
-from tracker.services import audit, retention_schedule, workdays
+from tracker.services import audit, locks, protected_sources, retention_schedule, workdays
 
 DISPOSE = "dispose"
 DEFER = "defer"
@@ -57,17 +63,6 @@ class RetentionError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-
-
-def _locked(model, row_id: int):
-    """The row, re-read and locked until the transaction ends (its joined relations are not
-    locked: PostgreSQL refuses FOR UPDATE on an outer join's nullable side)."""
-    return db.session.scalar(
-        select(model)
-        .where(model.id == row_id)
-        .with_for_update(of=model)
-        .execution_options(populate_existing=True)
-    )
 
 
 def _today(now: datetime | None = None) -> date:
@@ -260,7 +255,7 @@ def decision_problems(decision: Decision, item: DisposalReview) -> list[Retentio
 def decide(reviewer: Person, item_id: int, decision: Decision) -> DisposalReview:
     """Dispose of a queued case, or defer it, with a reason. A decided item is refused (the
     first decision stands): the item's row is locked, so a concurrent twin sees it decided."""
-    item = _locked(DisposalReview, item_id)
+    item = locks.row(DisposalReview, item_id)
     if item is None or item.status != ReviewStatus.PENDING.value:
         raise RetentionError("decision", "This item has already been decided")
     if decision.decision not in (DISPOSE, DEFER):
@@ -269,7 +264,7 @@ def decide(reviewer: Person, item_id: int, decision: Decision) -> DisposalReview
         raise RetentionError("reason", "Enter the reason for your decision")
     # Lock the case: a legal hold set at the same moment either comes first (and refuses this)
     # or waits until the case is disposed of.
-    found = _locked(Case, item.case_id)
+    found = locks.row(Case, item.case_id)
     problems = decision_problems(decision, item)
     if problems:
         raise problems[0]
@@ -301,7 +296,7 @@ def decide(reviewer: Person, item_id: int, decision: Decision) -> DisposalReview
 
 
 def set_hold(reviewer: Person, case_id: int, reason: str) -> LegalHold:
-    found = _locked(Case, case_id)
+    found = locks.row(Case, case_id)
     if not reason.strip():
         raise RetentionError("reason", "Enter why the records must be kept")
     if found is None or found.disposed_at is not None:
@@ -326,7 +321,7 @@ def set_hold(reviewer: Person, case_id: int, reason: str) -> LegalHold:
 
 
 def lift_hold(reviewer: Person, case_id: int, reason: str) -> LegalHold:
-    _locked(Case, case_id)
+    locks.row(Case, case_id)
     hold = standing_hold(case_id)
     if hold is None:
         raise RetentionError("reason", "This case is not under a legal hold")
@@ -426,6 +421,11 @@ def _dispose(reviewer: Person, found: Case, item: DisposalReview) -> None:
         DisposalReview.case_id == case_id, DisposalReview.id != item.id
     )
     _replace(DisposalReview, earlier, ("reason",), marker)
+    _replace_protected_sources(case_id, marker)
+    # Why someone outside the case needed it in an emergency, and the auditor's view of that;
+    # who asked, from which agency, when, and who reviewed it (and how) stay.
+    _replace(BreakGlassGrant, [case_id], ("reason", "review_reason"), marker, key="case_id")
+    _replace_subject_access(case_id, shares, recipients, notes, challenges, marker)
     _replace_api_answers(case_id, shares, recipients, challenges, marker)
     counts = {
         "shares": db.session.scalar(select(func.count()).select_from(shares.subquery())),
@@ -454,6 +454,60 @@ def _dispose(reviewer: Person, found: Case, item: DisposalReview) -> None:
         reason=item.reason,
         actor=reviewer,
     )
+
+
+def _replace_protected_sources(case_id: int, marker: str) -> None:
+    """An informant's name, the passages that identify them and why they fear harm. The name and
+    passages are the case's redaction terms (tracker.services.protected_sources): the marker there
+    would hide the disposal marker itself from other agencies, so the name becomes the redaction
+    placeholder (a term that only ever matches itself) and the passages none. Who marked it,
+    for which agency, on which record and when stay."""
+    db.session.execute(
+        update(ProtectedSource)
+        .where(ProtectedSource.case_id == case_id)
+        .values(name=protected_sources.PLACEHOLDER, passages="", reason=marker)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _replace_subject_access(case_id, shares, recipients, notes, challenges, marker: str) -> None:
+    """A request about the child names who asked and why it took longer; the passages a reviewer
+    redacted from an item are copies of the case's words, in this case's requests and in those
+    about a person named in its records. The dates, decisions, exemptions and reviewers stay."""
+    _replace(
+        SubjectAccessRequest,
+        [case_id],
+        ("requester_name", "requester_relationship", "person_named", "extension_reason"),
+        marker,
+        key="case_id",
+    )
+    records = subject_access_records(case_id, shares, recipients, notes, challenges)
+    requests = select(SubjectAccessRequest.id).where(SubjectAccessRequest.case_id == case_id)
+    items = select(SubjectAccessItem.id).where(
+        or_(
+            SubjectAccessItem.request_id.in_(requests),
+            *(
+                and_(SubjectAccessItem.kind == kind, SubjectAccessItem.object_id.in_(ids))
+                for kind, ids in records.items()
+            ),
+        )
+    )
+    _replace(SubjectAccessItem, items, ("redactions",), marker)
+
+
+def subject_access_records(case_id, shares, recipients, notes, challenges) -> dict:
+    """A subject access item's kind -> the ids of this case's records of that kind (every kind
+    of tracker.services.subject_access.RENDERERS: a test keeps the two in step)."""
+    return {
+        "case": [case_id],
+        "share": select(ShareVersion.id).where(ShareVersion.share_id.in_(shares)),
+        "response": select(ConcernResponse.id).where(ConcernResponse.recipient_id.in_(recipients)),
+        "outcome": recipients,
+        "note": select(CaseNoteVersion.id).where(CaseNoteVersion.note_id.in_(notes)),
+        "threshold": select(ThresholdView.id).where(ThresholdView.case_id == case_id),
+        "no_share": select(NoShareDecision.id).where(NoShareDecision.case_id == case_id),
+        "challenge": challenges,
+    }
 
 
 def _replace_api_answers(case_id, shares, recipients, challenges, marker: str) -> None:
