@@ -29,7 +29,7 @@ from tracker.extensions import db
 from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
 from tracker.protected_sources.views import prepare as prepare_protected_sources
 from tracker.protected_sources.views import redactor
-from tracker.services import challenges, leads, procedure
+from tracker.services import cases, challenges, leads, procedure
 
 blueprint = Blueprint("challenges", __name__)
 
@@ -114,6 +114,7 @@ def raise_challenge(case_id: int):
         draft.pop("risk_advice_shown_at", None)
         _save_draft(case_id, draft)
         return redirect(url_for("challenges.details", case_id=case.id))
+    cases.record_view(case, "case.form_view")  # the page names the child: a view of case data
     return render_template(
         "challenges/risk.html", case=case, form=form, title="Raise a professional challenge"
     ), _status(form)
@@ -125,6 +126,7 @@ def immediate_risk(case_id: int):
     draft = _draft(case_id)
     if not draft or not draft.get("immediate_risk"):
         return redirect(url_for("challenges.raise_challenge", case_id=case.id))
+    cases.record_view(case, "case.form_view")
     return render_template(
         "challenges/immediate_risk.html",
         case=case,
@@ -188,6 +190,7 @@ def details(case_id: int):
 
 
 def _render_details(case: Case, form: DetailsForm, draft: dict):
+    cases.record_view(case, "case.form_view")  # it lists the case's shares and notes too
     return render_template(
         "challenges/details.html",
         case=case,
@@ -234,6 +237,7 @@ def check(case_id: int):
     about = db.session.get(Agency, draft["about_agency_id"])
     shares, notes = challenges.evidence_options(case)
     prepare_protected_sources([case.id])
+    cases.record_view(case, "case.form_view")
     return render_template(
         "challenges/check.html",
         case=case,

@@ -44,6 +44,7 @@ def record_note(case_id: int):
         else:
             flash("Note recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id))
+    cases.record_view(case, "case.form_view")  # the page names the child: a view of case data
     return render_template(
         "notes/note_form.html", case=case, form=form, note=None, title="Add a case note"
     ), 400 if form.errors else 200
@@ -101,6 +102,7 @@ def amend_note(case_id: int, note_id: int):
             return redirect(url_for("notes.note", case_id=case.id, note_id=found.id))
     if form.seen_version() != found.current.number:  # and the page says so: saving is a choice
         form.version.data = str(found.current.number)
+    cases.record_view(case, "case.form_view")
     return render_template(
         "notes/note_form.html", case=case, form=form, note=found, title="Amend a case note"
     ), 400 if form.errors else 200

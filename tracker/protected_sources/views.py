@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from tracker import access
 from tracker.models import ProtectedItem
 from tracker.protected_sources.forms import ProtectedSourceForm
-from tracker.services import notes, protected_sources, sharing
+from tracker.services import cases, notes, protected_sources, sharing
 
 blueprint = Blueprint("protected_sources", __name__)
 
@@ -77,6 +77,7 @@ def _mark(kind: str, item, case_id: int, back: str):
             flash("Protected source marked: other agencies see [protected source]", "success")
             return redirect(back)
     prepare([case.id])
+    cases.record_view(case, "case.form_view")  # the page names the child: a view of case data
     return render_template(
         "protected_sources/mark.html",
         case=case,

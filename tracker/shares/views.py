@@ -22,6 +22,7 @@ from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome, ProtectedItem
 from tracker.protected_sources.views import prepare as prepare_protected_sources
 from tracker.protected_sources.views import redactor, require_nothing_hidden
 from tracker.services import (
+    cases,
     no_share,
     procedure,
     protected_sources,
@@ -136,6 +137,7 @@ def _record(case_id: int, recorded_as: str):
         else:
             flash("Share recorded", "success")
             return redirect(url_for("shares.show", share_id=share.id))
+    cases.record_view(case, "case.form_view")  # the page names the child: a view of case data
     return render_template(
         "shares/record.html",
         case=case,
@@ -202,6 +204,7 @@ def amend(share_id: int):
             return redirect(url_for("shares.show", share_id=share.id))
     if form.seen_version() != share.current.number:  # and the page says so: saving is a choice
         form.version.data = str(share.current.number)
+    cases.record_view(case, "case.form_view")
     return render_template(
         "shares/amend.html", case=case, share=share, form=form, title="Amend a share"
     ), _status(form)
@@ -277,6 +280,7 @@ def respond(share_id: int, recipient_id: int):
         form.version.data = str(len(recipient.responses))
         amending = recipient.response is not None
     prepare_protected_sources([case.id])
+    cases.record_view(case, "case.form_view")
     return render_template(
         "shares/respond.html",
         case=case,
@@ -348,6 +352,7 @@ def record_no_share(case_id: int):
         else:
             flash("Decision not to share recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id, _anchor="no-share"))
+    cases.record_view(case, "case.form_view")
     return render_template(
         "shares/no_share.html", case=case, form=form, title="Record a decision not to share"
     ), _status(form)

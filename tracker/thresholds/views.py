@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from tracker import access
 from tracker.cases.forms import choices
 from tracker.models import Case
-from tracker.services import notes
+from tracker.services import cases, notes
 from tracker.thresholds.forms import ThresholdForm
 
 blueprint = Blueprint("thresholds", __name__)
@@ -36,6 +36,7 @@ def threshold(case_id: int):
         else:
             flash("Threshold view recorded", "success")
             return redirect(url_for("cases.show", case_id=case.id))
+    cases.record_view(case, "case.form_view")  # the page names the child: a view of case data
     return render_template(
         "thresholds/threshold.html",
         case=case,
