@@ -426,6 +426,99 @@ def test_every_other_update_or_delete_is_refused(app, world, statement):
     assert verify_cli(app).exit_code == 0
 
 
+ERASED = (
+    "content = NULL, salt = NULL, erased_at = '2026-11-18 10:30:00', erased_by = 'retention', "
+    "erased_rule = 'la-child-protection', erased_reason = 'routine'"
+)
+
+
+def erase_raw(event_id: int, erasure_event_id: int | None = None) -> None:
+    """An erasure as someone with the app's database login could write it, not as the app does."""
+    db.session.execute(
+        text(
+            f"UPDATE audit_content SET {ERASED}, erasure_event_id = :erasure WHERE event_id = :id"
+        ),
+        {"id": event_id, "erasure": erasure_event_id},
+    )
+
+
+@pytest.mark.parametrize("erasure", ["none", "a case view", "missing"])
+def test_erasing_content_without_its_erasure_event_is_refused(app, world, erasure):
+    ids = sealed_history(app, world, 3)
+    pointed = {"none": None, "a case view": ids[2], "missing": 999_999}[erasure]
+    with pytest.raises(Exception, match="append-only"):
+        erase_raw(ids[0], pointed)
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(AuditEvent, ids[0]).content_row.content is not None
+    assert verify_cli(app).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "erasure, why",
+    [
+        ("none", "no erasure event records it"),
+        ("missing", "its erasure event 999999 does not exist"),
+        ("a case view", "is case.view, not an erasure"),
+        ("another event's erasure", "names neither this event nor its case"),
+        ("no rule", "records rule None, not r"),
+    ],
+)
+def test_an_erasure_not_accounted_for_is_reported_by_verify(app, world, erasure, why):
+    """With the triggers dropped (a superuser, the database file), the erasure still shows."""
+    ids = sealed_history(app, world, 3)
+    target = audit.record("auth.sign_in", actor=world.worker_a)  # no case: only its own erasure
+    db.session.commit()
+    other = audit.erase_content(ids[1], rule="r", reason="lawful", actor_label="cli")
+    transparency.seal()
+    assert verify_cli(app).exit_code == 0
+    pointed = {
+        "none": None,
+        "missing": 999_999,
+        "a case view": ids[2],
+        "another event's erasure": other.id,
+    }.get(erasure)
+    if erasure == "no rule":  # an erasure event written by hand, saying nothing of a rule
+        pointed = audit.record(
+            "audit.erase_content", object_kind="audit_event", object_id=target.id
+        ).id
+    drop_triggers()
+    db.session.execute(
+        text(
+            "UPDATE audit_content SET content = NULL, salt = NULL, erased_at = '2026-11-18 10:30:00',"
+            " erased_rule = 'r', erasure_event_id = :erasure WHERE event_id = :id"
+        ),
+        {"id": target.id, "erasure": pointed},
+    )
+    db.session.commit()
+    result = verify_cli(app)
+    assert result.exit_code == 1, result.output
+    leaf = db.session.scalar(select(AuditEvent.leaf_index).where(AuditEvent.id == target.id))
+    assert f"leaf {leaf} (event {target.id}): its content was erased but " in result.stderr
+    assert why in result.stderr and "not accounted for (tampered)" in result.stderr
+
+
+def test_lawful_erasures_verify_even_when_the_erasure_is_erased_in_turn(app, world):
+    ids = sealed_history(app, world, 3)
+    one = audit.erase_content(
+        ids[0], rule="retention-7y", reason="Retention ended", actor_label="cli"
+    )
+    transparency.seal()
+    assert verify_cli(app).exit_code == 0
+    # The case's disposal erases the rest, the first erasure's own content among them (it is
+    # about the case): the columns of that erasure still account for event ids[0].
+    erased = audit.erase_case_content(
+        world.case.id, rule="la-child-protection", reason="Disposed", actor=world.auditor
+    )
+    db.session.commit()
+    assert ids[1] in erased and one.id in erased and ids[0] not in erased
+    transparency.seal()
+    db.session.expire_all()
+    assert db.session.get(AuditEvent, one.id).content_row.content is None
+    result = verify_cli(app)
+    assert result.exit_code == 0, result.output
+
+
 def test_truncate_is_refused_on_postgresql(app, world):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no TRUNCATE")
@@ -496,3 +589,12 @@ def test_keygen_writes_a_private_key_file_once_and_prints_the_verifier_key(app, 
         args=["tracker", "audit", "keygen", "--name", "has space", "--out", str(tmp_path / "x")]
     )
     assert bad.exit_code != 0
+
+
+def test_a_lawful_erasure_verifies_before_the_next_seal(app, world):
+    """Verification between an erasure and the seal that logs its event is no false alarm."""
+    ids = sealed_history(app, world, 3)
+    audit.erase_content(ids[0], rule="la-child-protection", reason="routine", actor_label="cli")
+    db.session.commit()
+    result = verify_cli(app)
+    assert result.exit_code == 0, result.output

@@ -94,7 +94,9 @@ class AuditContent(db.Model):
     """An event's personal content and the salt of its commitment; erasable, never deleted.
 
     Erasing blanks content and salt and records who, when, under which retention rule and why
-    (and the event that recorded the erasure). Triggers allow that one change, once.
+    (and the event that recorded the erasure). Triggers allow that one change, once, and only
+    with erasure_event_id naming the audit.erase_content event that records it (migration 0020);
+    verification holds every erased row to the same (tracker.services.audit.unaccounted_erasure).
     """
 
     event_id: Mapped[int] = mapped_column(ForeignKey("audit_event.id"), primary_key=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Row, Select, func, select, text
 from sqlalchemy.orm import Session
 
 from tracker import clock, database
@@ -61,6 +61,9 @@ LEAF_FIELDS = (
     "content_commitment",
 )
 CONTENT_FIELDS = ("person_name", "address", "user_agent", "changes", "reason")
+# The event that records an erasure of content; the erased row's erasure_event_id names it, and
+# both verification (transparency.verify) and the database's triggers (migration 0020) insist on it.
+ERASURE_ACTION = "audit.erase_content"
 
 
 def _json_value(value: Any) -> Any:
@@ -257,7 +260,9 @@ def erase_content(event_id: int, *, rule: str, reason: str, actor_label: str) ->
     """Replace an event's personal content with an erasure record; the erasure is an event too.
 
     The leaf keeps its commitment, so the tree, checkpoints and packs already handed out stay
-    valid. Erasing twice is refused (the first erasure stands).
+    valid. Erasing twice is refused (the first erasure stands). The erasure event names the event
+    (object audit_event / event_id) and the erased row points at it (erasure_event_id), in the
+    same UPDATE: the database refuses an erasure without it, and verification reports one.
     """
     row = db.session.get(AuditContent, event_id, with_for_update=True)
     if row is None:
@@ -268,7 +273,7 @@ def erase_content(event_id: int, *, rule: str, reason: str, actor_label: str) ->
         )
     target = db.session.get(AuditEvent, event_id)
     erasure = record(
-        "audit.erase_content",
+        ERASURE_ACTION,
         object_kind="audit_event",
         object_id=event_id,
         case_id=target.case_id,
@@ -298,7 +303,8 @@ def erase_case_content(case_id: int, *, rule: str, reason: str, actor: Person) -
     one event recording the erasure; in the caller's transaction (the caller commits).
 
     Returns the ids of the events erased. Their leaves keep their commitments, as with
-    erase_content, so the log and packs already handed out stay valid.
+    erase_content, so the log and packs already handed out stay valid. The erasure event names
+    the case (object case / case_id) and lists the events erased; each erased row points at it.
     """
     rows = db.session.scalars(
         select(AuditContent)
@@ -309,7 +315,7 @@ def erase_case_content(case_id: int, *, rule: str, reason: str, actor: Person) -
     ).all()
     erased = [row.event_id for row in rows]
     erasure = record(
-        "audit.erase_content",
+        ERASURE_ACTION,
         object_kind="case",
         object_id=case_id,
         case_id=case_id,
@@ -320,6 +326,76 @@ def erase_case_content(case_id: int, *, rule: str, reason: str, actor: Person) -
     for row in rows:
         _blank(row, erasure, rule=rule, reason=reason, erased_by=actor.name)
     return erased
+
+
+def erasure_record(erasure_event_id: int | None) -> Row | None:
+    """The columns of an erasure event that `unaccounted_erasure` reads (None: no such event)."""
+    if erasure_event_id is None:
+        return None
+    return db.session.execute(
+        select(
+            AuditEvent.id,
+            AuditEvent.action,
+            AuditEvent.object_kind,
+            AuditEvent.object_id,
+            AuditEvent.case_id,
+            AuditContent.content,
+        )
+        .outerjoin(AuditContent, AuditContent.event_id == AuditEvent.id)
+        .where(AuditEvent.id == erasure_event_id)
+    ).first()
+
+
+def unaccounted_erasure(event_row: AuditEvent, erasure: Row | None) -> str | None:
+    """Why an event's erased content is not accounted for as erase_content and
+    erase_case_content account for it (None: it is). `erasure` is erasure_record() of the row's
+    erasure_event_id.
+
+    The erasure must be an audit.erase_content event naming this event (object audit_event) or
+    its case (object case); while its content stands, its rule must be the row's and, for a case,
+    its list of events must hold this one. It need not be sealed yet: the next seal puts it in
+    the log, in plain view, so an erasure between seals is no false alarm.
+    """
+    row = event_row.content_row
+    if row.erasure_event_id is None:
+        return "no erasure event records it"
+    if erasure is None:
+        return f"its erasure event {row.erasure_event_id} does not exist"
+    if erasure.action not in (ERASURE_ACTION, ERASURE_ACTION + BREAK_GLASS_ACTION_SUFFIX):
+        return f"event {erasure.id}, named as its erasure, is {erasure.action}, not an erasure"
+    by_event = erasure.object_kind == "audit_event" and erasure.object_id == event_row.id
+    by_case = (
+        erasure.object_kind == "case"
+        and event_row.case_id is not None
+        and erasure.object_id == event_row.case_id
+        and erasure.case_id == event_row.case_id
+    )
+    if not (by_event or by_case):
+        return f"its erasure event {erasure.id} names neither this event nor its case"
+    # The erasure's own content may be erased in turn (its columns stand), and content that does
+    # not match its commitment is reported at the erasure's own leaf.
+    changes = _erasure_changes(erasure.content)
+    if changes is not None:
+        rule = _after(changes, "rule")
+        if rule != row.erased_rule:
+            return f"its erasure event {erasure.id} records rule {rule}, not {row.erased_rule}"
+        events = _after(changes, "events")
+        if by_case and not (isinstance(events, list) and event_row.id in events):
+            return f"its erasure event {erasure.id} does not list it among the events erased"
+    return None
+
+
+def _erasure_changes(content: str | None) -> dict[str, Any] | None:
+    try:
+        changes = json.loads(content).get("changes") if content else None
+    except (ValueError, AttributeError):
+        return None
+    return changes if isinstance(changes, dict) else None
+
+
+def _after(changes: dict[str, Any], field: str) -> Any:
+    value = changes.get(field)
+    return value[1] if isinstance(value, list) and len(value) == 2 else None
 
 
 class ErasureError(ValueError):

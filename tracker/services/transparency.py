@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from tracker import clock, database
 from tracker.extensions import db
@@ -279,6 +279,9 @@ def verify(extra_notes: list[tuple[str, str]] | None = None) -> Verification:
 
     extra_notes: (where, note) pairs held outside the database, e.g. --checkpoint FILE. The
     checkpoint log file (AUDIT_CHECKPOINT_LOG) is always read too.
+
+    Each sealed event's content must match the commitment in its leaf or, erased, be accounted
+    for by the erasure event that erased it (audit.unaccounted_erasure).
     """
     key = verifier_key()
     # (tier, leaf index, message), the first reported: a differing leaf (tier 0) before a
@@ -333,6 +336,7 @@ def verify(extra_notes: list[tuple[str, str]] | None = None) -> Verification:
                 )
             )
 
+    erasures = _Erasures()
     frontier = Frontier()
     roots_ok_below = 0  # the largest size whose checkpoints all matched
     count = 0
@@ -351,9 +355,19 @@ def verify(extra_notes: list[tuple[str, str]] | None = None) -> Verification:
                 )
             )
         content = event_row.content_row
-        if content.content is not None and (
-            content_commitment(content.salt, content.content) != event_row.content_commitment
-        ):
+        if content.content is None or content.salt is None:
+            # Erased: only as the retention rules erase, recorded by an erasure event.
+            why = audit.unaccounted_erasure(event_row, erasures.get(content.erasure_event_id))
+            if why:
+                problems.append(
+                    (
+                        0,
+                        index,
+                        f"leaf {index} (event {event_row.id}): its content was erased but {why}: "
+                        "the erasure is not accounted for (tampered)",
+                    )
+                )
+        elif content_commitment(content.salt, content.content) != event_row.content_commitment:
             problems.append(
                 (
                     0,
@@ -388,6 +402,24 @@ def verify(extra_notes: list[tuple[str, str]] | None = None) -> Verification:
         checkpoints=len(stored) + len(outside),
         sealed=count,
     )
+
+
+class _Erasures:
+    """Erasure events by id, read once each (a case's disposal erases many events with one)."""
+
+    LIMIT = 1024  # a long log must not fill memory
+
+    def __init__(self) -> None:
+        self._read: dict[int, Row | None] = {}
+
+    def get(self, event_id: int | None) -> Row | None:
+        if event_id is None:
+            return None
+        if event_id not in self._read:
+            if len(self._read) >= self.LIMIT:
+                self._read.clear()
+            self._read[event_id] = audit.erasure_record(event_id)
+        return self._read[event_id]
 
 
 def _differs(first: int, size: int, where: str) -> str:
