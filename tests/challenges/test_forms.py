@@ -253,3 +253,45 @@ def test_no_escalation_past_the_last_stage(client, world, password_hash, frozen)
         f"/challenges/{challenge.id}/escalate", data={"why": "Further", "stage": "4"}
     )
     assert_form_error(response, "Stage 4 is the last stage: record a discussion or resolve it")
+
+
+def _session_cookie_text(client) -> str:
+    """What the browser holds in its session cookie, read as anyone holding it can: no key."""
+    import base64
+    import zlib
+
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        return ""
+    compressed, data = cookie.value.startswith("."), cookie.value.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    return (zlib.decompress(raw) if compressed else raw).decode()
+
+
+def test_the_answers_stay_on_the_server_and_twice_sent_raise_one_challenge(
+    app, client, world, raising
+):
+    """The session cookie is signed, not encrypted: what happened never goes in it. And the last
+    step sent twice (a second tab, a double click without JavaScript) raises one challenge."""
+    said = "The plan leaves out school, where she is most often seen."
+    assert (
+        client.post(f"{raising}/details", data=details(world, what_happened=said)).status_code
+        == 302
+    )
+    assert said in page_text(client.get(f"{raising}/check"))
+    assert "leaves out school" not in _session_cookie_text(client)
+
+    second_tab = app.test_client()
+    sign_in_as(second_tab, world.worker_a)
+    first = client.post(f"{raising}/check")
+    again = second_tab.post(f"{raising}/check")
+    [challenge] = db.session.scalars(db.select(Challenge)).all()
+    assert first.headers["Location"] == again.headers["Location"] == f"/challenges/{challenge.id}"
+    raised = db.session.scalars(
+        db.select(ChallengeEvent).where(ChallengeEvent.challenge_id == challenge.id)
+    ).all()
+    assert len(raised) == 1
+
+    # A new challenge on the case starts afresh.
+    assert client.get(raising).status_code == 200
+    assert client.get(f"{raising}/check").status_code == 302

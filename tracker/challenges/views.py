@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -29,7 +28,7 @@ from tracker.extensions import db
 from tracker.models import CHALLENGE_KIND_LABELS, Agency, Case, Challenge, ChallengeKind
 from tracker.protected_sources.views import prepare as prepare_protected_sources
 from tracker.protected_sources.views import redactor
-from tracker.services import cases, challenges, leads, procedure
+from tracker.services import cases, challenge_drafts, challenges, leads, procedure
 
 blueprint = Blueprint("challenges", __name__)
 
@@ -57,16 +56,12 @@ DRAFT_FIELDS = (
 )
 
 
-def _draft_key(case_id: int) -> str:
-    return f"challenge_draft:{case_id}"
-
-
 def _draft(case_id: int) -> dict | None:
-    return session.get(_draft_key(case_id))
+    return challenge_drafts.answers(current_user, case_id)
 
 
 def _save_draft(case_id: int, draft: dict) -> None:
-    session[_draft_key(case_id)] = draft
+    challenge_drafts.save(current_user, case_id, draft)
 
 
 def _case_for_raising(case_id: int) -> Case:
@@ -203,10 +198,16 @@ def _render_details(case: Case, form: DetailsForm, draft: dict):
 @blueprint.route("/cases/<int:case_id>/challenges/new/check", methods=["GET", "POST"])
 def check(case_id: int):
     case = _case_for_raising(case_id)
-    draft = _require_draft(case_id)
-    if draft is None or "kind" not in draft:
-        return redirect(url_for("challenges.raise_challenge", case_id=case.id))
     if request.method == "POST":  # the app-wide CSRF protection has checked the token
+        # Under the draft's lock: the same answers sent twice raise one challenge.
+        draft, raised = challenge_drafts.raising(current_user, case)
+        if raised is not None:
+            return redirect(url_for("challenges.show", challenge_id=raised.id))
+    else:
+        draft = _draft(case_id)
+    if draft is None or "immediate_risk" not in draft or "kind" not in draft:
+        return redirect(url_for("challenges.raise_challenge", case_id=case.id))
+    if request.method == "POST":
         try:
             challenge = challenges.raise_challenge(
                 current_user,
@@ -226,12 +227,14 @@ def check(case_id: int):
                 note_ids=draft.get("note_ids") or [],
                 concern_id=draft.get("concern_id"),
                 threshold_view_id=draft.get("threshold_view_id"),
+                commit=False,
             )
         except challenges.ChallengeError as error:
             details_form = _details_form(case, draft)
             details_form.refused(error, "what_happened")
             return _render_details(case, details_form, draft)
-        session.pop(_draft_key(case_id), None)
+        challenge_drafts.mark_raised(current_user, case, challenge)
+        db.session.commit()
         flash(f"Professional challenge {challenge.id} raised: stage 1 has begun", "success")
         return redirect(url_for("challenges.show", challenge_id=challenge.id))
     about = db.session.get(Agency, draft["about_agency_id"])

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import clock
@@ -206,6 +206,21 @@ class ChallengeAction(db.Model):
     description: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(String(120))
     due_on: Mapped[date]
+
+
+class ChallengeDraft(db.Model):
+    """A challenge being raised: one person's answers to its steps so far, on one case. Kept on
+    the server, not in the session cookie, because they hold case text. Once raised, it names
+    the challenge, so the same answers sent again open nothing more."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("child_case.id"))
+    answers: Mapped[str] = mapped_column(Text)  # JSON
+    saved_at: Mapped[datetime] = mapped_column(default=clock.now)
+    raised_challenge_id: Mapped[int | None] = mapped_column(ForeignKey("challenge.id"))
+
+    __table_args__ = (UniqueConstraint("person_id", "case_id"),)
 
 
 class NamedLead(db.Model):

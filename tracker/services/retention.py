@@ -37,6 +37,7 @@ from tracker.models import (
     CaseStatus,
     Challenge,
     ChallengeAction,
+    ChallengeDraft,
     ChallengeEvent,
     Concern,
     ConcernResponse,
@@ -425,6 +426,8 @@ def _dispose(reviewer: Person, found: Case, item: DisposalReview) -> None:
     # Why someone outside the case needed it in an emergency, and the auditor's view of that;
     # who asked, from which agency, when, and who reviewed it (and how) stay.
     _replace(BreakGlassGrant, [case_id], ("reason", "review_reason"), marker, key="case_id")
+    # A challenge someone had begun to raise on the case: its answers go, it starts again.
+    _replace(ChallengeDraft, [case_id], ("answers",), json.dumps({}), key="case_id")
     _replace_subject_access(case_id, shares, recipients, notes, challenges, marker)
     _replace_api_answers(case_id, shares, recipients, challenges, marker)
     counts = {
