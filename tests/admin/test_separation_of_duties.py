@@ -524,3 +524,34 @@ def test_twin_decisions_by_two_leads_decide_once(world, password_hash):
     with pytest.raises(people.ApprovalError):
         people.decide(second_lead, approval.id, approve=False)
     assert person.active
+
+
+def test_no_admin_alone_makes_a_partnership_wide_reader(client, world, second_admin):
+    """A lead of the partnership's business unit reads every challenge: neither making their
+    agency that unit nor making one of its workers a lead is one administrator's word."""
+    from tests.helpers import assert_form_error
+    from tracker import access
+
+    agency = world.agency_c
+    people.update(world.admin, world.worker_c, role="lead", active=True, away=False)
+    assert world.worker_c.role == "lead" and not access.reads_partnership_wide(world.worker_c)
+    sign_in_as(client, world.admin)
+    data = {"name": agency.name, "kind": "partnership", "secure_mailbox": agency.secure_mailbox,
+            "active": "y"}  # fmt: skip
+    response = client.post(f"/admin/agencies/{agency.id}", data=data)
+    assert_form_error(response, "This agency has active leads")
+    db.session.refresh(agency)
+    assert agency.kind != "partnership" and not access.reads_partnership_wide(world.worker_c)
+
+    # The way through: its leads deactivated, the kind changed, each lead approved back.
+    people.update(world.admin, world.worker_c, role="lead", active=False, away=False)
+    assert client.post(f"/admin/agencies/{agency.id}", data=data).status_code == 302
+    approval = people.update(world.admin, world.worker_c, role="lead", active=True, away=False)
+    assert approval is not None and not world.worker_c.active
+    people.decide(second_admin, approval.id, approve=True)
+    assert world.worker_c.active and access.reads_partnership_wide(world.worker_c)
+
+    # Another worker of the unit made a lead: approved by someone else too.
+    colleague = add_person("Worker C2", agency, Role.WORKER, world.worker_c.password_hash)
+    approval = people.update(world.admin, colleague, role="lead", active=True, away=False)
+    assert approval is not None and colleague.role == "worker"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import Agency, AgencyKind, Person
+from tracker.models import Agency, AgencyKind, Person, Role
 from tracker.services import audit
 
 
@@ -87,9 +87,20 @@ def update(
 ) -> None:
     name = name.strip()
     _check_name_free(name, agency.id)
+    kind = AgencyKind(kind).value
+    partnership = AgencyKind.PARTNERSHIP.value
+    if (kind == partnership) != (agency.kind == partnership) and _active_leads(agency):
+        # Its leads would gain or lose every challenge of the partnership (access.
+        # reads_partnership_wide) on one administrator's word: four eyes go through the people.
+        raise AgencyError(
+            "kind",
+            "This agency has active leads, who would read every challenge of the partnership "
+            "(or stop reading them): deactivate them first, change its kind, then reactivate "
+            "them, which another administrator approves",
+        )
     before = _snapshot(agency)
     agency.name = name
-    agency.kind = AgencyKind(kind).value
+    agency.kind = kind
     agency.secure_mailbox = secure_mailbox.strip()
     agency.active = active
     if public_authority is not None:
@@ -100,6 +111,16 @@ def update(
             "agency.update", object_kind="agency", object_id=agency.id, changes=changes, actor=actor
         )
         db.session.commit()
+
+
+def _active_leads(agency: Agency) -> bool:
+    return bool(
+        db.session.scalar(
+            select(func.count(Person.id)).where(
+                Person.agency_id == agency.id, Person.active, Person.role == Role.LEAD.value
+            )
+        )
+    )
 
 
 def active_agencies() -> list[Agency]:

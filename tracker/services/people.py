@@ -20,6 +20,7 @@ from tracker import clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
+    AgencyKind,
     AlertKind,
     Person,
     Role,
@@ -251,11 +252,15 @@ def record_sign_out(person: Person, *, inactive: bool = False) -> None:
 
 def _needs_approval(person: Person, role: str, active: bool) -> bool:
     """Gaining a power one did not hold: becoming an active auditor or administrator who was
-    not one already, or becoming an active worker or lead (invited, reactivated, or moved from
-    another role), who then reads their agency's cases."""
+    not one already, or a lead of the partnership's business unit (who reads every challenge:
+    access.reads_partnership_wide), or becoming an active worker or lead (invited, reactivated,
+    or moved from another role), who then reads their agency's cases."""
     if not active:
         return False
-    if role in WIDE_ROLES:
+    partnership_lead = (
+        role == Role.LEAD.value and person.agency.kind == AgencyKind.PARTNERSHIP.value
+    )
+    if role in WIDE_ROLES or partnership_lead:
         return not (person.active and person.role == role)
     return not (person.active and person.role in CASE_ROLES)
 
