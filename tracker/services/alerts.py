@@ -8,6 +8,7 @@ transaction either (a plain INSERT would raise and roll back everything else don
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,7 +21,10 @@ from tracker.extensions import db
 from tracker.models import Alert, DeliveryStatus, Person
 from tracker.services import audit, context, settings
 
-SUBJECT_MAX = 200
+# What fits each column (read from the model, so a migration that widens one widens these).
+SUBJECT_MAX = Alert.__table__.c.subject.type.length
+SENDER_MAX = Alert.__table__.c.sender.type.length
+EVENT_MAX = Alert.__table__.c.event.type.length
 
 
 class AlertError(Exception):
@@ -58,6 +62,21 @@ class Notice:
 
 
 INSERT_ROWS = 500  # alerts per INSERT statement (well inside SQLite's bound-variable limit)
+
+
+def _fit(text: str, limit: int) -> str:
+    """Text shown to a person, cut to fit its column (PostgreSQL refuses a longer one)."""
+    return text.strip()[:limit]
+
+
+def event_key(event: str) -> str:
+    """The event as stored: itself when it fits the column, else its start and a digest of the
+    whole. The same event always gives the same key and different ones different keys, so a
+    long event (e.g. a case match naming many cases) stays exactly-once per recipient."""
+    if len(event) <= EVENT_MAX:
+        return event
+    digest = hashlib.sha256(event.encode()).hexdigest()
+    return f"{event[: EVENT_MAX - len(digest) - 1]}#{digest}"
 
 
 def raise_alert(
@@ -113,11 +132,13 @@ def raise_many(notices: Iterable[Notice], actor: Person | None = None) -> list[i
     for notice in notices:
         if not notice.link.startswith("/"):
             raise AlertError("An alert's link is a path in the app, starting with /", "link")
-        subject = notice.subject.strip()[:SUBJECT_MAX]
+        subject = _fit(notice.subject, SUBJECT_MAX)
+        sender = _fit(notice.sender, SENDER_MAX) if notice.sender is not None else None
+        event = event_key(notice.event)
         for person_id in sorted(set(notice.recipient_ids)):
-            if (notice.event, person_id) in seen:
+            if (event, person_id) in seen:
                 continue
-            seen.add((notice.event, person_id))
+            seen.add((event, person_id))
             rows.append(
                 {
                     "recipient_id": person_id,
@@ -125,8 +146,8 @@ def raise_many(notices: Iterable[Notice], actor: Person | None = None) -> list[i
                     "subject": subject,
                     "link": notice.link,
                     "case_id": notice.case_id,
-                    "sender": notice.sender,
-                    "event": notice.event,
+                    "sender": sender,
+                    "event": event,
                     "created_at": now,
                     "urgent": notice.urgent,
                     "status": DeliveryStatus.PENDING.value,

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -683,8 +684,12 @@ def due_for_reminder(now: datetime) -> list[Challenge]:
 
     The window is in working hours and comes from each challenge's own procedure snapshot; the
     query narrows by a calendar bound first so only challenges near their deadline are loaded.
+    The bound is the widest window of the procedures open challenges follow (not only today's
+    file: a challenge keeps the procedure it started under).
     """
-    widest = max(s.reminder_working_hours for s in procedure.current().stages)
+    widest = _widest_reminder_hours(now)
+    if widest is None:
+        return []  # no open challenge
     bound = workdays.deadline(now, math.ceil(widest / _hours_per_working_day()) + 1)
     candidates = db.session.scalars(
         select(Challenge)
@@ -702,6 +707,27 @@ def due_for_reminder(now: datetime) -> list[Challenge]:
         <= c.current_stage.reminder_working_hours
         and not began_due_soon(c)
     ]
+
+
+def _widest_reminder_hours(now: datetime) -> int | None:
+    """The widest stage reminder window (working hours) in the procedures that open challenges
+    not yet due follow, or None when there are none. One query for their versions (a new one only
+    when the procedure file changes), never a row per open challenge; a version's window is
+    read once a process, since a version is the hash of its content."""
+    versions = db.session.scalars(
+        select(Challenge.procedure_version)
+        .where(Challenge.status == ChallengeStatus.OPEN.value, Challenge.stage_due_at > now)
+        .distinct()
+    ).all()
+    return max((_widest_reminder_of(version) for version in versions), default=None)
+
+
+@cache
+def _widest_reminder_of(version: str) -> int:
+    snapshot = db.session.scalar(
+        select(Challenge.procedure_snapshot).where(Challenge.procedure_version == version).limit(1)
+    )
+    return max(s.reminder_working_hours for s in procedure.Procedure.from_snapshot(snapshot).stages)
 
 
 def began_due_soon(challenge: Challenge) -> bool:
