@@ -13,7 +13,7 @@ Nothing here knows about requests: the person is passed in, or is the one acting
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, or_, select, true
 
 from tracker.domain import Forbidden, NotFound
 from tracker.extensions import db
@@ -44,7 +44,9 @@ def can_read_mail_copy(alert) -> bool:
 
 
 def sees_partnership_lists(person: Person) -> bool:
-    """Partnership-wide lists (unanswered concerns, open challenges): leads and auditors."""
+    """Partnership-wide lists (unanswered concerns, open challenges): leads and auditors. What
+    a lead outside the partnership's business unit sees in them is narrowed to cases their
+    agency is involved in (partnership_list_scope)."""
     return person.has_role(Role.LEAD, Role.AUDITOR)
 
 
@@ -75,6 +77,18 @@ def agency_involved(agency_id: int):
         CaseAgency.agency_id == agency_id,
         CaseAgency.removed_at.is_(None),
     )
+
+
+def partnership_list_scope(person: Person):
+    """SQL condition on Case for the partnership lists (sees_partnership_lists): partnership-wide
+    readers (auditors, the partnership's own leads) see every agency's rows; any other reader
+    only rows on cases their agency is currently involved in (what they may open). The query
+    must join Case."""
+    if reads_partnership_wide(person):
+        return true()
+    if person.has_role(*CASE_WRITERS):
+        return agency_involved(person.agency_id)
+    raise Forbidden
 
 
 def visible_cases(person: Person) -> Select[tuple[Case]]:

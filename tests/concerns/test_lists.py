@@ -8,10 +8,10 @@ from datetime import date, datetime
 
 from sqlalchemy import event, select
 
-from tests.conftest import sign_in_as
+from tests.conftest import add_person, sign_in_as
 from tests.helpers import error_summary, page_text
 from tracker.extensions import db
-from tracker.models import AuditContent, AuditEvent
+from tracker.models import AuditContent, AuditEvent, Role
 from tracker.services import cases, sharing
 
 
@@ -97,8 +97,11 @@ def test_home_reads_each_list_with_its_total_at_once_and_writes_its_views_in_one
     assert shown["concern.list"] == expected
 
 
-def test_partnership_list_filters(client, app, world, frozen):
+def test_partnership_list_filters(client, app, world, frozen, password_hash):
     frozen(datetime(2026, 11, 2, 9, 0))
+    # Every agency's rows: a partnership-wide reader (the partnership's own lead).
+    partnership_lead = add_person("Partnership Lead", world.partnership, Role.LEAD, password_hash)
+    db.session.commit()
     other = cases.create(
         world.worker_a,
         child_name="Second Child",
@@ -117,7 +120,7 @@ def test_partnership_list_filters(client, app, world, frozen):
 
     # Monday 9 November: standard ones 2 working days overdue, the urgent one 4.
     frozen(datetime(2026, 11, 9, 10, 0))
-    sign_in_as(client, world.lead_b)
+    sign_in_as(client, partnership_lead)
 
     def listed(query: str = "") -> str:
         response = client.get(f"/concerns/unanswered{query}")
@@ -141,6 +144,13 @@ def test_partnership_list_filters(client, app, world, frozen):
         "Select how many working days overdue from the list",
         "Select a priority from the list",
     ]
+    # A lead of another agency sees only the cases their agency is involved in.
+    sign_in_as(client, world.lead_b)
+    assert "Showing 1 to 3 of 3" in listed()
+    assert other.reference not in listed() and "No unanswered" in listed(
+        f"?agency={world.agency_c.id}"
+    )
+    sign_in_as(client, partnership_lead)
     app.config["PAGE_SIZE"] = 3
     assert "Showing 4 to 4 of 4" in listed("?page=2")
     # Working days overdue, as shown: 2 for standard, 4 for urgent.

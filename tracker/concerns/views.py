@@ -58,6 +58,8 @@ def agency_concerns(which: str):
 
 @blueprint.route("/concerns/unanswered")
 def unanswered():
+    """Every agency's rows for partnership-wide readers; a lead of any other agency sees only
+    concerns on cases their agency is involved in (access.partnership_list_scope)."""
     access.require(access.sees_partnership_lists(current_user))
     form = UnansweredFilterForm(request.args)
     form.agency.choices = [
@@ -75,6 +77,7 @@ def unanswered():
         agency_id=chosen(form.agency),
         min_days_overdue=chosen(form.min_days) or 0,
         priority=chosen(form.priority),
+        reader=current_user,
     )
     page = inputs.paginate(query)
     sharing.record_list_view(page.items, "unanswered concerns")
@@ -85,5 +88,6 @@ def unanswered():
         filter_form=form,
         page=page,
         days_overdue={r.id: sharing.days_overdue(r, now) for r in page.items},
+        partnership_wide=access.reads_partnership_wide(current_user),
         title="Unanswered concerns",
     ), 200 if valid else 400

@@ -185,7 +185,8 @@ def person_for_invite(token: str) -> Person | None:
 
 def set_password(person: Person, password: str) -> None:
     """The person, through their emailed link: a new password (and, for a lost authenticator,
-    two-factor sign-in cleared to set up again). The link is then spent and every session ends."""
+    two-factor sign-in cleared to set up again). The link is then spent, every session ends and
+    every API token is revoked."""
     problem = password_problem(password)
     if problem:
         raise PeopleError("password", problem)
@@ -195,6 +196,8 @@ def set_password(person: Person, password: str) -> None:
     person.invite_expires_at = None
     person.invite_clears_two_factor = False
     end_sessions(person)
+    # The link is how an account is taken back: what was minted in a stolen session goes too.
+    api_tokens.revoke_all(person, person, "password reset")
     event = audit.record(
         "person.password_set", object_kind="person", object_id=person.id, actor=person
     )

@@ -834,11 +834,14 @@ def unanswered_concerns(
     agency_id: int | None = None,
     min_days_overdue: int = 0,
     priority: str | None = None,
+    reader: Person | None = None,
 ) -> Select[tuple[Concern]]:
     """Concerns past their due time without a response, longest overdue first.
 
     agency_id narrows to concerns owed by or sent from that agency; min_days_overdue to those at
-    least that many whole working days overdue (as `days_overdue` counts them).
+    least that many whole working days overdue (as `days_overdue` counts them); reader to what
+    that person may see (access.partnership_list_scope). Every list shown to a person passes
+    the reader.
     """
     query = (
         _concerns()
@@ -855,6 +858,8 @@ def unanswered_concerns(
         query = query.where((Concern.agency_id == agency_id) | (Share.from_agency_id == agency_id))
     if priority:
         query = query.where(Share.priority == priority)
+    if reader is not None:
+        query = query.where(access.partnership_list_scope(reader))
     return query
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Person, RecoveryCode, Role, SignInAttempt
-from tracker.services import accounts, audit, settings
+from tracker.services import accounts, api_tokens, audit, settings
 
 STEP_SECONDS = 30
 RECOVERY_CODE_COUNT = 10
@@ -192,7 +192,8 @@ def recovery_codes_left(person: Person) -> int:
 def clear(person: Person) -> None:
     """A lost authenticator, cleared through the person's own emailed link (an administrator
     can only send the link: tracker.services.people.send_reset_link): they enrol again at their
-    next sign-in, and are signed out everywhere now. The caller commits."""
+    next sign-in, and are signed out everywhere now, every API token revoked. The caller
+    commits."""
     person.totp_secret = None
     person.totp_confirmed_at = None
     person.totp_last_step = None
@@ -203,4 +204,5 @@ def clear(person: Person) -> None:
     ):
         code.used_at = clock.now()
     accounts.end_sessions(person)
+    api_tokens.revoke_all(person, person, "two-factor reset")
     audit.record("two_factor.reset", object_kind="person", object_id=person.id, actor=person)
