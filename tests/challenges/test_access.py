@@ -5,10 +5,10 @@ from datetime import datetime
 import pytest
 
 from tests.challenges.support import name_leads, raise_one
-from tests.conftest import sign_in_as
+from tests.conftest import add_person, sign_in_as
 from tests.helpers import page_text
 from tracker.extensions import db
-from tracker.models import Alert, ChallengeEvent
+from tracker.models import Alert, ChallengeEvent, Role
 from tracker.services import challenges, leads
 
 ACTIONS = {
@@ -212,3 +212,14 @@ def test_at_stage_1_the_agency_it_is_about_acts_through_whom_it_names(
     assert client.post(f"/challenges/{challenge.id}/discussion", data=data).status_code == 403
     sign_in_as(client, world.worker_b)
     assert client.post(f"/challenges/{challenge.id}/discussion", data=data).status_code == 302
+
+
+def test_the_partnership_list_names_only_the_cases_a_lead_may_read(client, world, at_stage_2):
+    """A lead of an agency with no part in the case sees the stage counts, not the case."""
+    lead_c = add_person("Lead C", world.agency_c, Role.LEAD, world.worker_c.password_hash)
+    db.session.commit()
+    sign_in_as(client, lead_c)
+    listing = page_text(client.get("/challenges/"))
+    assert "SSCP-2026-00001" not in listing and "1 open" in listing
+    sign_in_as(client, world.lead_b)  # the challenge is about B
+    assert "SSCP-2026-00001" in page_text(client.get("/challenges/"))

@@ -402,10 +402,11 @@ def index():
     access.require(
         access.sees_partnership_lists(current_user) or access.reads_partnership_wide(current_user)
     )
-    page = _page(challenges.open_by_stage(), "partnership list of open challenges")
+    page = _page(challenges.open_by_stage(current_user), "partnership list of open challenges")
     return render_template(
         "challenges/index.html",
         page=page,
+        partnership_wide=access.reads_partnership_wide(current_user),
         challenge_dues=challenges.dues(page.items, clock.now()),
         stages=procedure.current().stages,
         counts=challenges.open_counts_by_stage(),

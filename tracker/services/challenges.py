@@ -19,7 +19,7 @@ from functools import cache
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker import clock
+from tracker import access, clock
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -819,10 +819,12 @@ def _unnamed_side(agency_column):
     )
 
 
-def open_by_stage() -> Select[tuple[Challenge]]:
-    """The partnership list: every open challenge, by stage, then soonest deadline."""
+def open_by_stage(reader: Person) -> Select[tuple[Challenge]]:
+    """The partnership list: the open challenges the reader may read (every one, for the
+    partnership-wide readers), by stage, then soonest deadline. Its counts by stage are the
+    whole partnership's (open_counts_by_stage): they name no case."""
     return (
-        select(Challenge)
+        access.visible_challenges(reader)
         .where(Challenge.status == ChallengeStatus.OPEN.value)
         .order_by(Challenge.stage.desc(), Challenge.stage_due_at, Challenge.id)
     )
