@@ -4,7 +4,7 @@ administrator needs a second administrator. Every change is emailed to the perso
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD, add_person, sign_in_as
 from tests.helpers import emailed_link_token, page_text
 from tracker.extensions import db
 from tracker.models import Alert, AlertKind, ApiToken, AuditEvent, Person, Role
-from tracker.services import api_tokens, approvals, delivery, people
+from tracker.services import agencies, api_tokens, approvals, delivery, people
 
 START = datetime(2026, 11, 25, 10, 0)  # a Wednesday, in working hours
 
@@ -555,3 +555,23 @@ def test_no_admin_alone_makes_a_partnership_wide_reader(client, world, second_ad
     colleague = add_person("Worker C2", agency, Role.WORKER, world.worker_c.password_hash)
     approval = people.update(world.admin, colleague, role="lead", active=True, away=False)
     assert approval is not None and colleague.role == "worker"
+
+
+def test_an_agency_made_inactive_has_left_the_partnership(client, world, frozen):
+    """Its people are signed out, their tokens revoked, and nobody of it signs in again until
+    it is active again; then with a fresh sign-in, not the old session or token."""
+    frozen(START)
+    _, secret = api_tokens.create(world.worker_b, "police system", date(2027, 1, 31))
+    bearer = {"Authorization": f"Bearer {secret}"}
+    sign_in_as(client, world.worker_b)
+    assert client.get(f"/cases/{world.case.id}").status_code == 200
+    police = world.agency_b
+    details = {"name": police.name, "kind": police.kind, "secure_mailbox": police.secure_mailbox}
+    agencies.update(world.admin, police, **details, active=False)
+    assert client.get(f"/cases/{world.case.id}").status_code == 302  # to sign in
+    assert client.get(f"/api/v1/cases/{world.case.id}", headers=bearer).status_code == 401
+    assert sign_in(client, world.worker_b.email).status_code == 401
+
+    agencies.update(world.admin, police, **details, active=True)
+    assert client.get(f"/api/v1/cases/{world.case.id}", headers=bearer).status_code == 401
+    assert sign_in(client, world.worker_b.email).status_code == 302

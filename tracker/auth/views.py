@@ -35,7 +35,7 @@ def load_person(user_id: str) -> Person | None:
     if not person_id.isdigit():
         return None
     person = db.session.get(Person, int(person_id))
-    if person is None or person.session_token != token or not person.active:
+    if person is None or person.session_token != token or not person.is_active:
         return None
     return person
 

@@ -55,8 +55,10 @@ class Person(UserMixin, db.Model):
     agency: Mapped[Agency] = relationship(lazy="joined")
 
     @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive people
-        return self.active
+    def is_active(self) -> bool:
+        """May sign in and act: active, in an agency still in the partnership (an agency made
+        inactive has left it). Checked by every way in: session, password, provider, token."""
+        return self.active and self.agency.active
 
     @property
     def has_two_factor(self) -> bool:

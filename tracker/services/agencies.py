@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Person, Role
-from tracker.services import audit
+from tracker.services import accounts, api_tokens, audit
 
 
 class AgencyError(ValueError):
@@ -110,7 +110,18 @@ def update(
         audit.record(
             "agency.update", object_kind="agency", object_id=agency.id, changes=changes, actor=actor
         )
+        if "active" in changes and not active:
+            _sign_out_everyone(actor, agency)
         db.session.commit()
+
+
+def _sign_out_everyone(actor: Person, agency: Agency) -> None:
+    """An agency made inactive has left the partnership: its people are signed out everywhere
+    and their API tokens revoked now (Person.is_active keeps them out from then on), so that
+    making it active again does not bring an old session or token back."""
+    for person in db.session.scalars(select(Person).where(Person.agency_id == agency.id)):
+        accounts.end_sessions(person)
+        api_tokens.revoke_all(person, actor, "agency made inactive")
 
 
 def _active_leads(agency: Agency) -> bool:

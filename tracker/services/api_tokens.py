@@ -188,7 +188,7 @@ def authenticate(secret: str) -> ApiToken | None:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
     now = clock.now()
-    if token is None or not token.usable(now) or not token.person.active:
+    if token is None or not token.usable(now) or not token.person.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now

@@ -422,7 +422,7 @@ def confirm_link(pending: PendingLink, password: str, address: str) -> None:
     later sign-ins go by the link). Throttled and recorded as sign-in attempts are."""
     provider = active_provider(pending.provider_id)
     person = db.session.get(Person, pending.person_id)
-    if provider is None or person is None or not person.active:
+    if provider is None or person is None or not person.is_active:
         raise LinkRefused("This sign-in can no longer be linked: start again")
     if not accounts.confirms_password(person, password, address):
         audit.record(
@@ -517,7 +517,7 @@ def sign_in(
         person, reason = _person_to_link(provider, claims)
         if person is None:
             return refuse(provider, reason, "no person to link", claims)
-        if not person.active:
+        if not person.is_active:
             return refuse(provider, INACTIVE, "person deactivated", claims)
         if person.password_hash is not None:
             # Account linking: an account that already has a password is linked only once its
@@ -537,7 +537,7 @@ def sign_in(
         if link is None:
             return refuse(provider, UNKNOWN, "person linked to another subject", claims)
     person = link.person
-    if not person.active:
+    if not person.is_active:
         return refuse(provider, INACTIVE, "person deactivated", claims)
     link.last_sign_in_at = clock.now()
     mfa = mfa_satisfied(provider, claims)

@@ -222,7 +222,7 @@ def authenticate(email: str, password: str, address: str) -> accounts.SignInResu
 
     person = db.session.scalar(select(Person).where(Person.email == email))
     ok = False
-    if person is not None and person.active and person.password_hash:
+    if person is not None and person.is_active and person.password_hash:
         ok = accounts.password_matches(person.password_hash, password)
     else:
         accounts.password_matches(None, password)  # the same work: timing reveals no account
