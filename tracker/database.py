@@ -14,6 +14,10 @@ SQLite gets foreign keys, WAL, a busy timeout, and a choice of BEGIN per transac
   WAL that fails at once with SQLITE_BUSY if anyone committed since it began.
 
 PostgreSQL needs none of this: its row locks and MVCC let readers and writers run side by side.
+
+SQLite's own lower() folds A-Z only ("Émile" stays "Émile"); PostgreSQL's folds every letter. Text
+compared without regard to case goes through `folded`, which is lower() on PostgreSQL and, on
+SQLite, a function of the app's own registered on each connection (`fold_case`).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import String, and_, event, func, literal, or_
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 _writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -89,6 +95,7 @@ def configure_sqlite(engine: Engine) -> None:
         # file's free space (retention disposal, audit content erasure).
         cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
+        dbapi_connection.create_function(SQLITE_FOLD, 1, fold_case, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
@@ -105,6 +112,69 @@ def configure_sqlite(engine: Engine) -> None:
             ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOI")
         ):  # a savepoint is begun to write: it must live inside the write transaction
             _upgrade(cursor.connection, connection.info)
+
+
+# Case-insensitive matching. The built-in lower() is left as it is: an index, CHECK or trigger
+# built on it (none today) must keep meaning what it meant when it was built, in every connection,
+# the sqlite3 shell's and PRAGMA integrity_check's included. The app's function has a name of its
+# own and is for queries only: never use it in the schema (an index, CHECK, trigger, view or
+# generated column on it could not be read, checked or migrated by a connection without it).
+SQLITE_FOLD = "tracker_fold_case"
+# Python's str.lower() is letter by letter except for two mappings of Unicode's SpecialCasing:
+# "İ" becomes two characters, and "Σ" becomes "ς" at the end of a word, so a term lowered alone
+# would not be a substring of the name it came from. PostgreSQL's lower() maps each letter alone.
+_ONE_BY_ONE = str.maketrans({"\u0130": "i", "\u03a3": "\u03c3"})
+# The only letters beyond ASCII whose lower case is in ASCII: "İ" and the Kelvin sign "K".
+INTO_ASCII = {"\u0130": "i", "\u212a": "k"}
+
+
+def fold_case(text):
+    """Lower-case as PostgreSQL's lower() does: each letter by its own (simple) lower case, one
+    character for one."""
+    if not isinstance(text, str):
+        return text  # NULL stays NULL
+    return text.lower() if text.isascii() else text.translate(_ONE_BY_ONE).lower()
+
+
+class folded(FunctionElement):  # noqa: N801 (an SQL function, named as func.lower is)
+    """lower(text) that folds every letter alike on both databases: PostgreSQL's own lower() (so
+    its expression indexes on lower(...) still serve), SQLite's `fold_case`."""
+
+    type = String()
+    name = "folded"
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw):
+    return f"{SQLITE_FOLD}({compiler.process(element.clauses, **kw)})"
+
+
+def like_folded(expression, pattern: str, dialect: str, escape: str = "/"):
+    """`expression LIKE pattern`, both folded by `folded`.
+
+    On SQLite a Python function called row by row costs more than the search (twice a scan of
+    every case for the case list's one- and two-character terms), so SQLite's own LIKE, which
+    folds A-Z itself, answers first: with each letter of the pattern beyond ASCII left to "_"
+    (the fold maps one character to one) it keeps every row the fold could match, and for a
+    pattern all in ASCII it is the answer, but for a text holding a letter that lower-cases into
+    one of the pattern's ("İ" into "i", "K" into "k"). The fold decides the rest.
+    """
+    decided = folded(expression).like(folded(literal(pattern, String)), escape=escape)
+    if dialect != "sqlite":
+        return decided
+    lowered = fold_case(pattern)
+    near = "".join(c if c.isascii() else "_" for c in lowered)
+    could = expression.like(near, escape=escape)
+    beyond = [func.instr(expression, c) > 0 for c, into in INTO_ASCII.items() if into in near]
+    if lowered.isascii():
+        return or_(could, and_(or_(*beyond), decided)) if beyond else could
+    return and_(or_(could, *beyond), decided)
 
 
 # The case search indexes (migration 0019_case_search), made by hand because the models cannot

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import String, column, func, literal, or_, select, table
 
 from tracker import access, clock
+from tracker.database import folded, like_folded
 from tracker.extensions import db
 from tracker.models import Agency, AlertKind, Case, CaseAgency, CaseLink, CaseStatus, Person
 from tracker.services import alerts, audit, identifiers, leads, locks, settings
@@ -148,8 +149,9 @@ class CaseMatch(CaseError):
 
 
 def _matches(nhs_number: str | None, child_name: str, date_of_birth: date) -> list[Case]:
-    same_child = (func.lower(Case.child_name) == child_name.lower()) & (
-        Case.date_of_birth == date_of_birth
+    # Both sides folded by the database, by one function: "Émile" is "émile" (see `folded`).
+    same_child = (Case.date_of_birth == date_of_birth) & (
+        folded(Case.child_name) == folded(literal(child_name, String))
     )
     condition = or_(Case.nhs_number == nhs_number, same_child) if nhs_number else same_child
     return list(db.session.scalars(select(Case).where(condition).order_by(Case.id)))
@@ -311,22 +313,24 @@ _case_search = table("case_search", column("rowid"), column("case_search"))
 def search(query, term: str):
     """Narrow a visible-cases query by reference or child's name (case-insensitive substring).
 
-    The LIKE is the rule; the trigram index only finds it faster. PostgreSQL's pg_trgm indexes
-    are on these very expressions. SQLite's FTS5 table narrows to candidates first: its case
-    folding is wider than SQLite's ASCII-only lower(), so the LIKE still decides.
+    The LIKE is the rule; the trigram index only finds it faster. Both sides are folded by the
+    database (`like_folded`: lower() on PostgreSQL, whose pg_trgm indexes are on these very
+    expressions; on SQLite a Unicode-aware function, its own lower() folding A-Z only). SQLite's
+    FTS5 table narrows to candidates first, folding case itself, and is given the term as typed:
+    it leaves a few capitals unfolded ("İ"), which then match there only as typed.
     """
     term = term.strip()
     if not term:
         return query
-    term = term.lower()
     pattern = "%" + term.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    dialect = db.session.get_bind().dialect.name
     query = query.where(
         or_(
-            func.lower(Case.reference).like(pattern, escape="/"),
-            func.lower(Case.child_name).like(pattern, escape="/"),
+            like_folded(Case.reference, pattern, dialect),
+            like_folded(Case.child_name, pattern, dialect),
         )
     )
-    if len(term) >= TRIGRAM and db.session.get_bind().dialect.name == "sqlite":
+    if len(term) >= TRIGRAM and dialect == "sqlite":
         phrase = '"' + term.replace('"', '""') + '"'  # an FTS5 string: the term as it stands
         query = query.where(
             Case.id.in_(
