@@ -333,6 +333,16 @@ def test_an_unviewed_share_reminds_the_receiving_agency_once(world, frozen):
     assert _count(Alert, Alert.event == f"share_recipient:{viewed.recipients[0].id}:unviewed") == 0
 
 
+def test_a_share_on_a_closed_case_is_not_chased_to_be_opened(world, frozen):
+    """As with unanswered concerns: a closed (or disposed of) case's shares are not chased."""
+    frozen(NOW)
+    recipient_id = share(world).recipients[0].id
+    cases.set_status(world.worker_a, world.case, "closed", "Family moved away")
+    frozen(datetime(2026, 12, 1, 11, 0))
+    assert run_sweep(datetime(2026, 12, 1, 11, 0))["unviewed_reminders"] == 0
+    assert _count(Alert, Alert.event == f"share_recipient:{recipient_id}:unviewed") == 0
+
+
 # --- 3. identifiers on cases and matching cases -----------------------------------------------
 
 

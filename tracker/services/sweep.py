@@ -495,10 +495,12 @@ def remind_unviewed_shares(now: datetime, counts: Counter, people: _Directory) -
             Share.recorded_at,
         )
         .join(Concern.share)
+        .join(Share.case)
         .where(
             Concern.viewed_at.is_(None),
             Share.recorded_at <= newest,
             Share.recorded_at >= oldest,
+            Case.status == CaseStatus.OPEN.value,  # as the concern steps: open cases only
         )
         .order_by(Concern.id)
     ).all()
