@@ -307,3 +307,36 @@ def test_the_auto_opened_challenge_commits_with_its_audit_event_and_shows_the_sc
     text = page_text(client.get(f"/challenges/{challenge.id}"))
     assert "Raised by The scheduler, automatically, for Worker A, Agency A Social Care" in text
     assert "Raised by Worker A" not in text
+
+
+def test_no_still_unresolved_alert_for_a_challenge_resolved_after_it_was_found(
+    world, frozen, monkeypatch, password_hash
+):
+    """The sweep finds two challenges past their last stage; before their alerts, one is
+    resolved (another worker's request). The alert step re-reads each under the lock resolving
+    takes: the partnership hears of the other alone."""
+    from tests.challenges.support import raise_one
+    from tracker.services import challenges
+
+    named = name_leads(world, password_hash)
+    now = frozen(datetime(2026, 11, 25, 10, 0))
+    pair = [raise_one(world), raise_one(world)]
+    for challenge in pair:
+        challenge.stage = challenge.procedure.last_stage
+        challenge.stage_due_at = now - timedelta(days=1)
+    db.session.commit()
+    # What the sweep read, before the resolution committed:
+    found = db.session.scalars(challenges.overdue(now).with_only_columns(Challenge.id)).all()
+    assert sorted(found) == sorted(c.id for c in pair)
+    resolved, unresolved = pair
+    challenges.resolve(
+        named.chair,
+        resolved,
+        challenges.Resolution(agreed="Agreed at the panel", actions=[], themes=[],
+                              practice_issue=False),
+    )  # fmt: skip
+    stale = select(Challenge).where(Challenge.id.in_(found))
+    monkeypatch.setattr(challenges, "overdue", lambda _now: stale)
+    run_sweep(now)
+    assert _count(Alert, Alert.event.like(f"challenge:{resolved.id}:unresolved:%")) == 0
+    assert _count(Alert, Alert.event.like(f"challenge:{unresolved.id}:unresolved:%")) == 1

@@ -434,6 +434,12 @@ def escalate_overdue_stages(now: datetime, counts: Counter, people: _Directory) 
             if challenges.escalate_overdue(challenge, now) is not None:
                 counts["challenges_escalated"] += 1
         else:
+            # Under the lock a resolution or withdrawal takes: one that committed since the
+            # challenge was found overdue is seen, and no "still unresolved" goes out for it.
+            locks.hold(challenge)
+            if not challenge.is_open:
+                db.session.commit()
+                continue
             created = alerts.raise_alert(
                 event=f"challenge:{challenge.id}:unresolved:{today}",
                 recipients=leads.partnership_leads(challenge.stage),
