@@ -73,6 +73,7 @@ ABOUT_THE_CASE = (
     "Grandmother, acting for the mother",
     "Three agencies hold records on this family",
     "heard shouting most nights",
+    "leave at 2am",  # redacted from the case's note in a request by name: the case's words
 )
 PERSONAL += ABOUT_THE_CASE
 CLOSED_AT = datetime(2026, 6, 10, 12, 0)

@@ -188,12 +188,21 @@ def record_request(
     return request
 
 
-def _audit(action: str, request: SubjectAccessRequest, actor: Person, changes=None, reason=None):
+def _audit(
+    action: str,
+    request: SubjectAccessRequest,
+    actor: Person,
+    changes=None,
+    reason=None,
+    case_id: int | None = None,
+):
+    """`case_id`: the case the event is about (default: the request's, None for a request by
+    name), so that the case's disposal erases it with the case's other events."""
     audit.record(
         action,
         object_kind="subject_access_request",
         object_id=request.id,
-        case_id=request.case_id,
+        case_id=case_id or request.case_id,
         changes=changes,
         reason=reason,
         actor=actor,
@@ -550,6 +559,7 @@ def review(
         request,
         actor,
         audit.changes_between(before, after) | {"item": [None, f"{item.kind} {item.object_id}"]},
+        case_id=view.case_id,  # the passages are the case's words, whoever the request is for
     )
     db.session.commit()
 
