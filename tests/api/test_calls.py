@@ -3,6 +3,7 @@ problem+json, field by field), and for create calls a retry with the same Idempo
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -393,7 +394,11 @@ def test_resolve_and_withdraw(api, world):
     )
     assert resolved.status_code == 201, resolved.get_json()
     assert resolved.get_json()["status"] == "resolved"
-    assert events("challenge.resolve")
+    [event] = events("challenge.resolve")
+    assert json.loads(event.changes)["actions"] == [  # the trail keeps what was agreed
+        None,
+        [{"description": "Send call-outs", "owner": "DC Patel", "due_on": "2026-11-27"}],
+    ]
     second = raise_challenge(api, world)
     assert_problem(
         api.post(outcome_url(second), world.worker_b, json={"outcome": "withdraw", "text": "x"}),

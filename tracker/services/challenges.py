@@ -593,7 +593,15 @@ def resolve(
             "status": [ChallengeStatus.OPEN.value, challenge.status],
             "learning_themes": [None, themes],
             "practice_issue": [None, practice_issue],
-            "actions": [None, len(actions)],
+            # What was agreed, by whom and by when, as it was recorded (the trail keeps what the
+            # actions said, whatever becomes of their rows).
+            "actions": [
+                None,
+                [
+                    {"description": a.description, "owner": a.owner, "due_on": a.due_on}
+                    for a in actions
+                ],
+            ],
         },
         agreed,
     )
