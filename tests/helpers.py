@@ -84,3 +84,37 @@ def worker_ports(ports: range) -> list[int]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     start = (int(worker) * 11) % len(ports) if worker.isdigit() else 0
     return [*ports[start:], *ports[:start]]
+
+
+def postgresql_only() -> None:
+    """Twin requests race only on PostgreSQL: SQLite runs each form post as one write
+    transaction from its first read (tracker/database.py), so its twins take turns."""
+    import pytest
+
+    from tracker.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises each POST from its first read (BEGIN IMMEDIATE)")
+
+
+def in_thread(app, target) -> tuple:
+    """Start `target` on a thread of its own, as a request of its own is run (its own app
+    context and session); the thread and the list its exception lands in, if it raises."""
+    import threading
+
+    from tracker.extensions import db
+
+    errors: list[Exception] = []
+
+    def run():
+        with app.app_context():
+            try:
+                target()
+            except Exception as error:  # noqa: BLE001 (reported by the test)
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors

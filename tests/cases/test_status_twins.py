@@ -6,41 +6,18 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import sign_in_as
-from tests.helpers import page_text
+from tests.helpers import in_thread, page_text, postgresql_only
 from tracker.extensions import db
 from tracker.models import AuditEvent, Case, Person
 from tracker.services import cases, retention
 
 
-def _postgresql_only():
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises each POST from its first read (BEGIN IMMEDIATE)")
-
-
-def _in_thread(app, target):
-    errors: list[Exception] = []
-
-    def run():
-        with app.app_context():
-            try:
-                target()
-            except Exception as error:  # noqa: BLE001 (reported by the test)
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors
-
-
 def test_a_reopen_racing_a_disposal_leaves_the_case_disposed_and_closed(app, world, frozen):
     """The reopen passed access.case_for_changing just before the disposal committed."""
-    _postgresql_only()
+    postgresql_only()
     frozen(datetime(2026, 6, 10, 12, 0))
     cases.set_status(world.worker_a, world.case, "closed", "Family moved out of the area")
     frozen(datetime(2062, 1, 5, 12, 0))  # past closure + 35 years (social care)
@@ -57,7 +34,7 @@ def test_a_reopen_racing_a_disposal_leaves_the_case_disposed_and_closed(app, wor
         assert disposed.wait(30)
         cases.set_status(person, case, "open", "New referral received")
 
-    thread, errors = _in_thread(app, reopening)
+    thread, errors = in_thread(app, reopening)
     assert checked.wait(30)
     retention.decide(world.auditor, item_id, retention.Decision("dispose", "Past retention"))
     disposed.set()
@@ -69,7 +46,7 @@ def test_a_reopen_racing_a_disposal_leaves_the_case_disposed_and_closed(app, wor
 
 
 def test_closing_a_case_twice_at_once_is_one_closure(app, world, frozen):
-    _postgresql_only()
+    postgresql_only()
     frozen(datetime(2026, 11, 18, 10, 0))
     case_id, worker_id = world.case.id, world.worker_a.id
     db.session.commit()
@@ -80,7 +57,7 @@ def test_closing_a_case_twice_at_once_is_one_closure(app, world, frozen):
         both_read.wait(30)
         cases.set_status(person, case, "closed", "No further action")
 
-    twins = [_in_thread(app, closing) for _ in range(2)]
+    twins = [in_thread(app, closing) for _ in range(2)]
     for thread, _ in twins:
         thread.join(60)
     assert [e for _, found in twins for e in found] == []

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import sign_in_as
-from tests.helpers import assert_form_error
+from tests.helpers import assert_form_error, in_thread, postgresql_only
 from tests.services.test_sharing import record
 from tests.shares.test_cycle import share_data
 from tracker.extensions import db
@@ -104,32 +104,10 @@ def test_an_answer_from_a_page_that_showed_none_does_not_overwrite_one_saved_mea
 # --- twins on PostgreSQL (SQLite runs each POST as one write transaction from its first read) --
 
 
-def _postgresql_only():
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises each POST from its first read (BEGIN IMMEDIATE)")
-
-
-def _in_thread(app, target):
-    errors: list[Exception] = []
-
-    def run():
-        with app.app_context():
-            try:
-                target()
-            except Exception as error:  # noqa: BLE001 (reported by the test)
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors
-
-
 def test_an_acknowledgement_racing_a_response_leaves_the_concern_answered(app, world, frozen):
     """The acknowledgement read the concern before the response committed: it must not write
     its stale "acknowledged" over "responded" (the sweep would chase an agency that answered)."""
-    _postgresql_only()
+    postgresql_only()
     frozen(datetime(2026, 11, 18, 10, 0))
     share = record(world, datetime(2026, 11, 18, 9, 0))
     concern_id = share.recipients[0].id
@@ -150,7 +128,7 @@ def test_an_acknowledgement_racing_a_response_leaves_the_concern_answered(app, w
         sharing.respond(actor, concern, action_taken="Strategy discussion held")
         responded.set()
 
-    (a, a_errors), (r, r_errors) = _in_thread(app, acknowledging), _in_thread(app, responding)
+    (a, a_errors), (r, r_errors) = in_thread(app, acknowledging), in_thread(app, responding)
     a.join(60)
     r.join(60)
     assert not r_errors, r_errors
@@ -164,7 +142,7 @@ def test_an_acknowledgement_racing_a_response_leaves_the_concern_answered(app, w
 
 @pytest.mark.parametrize("act", ["acknowledge", "respond"])
 def test_twin_requests_act_once_and_the_second_is_told(app, world, frozen, act):
-    _postgresql_only()
+    postgresql_only()
     frozen(datetime(2026, 11, 18, 10, 0))
     share = record(world, datetime(2026, 11, 18, 9, 0))
     concern_id = share.recipients[0].id
@@ -184,7 +162,7 @@ def test_twin_requests_act_once_and_the_second_is_told(app, world, frozen, act):
 
         return run
 
-    twins = [_in_thread(app, twin(person_id)) for person_id in ids]
+    twins = [in_thread(app, twin(person_id)) for person_id in ids]
     for thread, _ in twins:
         thread.join(60)
     errors = [error for _, found in twins for error in found]
