@@ -65,10 +65,11 @@ Check = Callable[[], Iterable[FieldProblem]]
 
 
 class BaseForm(FlaskForm):
-    """CSRF-protected; strips surrounding whitespace from every text field; whole numbers in
-    select boxes bounded (tracker.inputs); text that cannot be stored (a lone surrogate, a NUL)
-    refused, field by field;
-    every problem in one round.
+    """CSRF-protected; strips surrounding whitespace from every text field, and takes text that
+    shows nothing (only whitespace and zero-width or other invisible characters) as empty, so a
+    required one asks for it; whole numbers in select boxes bounded (tracker.inputs); text that
+    cannot be stored (a lone surrogate, a NUL) refused, field by field, and shown again without
+    the characters refused, so the rest of what was typed is not lost; every problem in one round.
 
     One round: a submitted form runs its field validators, its own cross-field rules
     (`cross_field_problems`) and any checks the view passes (the service's rules, which need the
@@ -80,7 +81,7 @@ class BaseForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             filters = unbound_field.kwargs.get("filters", [])
             if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField"}:
-                filters = [*filters, lambda v: v.strip() if isinstance(v, str) else v]
+                filters = [*filters, lambda v: inputs.visible_text(v) if isinstance(v, str) else v]
             if unbound_field.kwargs.get("coerce") is int:
                 # An id of 2**63 would reach the database as an overflow: out of range is invalid.
                 unbound_field.kwargs["coerce"] = inputs.whole_number
@@ -96,7 +97,9 @@ class BaseForm(FlaskForm):
                 problem = inputs.text_problem(value) if isinstance(value, str) else None
                 if problem:
                     form.invalid_text_fields[key] = problem
-                    value = ""  # never processed: the field gets an error instead
+                    # Shown again without what is refused (the rest of what was typed is kept);
+                    # the field gets an error, so the form is never taken and nothing is saved.
+                    value = inputs.storable_text(value)
                 pairs.append((key, value))
             if not form.invalid_text_fields:
                 return formdata

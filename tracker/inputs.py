@@ -10,13 +10,18 @@ the date arithmetic out of range (a 500) however large, far or deep it is.
   but cannot be stored);
 - text, in forms and JSON alike: storable, that is valid Unicode without NUL (PostgreSQL's text
   holds no NUL character, so "\x00" in any field or query would be a 500 there, not on SQLite):
-  a form refuses it field by field, the JSON parser refuses text that is not Unicode, and the
-  API refuses a NUL against the field that holds it.
+  a form refuses it field by field (showing the rest of what was typed again, `storable_text`),
+  the JSON parser refuses text that is not Unicode, and the API refuses a NUL against the field
+  that holds it;
+- a required answer: text that shows nothing (only whitespace and invisible format characters
+  such as a zero-width space, `is_blank`) is no answer, in every form and so in the API calls
+  that run one (`visible_text`, the filter every form's text goes through).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -119,6 +124,40 @@ def text_problem(text: str) -> str | None:
     if not is_unicode(text):
         return "must contain only valid characters"
     return None
+
+
+def storable_text(text: str) -> str:
+    """The text with what `text_problem` refuses taken out (NULs dropped, lone surrogates replaced
+    by U+FFFD): what a refused field shows again, so nothing else typed is lost. Only for showing
+    back: the field is still refused, so the form is never taken and nothing is saved."""
+    text = text.replace("\x00", "")
+    if is_unicode(text):
+        return text
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+# Default-ignorable characters (drawn as nothing) outside category Cf: the combining grapheme
+# joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other variation selectors.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
+def is_blank(text: str) -> bool:
+    """Whether the text shows nothing: only whitespace and invisible characters (Unicode format
+    characters, category Cf: zero-width space, word joiner, byte order mark, ...; and the other
+    default-ignorable ones). To a reader such text is empty, so as a required answer it is
+    missing. Text with anything visible keeps them (a ZWJ in an emoji, a ZWNJ in Persian)."""
+    return all(c.isspace() or c in _INVISIBLE or unicodedata.category(c) == "Cf" for c in text)
+
+
+def visible_text(text: str) -> str:
+    """The text without surrounding whitespace, or "" when it shows nothing (`is_blank`): how
+    every form takes typed text, so "Enter ..." is asked for however the blank was made."""
+    text = text.strip()
+    return "" if is_blank(text) else text
 
 
 def is_unicode(text: str) -> bool:
