@@ -146,3 +146,85 @@ def test_an_invitation_lists_a_taken_address_with_the_rest(client, world):
     )
     assert "A person with this email address already exists" in problems
     assert len(problems) >= 3  # the name, the agency and the role too
+
+
+def test_a_decision_not_to_share_lists_the_services_rules_with_a_blank_field(client, world):
+    sign_in_as(client, world.worker_a)
+    response = client.post(
+        f"/cases/{world.case.id}/no-share/new",
+        data={
+            "information": "",  # the form's own rule
+            # no agency chosen, a date in the future: the service's rules
+            "reason_code": "other",
+            "reason": "Because sharing would alert the father",
+            "decided_on": ["1", "1", "2199"],
+            "decided_time": "10:00",
+        },
+    )
+    assert sorted(summary_of(response)) == sorted(
+        [
+            "Enter what information was considered",
+            "Select the agencies the information was considered for",
+            "The decision date must be now or in the past",
+        ]
+    )
+    assert "Because sharing would alert the father" in response.get_data(as_text=True)
+
+
+def test_a_decision_not_to_share_for_ones_own_agency_is_named_with_a_missing_reason(client, world):
+    sign_in_as(client, world.worker_a)
+    problems = summary_of(
+        client.post(
+            f"/cases/{world.case.id}/no-share/new",
+            data={
+                "information": "School report",
+                "agency_ids": [str(world.agency_a.id)],
+                "reason_code": "",
+                "reason": "",
+                "decided_on": ["1", "1", "2026"],
+                "decided_time": "25:00",  # the time is wrong: the date is not judged again
+            },
+        )
+    )
+    assert sorted(problems) == sorted(
+        [
+            "Select other agencies: not your own agency",
+            "Select the reason for not sharing",
+            "Enter why the information was not shared",
+            "Enter the time as hours and minutes, for example 14:30",
+        ]
+    )
+
+
+def test_protecting_a_source_names_a_name_not_in_the_record_with_a_missing_reason(
+    client, world, frozen
+):
+    frozen(datetime(2026, 12, 24, 10, 30))
+    sign_in_as(client, world.worker_a)
+    assert (
+        client.post(f"/cases/{world.case.id}/shares/new", data=share_data(world)).status_code == 302
+    )
+    share = db.session.scalar(db.select(Share))
+    response = client.post(
+        f"/shares/{share.id}/protected-sources/new",
+        data={"name": "Nobody Named Here", "passages": "not in it at all", "reason": ""},
+    )
+    assert sorted(summary_of(response)) == sorted(
+        [
+            "Enter a name exactly as this record gives it",
+            "Copy each passage exactly from the record; not found: not in it at all",
+            "Enter why this person needs protecting",
+        ]
+    )
+    assert "Nobody Named Here" in response.get_data(as_text=True)
+
+
+def test_a_share_naming_an_agency_twice_is_refused_with_the_rest(client, world, frozen):
+    frozen(datetime(2026, 12, 24, 10, 30))
+    sign_in_as(client, world.worker_a)
+    data = share_data(world, recipient_agency_ids=[str(world.agency_b.id)] * 2, summary="")
+    problems = summary_of(client.post(f"/cases/{world.case.id}/shares/new", data=data))
+    assert sorted(problems) == sorted(
+        ["Name each agency once, with all its people together", "Enter what was shared"]
+    )
+    assert db.session.scalar(db.select(db.func.count(Share.id))) == 0

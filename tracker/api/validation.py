@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import request
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import DataRequired, InputRequired
 
@@ -52,7 +53,33 @@ def _field_messages(form_class) -> dict[str, dict[str, str]]:
     return messages
 
 
+def _branch_error(error):
+    """For an anyOf/oneOf (an optional text: a string or null), the error of the branch the value
+    was meant for (a string too long, not "is not valid under any of the given schemas"); the
+    error itself when every branch refused the value's type."""
+    while error.validator in ("anyOf", "oneOf") and error.context:
+        meant = [e for e in error.context if e.validator != "type"]
+        if not meant:
+            return error
+        error = best_match(meant)
+    return error
+
+
+def _kinds(error) -> str:
+    """What a type error asked for: "a string", "an integer", "a string or null"."""
+    refusals = error.context if error.validator in ("anyOf", "oneOf") else [error]
+    kinds = []
+    for refusal in refusals:
+        value = refusal.validator_value
+        kinds += value if isinstance(value, list) else [value]
+    return " or ".join(
+        "null" if k == "null" else f"{'an' if str(k)[0] in 'aeiou' else 'a'} {k}"
+        for k in dict.fromkeys(map(str, kinds))
+    )
+
+
 def _schema_error(error, messages: dict[str, dict[str, str]], aliases: dict[str, str]) -> dict:
+    error = _branch_error(error)
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
         missing = [p for p in error.validator_value if p not in (error.instance or {})][0]
@@ -78,14 +105,26 @@ def _schema_error(error, messages: dict[str, dict[str, str]], aliases: dict[str,
         message = words["enum"]
     elif error.validator == "enum":
         message = f"{field} must be one of: {', '.join(map(str, error.validator_value))}"
-    elif error.validator == "type":
-        kind = error.validator_value
-        message = f"{field} must be {'an' if str(kind)[0] in 'aeiou' else 'a'} {kind}"
+    elif error.validator in ("type", "anyOf", "oneOf"):  # (an anyOf here: no branch's type)
+        message = f"{field} must be {_kinds(error)}"
     elif error.validator == "maxLength":
         message = f"{field} must be {error.validator_value} characters or fewer"
     else:
-        message = f"{field}: {error.message}"
+        # Never jsonschema's own words: they quote the whole value sent.
+        message = _RULES.get(error.validator, "{field} is not valid").format(
+            field=field, value=error.validator_value
+        )
     return {"field": field, "message": message}
+
+
+_RULES = {
+    "minimum": "{field} must be {value} or more",
+    "maximum": "{field} must be {value} or less",
+    "minItems": "{field} must have at least {value} items",
+    "maxItems": "{field} must have {value} items or fewer",
+    "uniqueItems": "{field} must not name the same item twice",
+    "format": "{field} must be a valid {value}",
+}
 
 
 def json_body(schema_name: str, form_class=None, aliases: dict[str, str] | None = None) -> dict:
@@ -126,16 +165,42 @@ def _unique(errors: list[dict]) -> list[dict]:
     return result
 
 
-def run_form(form, aliases: dict[str, str] | None = None) -> None:
-    """Validate a web form filled from the API's data; refusals keep the form's own words."""
-    if not form.validate():
-        aliases = aliases or {}
-        errors = [
-            {"field": aliases.get(name, name), "message": message}
-            for name, messages in form.errors.items()
-            for message in messages
-        ]
-        raise ApiError(422, "The request has invalid fields", _unique(errors))
+def run_form(
+    form,
+    aliases: dict[str, str] | None = None,
+    checks: Iterable[Callable[[], Iterable]] = (),
+    found: Iterable[dict] = (),
+) -> None:
+    """Validate a web form filled from the API's data; refusals keep the form's own words.
+
+    Every problem in one 422, as the web page shows them in one round: the form's own rules, the
+    view's `checks` (the service's pure `*_problems()` rules, as passed to validate_on_submit on
+    the web), and what was `found` before the form was filled (a value that could not be parsed:
+    the form's words about that field, now empty, are left out)."""
+    form.validate()
+    for check in checks:
+        form.add_problems(check())
+    aliases = aliases or {}
+    errors = list(found)
+    already = {error["field"] for error in errors}
+    errors += [
+        {"field": aliases.get(name, name), "message": message}
+        for name, messages in form.errors.items()
+        if aliases.get(name, name) not in already
+        for message in messages
+    ]
+    if errors:
+        raise problems_error(errors)
+
+
+def problems_error(errors: list[dict]) -> ApiError:
+    return ApiError(422, "The request has invalid fields", _unique(errors))
+
+
+def service_problems(problems, aliases: dict[str, str] | None = None) -> list[dict]:
+    """A service's refusals (ShareError, NoShareError...) as the API's errors, each against its
+    API field."""
+    return [{"field": (aliases or {}).get(p.field, p.field), "message": str(p)} for p in problems]
 
 
 def service_error(error, aliases: dict[str, str] | None = None) -> ApiError:
@@ -144,13 +209,7 @@ def service_error(error, aliases: dict[str, str] | None = None) -> ApiError:
     problems = getattr(error, "problems", None) or [error]
     if len(problems) == 1:
         return invalid((aliases or {}).get(error.field, error.field), str(error))
-    return ApiError(
-        422,
-        "The request has invalid fields",
-        _unique(
-            [{"field": (aliases or {}).get(p.field, p.field), "message": str(p)} for p in problems]
-        ),
-    )
+    return problems_error(service_problems(problems, aliases))
 
 
 def form_data(pairs: Iterable[tuple[str, object]]) -> MultiDict:

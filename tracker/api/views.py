@@ -178,21 +178,20 @@ def create_share(case_id: int):
     person = _person()
     case = access.case_for_changing(case_id, person)
     body = v.json_body("ShareCreate", ShareForm, SHARE_ALIASES)
-    shared_at = v.parse_datetime("shared_at", body["shared_at"])
     recipients = body.get("recipients") or []
     recorded_as = body.get("recorded_as", sharing.SENT)
     received = recorded_as == sharing.RECEIVED
     others = [i.agency for i in case.current_involvements if i.agency_id != person.agency_id]
-    try:
-        local = workdays.to_local(shared_at)
-    except (OverflowError, ValueError):
-        raise invalid("shared_at", "Enter a date after 1900") from None
+    try:  # a time that cannot be read is one problem among the rest (one 422 names them all)
+        local, found = _local_time("shared_at", body["shared_at"]), []
+    except ApiError as error:
+        local, found = None, error.errors
     form = share_form(
         others,
         formdata=v.form_data(
             [
-                *v.date_parts("shared_on", local.date()),
-                ("shared_time", local.strftime("%H:%M")),
+                *(v.date_parts("shared_on", local.date()) if local else []),
+                ("shared_time", local.strftime("%H:%M") if local else None),
                 *(
                     (name, body.get(name))
                     for name in (
@@ -225,7 +224,17 @@ def create_share(case_id: int):
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
     form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
-    v.run_form(form, SHARE_ALIASES)
+
+    def who_shared_with_whom():  # as on the web form (tracker/shares/views.py)
+        return sharing.recipient_problems(
+            person,
+            case,
+            recorded_as,
+            body.get("from_agency_id") or 0,
+            [r["agency_id"] for r in recipients],
+        )
+
+    v.run_form(form, SHARE_ALIASES, checks=[who_shared_with_whom], found=found)
     recipient_list = [sharing.Recipient(r["agency_id"], r.get("people_names")) for r in recipients]
     try:
         share = sharing.record_share(
@@ -243,6 +252,15 @@ def create_share(case_id: int):
     except sharing.ShareError as error:
         raise v.service_error(error, SHARE_ALIASES) from None
     return jsonify(serialise.share(share, clock.now())), 201
+
+
+def _local_time(field: str, value: str):
+    """An RFC 3339 date-time as the partnership's local time (the web form's date and time)."""
+    moment = v.parse_datetime(field, value)
+    try:
+        return workdays.to_local(moment)
+    except (OverflowError, ValueError):
+        raise invalid(field, "Enter a date after 1900") from None
 
 
 @blueprint.route("/shares/<int:share_id>")
@@ -322,19 +340,24 @@ def record_no_share_decision(case_id: int):
     person = _person()
     case = access.case_for_changing(case_id, person)
     body = v.json_body("NoShareDecisionCreate", NoShareForm)
-    decided_at = v.parse_datetime("decided_at", body["decided_at"])
+    aliases = {"decided_on": "decided_at"}
+    try:  # a time that cannot be read is one problem among the rest (one 422 names them all)
+        decided_at, found = v.parse_datetime("decided_at", body["decided_at"]), []
+    except ApiError as error:
+        decided_at, found = None, error.errors
+    what = {
+        "information": body["information"],
+        "agency_ids": body["agency_ids"],
+        "reason_code": body["reason_code"],
+        "reason": body["reason"],
+    }
+    problems = no_share.decision_problems(person, case, **what, decided_at=decided_at)
+    if found or problems:
+        raise v.problems_error(found + v.service_problems(problems, aliases))
     try:
-        decision = no_share.record_decision(
-            person,
-            case,
-            information=body["information"],
-            agency_ids=body["agency_ids"],
-            reason_code=body["reason_code"],
-            reason=body["reason"],
-            decided_at=decided_at,
-        )
+        decision = no_share.record_decision(person, case, **what, decided_at=decided_at)
     except no_share.NoShareError as error:
-        raise v.service_error(error, {"decided_on": "decided_at"}) from None
+        raise v.service_error(error, aliases) from None
     return jsonify(serialise.no_share_decision(decision)), 201
 
 

@@ -61,7 +61,18 @@ def _mark(kind: str, item, case_id: int, back: str):
     case = access.case_for_changing(case_id)
     access.require(protected_sources.may_mark(current_user, kind, item))
     form = ProtectedSourceForm()
-    if form.validate_on_submit():
+
+    def what_a_mark_needs():
+        return protected_sources.mark_problems(
+            current_user,
+            kind,
+            item,
+            name=form.name.data,
+            passages=form.passages.data,
+            reason=form.reason.data,
+        )
+
+    if form.validate_on_submit(what_a_mark_needs):
         try:
             protected_sources.mark(
                 current_user,

@@ -39,17 +39,19 @@ class NoShareError(ValueError):
         self.problems = problems or [self]
 
 
-def record_decision(
+def decision_problems(
     actor: Person,
     case: Case,
     *,
-    information: str,
+    information: str | None,
     agency_ids: list[int],
-    reason_code: str,
-    reason: str,
-    decided_at: datetime,
-) -> NoShareDecision:
-    """Record that the actor's agency considered sharing and decided not to (audited)."""
+    reason_code: str | None,
+    reason: str | None,
+    decided_at: datetime | None,
+) -> list[NoShareError]:
+    """Every rule a decision not to share must meet, each broken one against its field (the web
+    form and the API show them with their own checks, in one round; record_decision refuses on
+    them). A decided_at of None (its field already wrong) is not judged again."""
     problems: list[NoShareError] = []
     if not access.is_involved(actor, case):
         problems.append(NoShareError("agency_ids", "Your agency is not involved in this case"))
@@ -80,10 +82,39 @@ def record_decision(
         problems.append(NoShareError("reason", "Enter why the information was not shared"))
     elif len(reason) > REASON_MAX:
         problems.append(NoShareError("reason", f"Reason must be {REASON_MAX} characters or fewer"))
-    if decided_at > clock.now():
+    if decided_at is not None and decided_at > clock.now():
         problems.append(NoShareError("decided_on", "The decision date must be now or in the past"))
+    return problems
+
+
+def record_decision(
+    actor: Person,
+    case: Case,
+    *,
+    information: str,
+    agency_ids: list[int],
+    reason_code: str,
+    reason: str,
+    decided_at: datetime,
+) -> NoShareDecision:
+    """Record that the actor's agency considered sharing and decided not to (audited); refused,
+    with every problem, unless decision_problems finds none."""
+    problems = decision_problems(
+        actor,
+        case,
+        information=information,
+        agency_ids=agency_ids,
+        reason_code=reason_code,
+        reason=reason,
+        decided_at=decided_at,
+    )
+    if decided_at is None:
+        problems.append(NoShareError("decided_on", "Enter the date and time decided"))
     if problems:
         raise NoShareError(problems[0].field, str(problems[0]), problems)
+    information = information.strip()
+    reason = reason.strip()
+    wanted = list(dict.fromkeys(agency_ids))
     decision = NoShareDecision(
         case_id=case.id,
         information=information,

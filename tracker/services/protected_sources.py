@@ -183,23 +183,32 @@ def _contains(texts: list[str], term: str, *, whole_word: bool) -> bool:
     return term.casefold() in body.casefold()
 
 
-def mark(
+def _name(name: str | None) -> str:
+    return " ".join((name or "").split())
+
+
+def _passages(passages: str | None) -> list[str]:
+    return list(dict.fromkeys(p.strip() for p in (passages or "").splitlines() if p.strip()))
+
+
+def mark_problems(
     actor: Person,
     kind: str,
     item: Share | Concern | CaseNote,
     *,
-    name: str,
-    passages: str,
-    reason: str,
-) -> ProtectedSource:
-    """Mark a person named in the record as a protected source (audited)."""
+    name: str | None,
+    passages: str | None,
+    reason: str | None,
+) -> list[ProtectedSourceError]:
+    """Every rule a mark must meet, each broken one against its field (the form shows them with
+    its own, in one round; mark refuses on them)."""
     problems: list[ProtectedSourceError] = []
     if not may_mark(actor, kind, item):
         problems.append(
             ProtectedSourceError("name", "Only the agency that recorded this can protect a source")
         )
     texts = item_texts(kind, item)
-    name = " ".join((name or "").split())
+    name = _name(name)
     if not name:
         problems.append(ProtectedSourceError("name", "Enter the name of the person to protect"))
     elif len(name) > NAME_MAX:
@@ -212,7 +221,7 @@ def mark(
         problems.append(
             ProtectedSourceError("name", "Enter a name exactly as this record gives it")
         )
-    lines = list(dict.fromkeys(p.strip() for p in (passages or "").splitlines() if p.strip()))
+    lines = _passages(passages)
     missing = [p for p in lines if not _contains(texts, p, whole_word=False)]
     short = [p for p in lines if len(p) < TERM_MIN]
     if short:
@@ -233,8 +242,24 @@ def mark(
         problems.append(
             ProtectedSourceError("reason", f"Reason must be {REASON_MAX} characters or fewer")
         )
+    return problems
+
+
+def mark(
+    actor: Person,
+    kind: str,
+    item: Share | Concern | CaseNote,
+    *,
+    name: str,
+    passages: str,
+    reason: str,
+) -> ProtectedSource:
+    """Mark a person named in the record as a protected source (audited); refused, with every
+    problem, unless mark_problems finds none."""
+    problems = mark_problems(actor, kind, item, name=name, passages=passages, reason=reason)
     if problems:
         raise ProtectedSourceError(problems[0].field, str(problems[0]), problems)
+    name, lines, reason = _name(name), _passages(passages), reason.strip()
     source = ProtectedSource(
         case_id=item_case_id(kind, item),
         item_kind=kind,

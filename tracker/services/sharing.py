@@ -287,7 +287,7 @@ def recipient_problems(
     recipient_ids: list[int],
 ) -> list[ShareError]:
     """Every rule about who shared with whom: each agency must be involved in the case (so it can
-    read and answer it), and a share goes from one agency to others."""
+    read and answer it), named once, and a share goes from one agency to others."""
     if recorded_as not in (SENT, RECEIVED):
         raise ValueError(f"recorded_as must be {SENT!r} or {RECEIVED!r}")
     if not access.is_involved(actor, case):
@@ -295,6 +295,13 @@ def recipient_problems(
     problems = []
     involved = case.involved_agency_ids
     recipient_set = set(with_own_agency(actor, recorded_as, recipient_ids))
+    if len(set(recipient_ids)) != len(recipient_ids):
+        # Twice (the API's recipients, each with its people): one would silently be lost.
+        problems.append(
+            ShareError(
+                "recipient_agency_ids", "Name each agency once, with all its people together"
+            )
+        )
     if recorded_as == SENT:
         from_agency_id = actor.agency_id
         if not recipient_set:

@@ -336,7 +336,20 @@ def record_no_share(case_id: int):
     if request.method == "GET":
         local = workdays.to_local(clock.now())
         form.decided_on.data, form.decided_time.data = local.date(), local.strftime("%H:%M")
-    if form.validate_on_submit():
+
+    def what_a_decision_needs():
+        when_wrong = form.decided_on.errors or form.decided_time.errors
+        return no_share.decision_problems(
+            current_user,
+            case,
+            information=form.information.data,
+            agency_ids=list(form.agency_ids.data or []),
+            reason_code=form.reason_code.data,
+            reason=form.reason.data,
+            decided_at=None if when_wrong or form.decided_on.data is None else form.decided_at(),
+        )
+
+    if form.validate_on_submit(what_a_decision_needs):
         try:
             no_share.record_decision(
                 current_user,

@@ -1,0 +1,92 @@
+"""The API names every problem of a request in one 422 (DESIGN invariant 6), as the web form
+shows them in one round: a time it cannot read, the form's rules and the service's together."""
+
+from __future__ import annotations
+
+from tests.api.conftest import share_body
+from tracker.extensions import db
+from tracker.models import Concern, NoShareDecision, Share
+
+
+def errors_of(response) -> dict[str, list[str]]:
+    assert response.status_code == 422, (response.status_code, response.get_data(as_text=True))
+    found: dict[str, list[str]] = {}
+    for error in response.get_json()["errors"]:
+        found.setdefault(error["field"], []).append(error["message"])
+    return found
+
+
+def test_a_share_with_a_time_it_cannot_read_names_the_consent_problem_too(api, world):
+    body = share_body(world, shared_at="24/11/2026 09:15", consent="refused", consent_reason=None)
+    errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
+    assert errors == {
+        "shared_at": ["Enter the date and time with a time zone, for example 2026-11-25T14:30:00Z"],
+        "consent_reason": ["Enter why the information was shared when consent was refused"],
+    }
+
+
+def test_a_share_names_a_recipient_problem_with_a_form_problem(api, world):
+    body = share_body(
+        world,
+        recipients=[{"agency_id": world.agency_c.id}],  # not involved in the case
+        consent="refused",
+        consent_reason=None,
+    )
+    errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
+    assert errors == {
+        "consent_reason": ["Enter why the information was shared when consent was refused"],
+        "recipients": ["Select agencies involved in this case (add an agency to the case first)"],
+    }
+
+
+def test_an_agency_named_twice_is_refused_not_half_dropped(api, world):
+    body = share_body(
+        world,
+        recipients=[
+            {"agency_id": world.agency_b.id, "people_names": "DC Patel"},
+            {"agency_id": world.agency_b.id, "people_names": "DS Jones"},
+        ],
+    )
+    errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
+    assert errors == {"recipients": ["Name each agency once, with all its people together"]}
+    assert db.session.scalar(db.select(db.func.count(Concern.id))) == 0
+
+
+def test_a_decision_with_a_time_it_cannot_read_names_the_services_problems_too(api, world):
+    body = {
+        "information": "School report",
+        "agency_ids": [world.agency_a.id],  # the caller's own agency: the service's rule
+        "reason_code": "more_detrimental_to_child",
+        "reason": "Would put the child at risk",
+        "decided_at": "yesterday",
+    }
+    response = api.post(f"/cases/{world.case.id}/no-share-decisions", world.worker_a, json=body)
+    assert errors_of(response) == {
+        "decided_at": [
+            "Enter the date and time with a time zone, for example 2026-11-25T14:30:00Z"
+        ],
+        "agency_ids": ["Select other agencies: not your own agency"],
+    }
+    assert db.session.scalar(db.select(db.func.count(NoShareDecision.id))) == 0
+
+
+def test_an_over_long_optional_text_gets_a_length_message_not_the_value(api, world):
+    body = share_body(
+        world,
+        consent_reason="y" * 3000,
+        from_person_name="z" * 300,
+        recipients=[{"agency_id": world.agency_b.id, "people_names": "x" * 600}],
+    )
+    errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
+    assert errors == {
+        "consent_reason": ["consent_reason must be 2000 characters or fewer"],
+        "from_person_name": ["from_person_name must be 120 characters or fewer"],
+        "recipients.0.people_names": ["recipients.0.people_names must be 500 characters or fewer"],
+    }
+    assert db.session.scalar(db.select(db.func.count(Share.id))) == 0
+
+
+def test_an_optional_text_of_the_wrong_type_says_what_it_may_be(api, world):
+    body = share_body(world, consent_reason=["y" * 300])
+    errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
+    assert errors == {"consent_reason": ["consent_reason must be a string or null"]}
