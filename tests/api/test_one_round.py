@@ -90,3 +90,18 @@ def test_an_optional_text_of_the_wrong_type_says_what_it_may_be(api, world):
     body = share_body(world, consent_reason=["y" * 300])
     errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
     assert errors == {"consent_reason": ["consent_reason must be a string or null"]}
+
+
+def test_a_decision_of_only_invisible_characters_is_asked_for(api, world):
+    """The API's decisions not to share reach the service without a form: it takes text as a
+    form does, so what shows nothing is no answer there too."""
+    body = {
+        "information": "\u200b\u2060",
+        "agency_ids": [world.agency_b.id],
+        "reason_code": "more_detrimental_to_child",
+        "reason": "\ufeff",
+        "decided_at": "2026-11-20T10:00:00Z",
+    }
+    response = api.post(f"/cases/{world.case.id}/no-share-decisions", world.worker_a, json=body)
+    assert set(errors_of(response)) == {"information", "reason"}
+    assert db.session.scalar(db.select(db.func.count(NoShareDecision.id))) == 0

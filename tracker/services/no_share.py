@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from tracker import access, clock
+from tracker import access, clock, inputs
 from tracker.extensions import db
 from tracker.models import (
     Agency,
@@ -55,8 +55,9 @@ def decision_problems(
     problems: list[NoShareError] = []
     if not access.is_involved(actor, case):
         problems.append(NoShareError("agency_ids", "Your agency is not involved in this case"))
-    information = (information or "").strip()
-    reason = (reason or "").strip()
+    # As a form takes text, for the API too: what shows nothing is no answer.
+    information = inputs.visible_text(information or "")
+    reason = inputs.visible_text(reason or "")
     if not information:
         problems.append(NoShareError("information", "Enter what information was considered"))
     elif len(information) > INFORMATION_MAX:
@@ -112,8 +113,8 @@ def record_decision(
         problems.append(NoShareError("decided_on", "Enter the date and time decided"))
     if problems:
         raise NoShareError(problems[0].field, str(problems[0]), problems)
-    information = information.strip()
-    reason = reason.strip()
+    information = inputs.visible_text(information)
+    reason = inputs.visible_text(reason)
     wanted = list(dict.fromkeys(agency_ids))
     decision = NoShareDecision(
         case_id=case.id,

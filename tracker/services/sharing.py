@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from tracker import access, clock, models
+from tracker import access, clock, inputs, models
 from tracker.domain import NotFound
 from tracker.extensions import db
 from tracker.models import (
@@ -493,7 +493,7 @@ def change_rating(actor: Person, share: Share, rating: str, rationale: str) -> d
         problems.append(ShareError("rating", "Select a rating from the list"))
     elif rating == share.rating:
         problems.append(ShareError("rating", "Select a different rating from the current one"))
-    rationale = (rationale or "").strip()
+    rationale = inputs.visible_text(rationale or "")  # the API reaches here without a form
     if not rationale:
         problems.append(ShareError("rationale", "Enter why the rating is changing"))
     open_ones = [r for r in share.recipients if r.state in OPEN_CONCERN_STATES]
@@ -579,7 +579,7 @@ def record_outcome(
         )
     if outcome not in set(Outcome):
         problems.append(ShareError("outcome", "Select what your agency did with it"))
-    detail = (detail or "").strip() or None
+    detail = inputs.visible_text(detail or "") or None  # as a form takes it, API too
     if outcome == Outcome.OTHER and not detail:
         problems.append(ShareError("outcome_detail", "Enter what your agency did with it"))
     _all(problems)
