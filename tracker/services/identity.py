@@ -137,10 +137,19 @@ def _apply(provider: IdentityProvider, settings: ProviderSettings) -> None:
     provider.active = settings.active
 
 
-# The settings that decide whose accounts a provider signs in to: an administrator whose own
-# issuer could assert any worker's email would sign in as them. A new provider, or a change to
-# one of these, waits for a second administrator (approvals.approvers) before it is used.
-APPROVED_SETTINGS = ("agency_id", "issuer", "client_id", "email_domains")
+# The settings that decide whose accounts a provider signs in to (an administrator whose own
+# issuer could assert any worker's email would sign in as them), and whether its sign-in stands
+# in for the tracker's own second factor (so that one administrator cannot waive two-factor for
+# an agency). A new provider, or a change to one of these, waits for a second administrator
+# (approvals.approvers) before it is used.
+APPROVED_SETTINGS = (
+    "agency_id",
+    "issuer",
+    "client_id",
+    "email_domains",
+    "mfa_satisfies",
+    "mfa_acr_values",
+)
 
 
 def pending_approval(provider: IdentityProvider) -> RoleApproval | None:

@@ -701,11 +701,14 @@ def test_changing_who_a_provider_signs_in_waits_for_a_second_admin(client, setup
     assert renamed.status_code == 302
     db.session.refresh(provider)
     assert not provider.awaiting_approval and identity_pending(provider) is None
-    # Another issuer, client or domain does not, until a second administrator approves.
+    # Another issuer, client or domain does not, until a second administrator approves; nor
+    # which of its sign-ins stand in for the tracker's second factor.
     for change in (
         {"issuer": "https://attacker.example"},
         {"client_id": "another-client"},
         {"email_domains": f"{DOMAIN_A}\nattacker.example"},
+        {"mfa_satisfies": ""},
+        {"mfa_acr_values": "urn:any-password-will-do"},
     ):
         response = client.post(
             f"/admin/identity-providers/{provider.id}", data={**base, "name": "A", **change}
