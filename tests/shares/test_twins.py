@@ -63,7 +63,8 @@ def test_an_amendment_from_a_page_older_than_the_share_is_refused(app, client, w
     assert len(db.session.get(Share, share_id).versions) == 3
 
 
-def test_an_amendment_from_a_page_older_than_the_note_is_refused(app, client, world):
+def test_an_amendment_from_a_page_older_than_the_note_is_refused(app, client, world, frozen):
+    frozen(datetime(2026, 11, 24, 10, 0))  # the note's day is in the past
     sign_in_as(client, world.worker_a)
     case = world.case.id
     note = {"kind": "lived_experience", "occurred_on": ["10", "11", "2026"], "text": "Said hello"}
