@@ -100,7 +100,7 @@ def test_a_decision_of_only_invisible_characters_is_asked_for(api, world):
         "agency_ids": [world.agency_b.id],
         "reason_code": "more_detrimental_to_child",
         "reason": "\ufeff",
-        "decided_at": "2026-11-20T10:00:00Z",
+        "decided_at": "2025-01-06T10:00:00Z",
     }
     response = api.post(f"/cases/{world.case.id}/no-share-decisions", world.worker_a, json=body)
     assert set(errors_of(response)) == {"information", "reason"}
