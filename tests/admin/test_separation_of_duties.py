@@ -557,9 +557,9 @@ def test_no_admin_alone_makes_a_partnership_wide_reader(client, world, second_ad
     assert approval is not None and colleague.role == "worker"
 
 
-def test_an_agency_made_inactive_has_left_the_partnership(client, world, frozen):
-    """Its people are signed out, their tokens revoked, and nobody of it signs in again until
-    it is active again; then with a fresh sign-in, not the old session or token."""
+def test_an_agency_made_inactive_has_left_the_partnership(client, world, frozen, second_admin):
+    """Its people are deactivated: signed out, their tokens revoked, none alerted or asked to
+    approve; making it active again brings nobody back, each person's return is approved."""
     frozen(START)
     _, secret = api_tokens.create(world.worker_b, "police system", date(2027, 1, 31))
     bearer = {"Authorization": f"Bearer {secret}"}
@@ -572,6 +572,19 @@ def test_an_agency_made_inactive_has_left_the_partnership(client, world, frozen)
     assert client.get(f"/api/v1/cases/{world.case.id}", headers=bearer).status_code == 401
     assert sign_in(client, world.worker_b.email).status_code == 401
 
+    assert not world.worker_b.active and not world.lead_b.active
+
     agencies.update(world.admin, police, **details, active=True)
     assert client.get(f"/api/v1/cases/{world.case.id}", headers=bearer).status_code == 401
+    assert sign_in(client, world.worker_b.email).status_code == 401
+    approval = people.update(world.admin, world.worker_b, role="worker", active=True, away=False)
+    people.decide(second_admin, approval.id, approve=True)
     assert sign_in(client, world.worker_b.email).status_code == 302
+
+    # Nor does an administrator make their own agency inactive: it would shut them out too.
+    own = world.admin.agency
+    with pytest.raises(agencies.AgencyError, match="your own agency"):
+        agencies.update(
+            world.admin, own, name=own.name, kind=own.kind, secure_mailbox=own.secure_mailbox,
+            active=False,
+        )  # fmt: skip

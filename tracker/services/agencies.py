@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Agency, AgencyKind, Person, Role
-from tracker.services import accounts, api_tokens, audit
+from tracker.services import audit, people
 
 
 class AgencyError(ValueError):
@@ -87,6 +87,9 @@ def update(
 ) -> None:
     name = name.strip()
     _check_name_free(name, agency.id)
+    if not active and agency.id == actor.agency_id:
+        # Its people, the administrator included, would all be signed out and kept out.
+        raise AgencyError("active", "You cannot make your own agency inactive")
     kind = AgencyKind(kind).value
     partnership = AgencyKind.PARTNERSHIP.value
     if (kind == partnership) != (agency.kind == partnership) and _active_leads(agency):
@@ -110,18 +113,20 @@ def update(
         audit.record(
             "agency.update", object_kind="agency", object_id=agency.id, changes=changes, actor=actor
         )
-        if "active" in changes and not active:
-            _sign_out_everyone(actor, agency)
         db.session.commit()
+    if "active" in changes and not active:
+        _deactivate_people(actor, agency)
 
 
-def _sign_out_everyone(actor: Person, agency: Agency) -> None:
-    """An agency made inactive has left the partnership: its people are signed out everywhere
-    and their API tokens revoked now (Person.is_active keeps them out from then on), so that
-    making it active again does not bring an old session or token back."""
-    for person in db.session.scalars(select(Person).where(Person.agency_id == agency.id)):
-        accounts.end_sessions(person)
-        api_tokens.revoke_all(person, actor, "agency made inactive")
+def _deactivate_people(actor: Person, agency: Agency) -> None:
+    """An agency made inactive has left the partnership: each of its people is deactivated as
+    any person is (signed out everywhere, tokens revoked, told, audited), so that none is
+    alerted or asked to approve any more, and bringing one back, the agency active again, is a
+    reactivation someone else approves. (Person.is_active keeps out anyone of it meanwhile.)"""
+    for person in db.session.scalars(
+        select(Person).where(Person.agency_id == agency.id, Person.active)
+    ).all():
+        people.update(actor, person, role=person.role, active=False, away=person.away)
 
 
 def _active_leads(agency: Agency) -> bool:
