@@ -45,8 +45,8 @@ def can_read_mail_copy(alert) -> bool:
 
 def sees_partnership_lists(person: Person) -> bool:
     """Partnership-wide lists (unanswered concerns, open challenges): leads and auditors. What
-    a lead outside the partnership's business unit sees in them is narrowed to cases their
-    agency is involved in (partnership_list_scope)."""
+    a lead outside the partnership's business unit sees in them is narrowed to what they may
+    read (partnership_list_scope for concerns, visible_challenges for challenges)."""
     return person.has_role(Role.LEAD, Role.AUDITOR)
 
 

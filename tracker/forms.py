@@ -145,8 +145,12 @@ class BaseForm(FlaskForm):
 
 
 def hidden_number(field: HiddenField) -> int | None:
-    """The whole number a page carried back in a hidden field; None if it did not (or not one)."""
-    return int(field.data) if (field.data or "").isdigit() else None
+    """The whole number a page carried back in a hidden field; None if it did not (or not one,
+    however strange: "²" is a digit to str.isdigit, not to int)."""
+    try:
+        return inputs.whole_number(field.data or "")
+    except ValueError:
+        return None
 
 
 class AmendForm(BaseForm):
@@ -156,6 +160,9 @@ class AmendForm(BaseForm):
     version = HiddenField()
 
     def seen_version(self) -> int | None:
+        """The version the page showed; None when it carried none back (a page opened before
+        pages carried it, or a client posting the form itself): then the services compare with
+        the record as this request read it, under its lock, as for the API."""
         return hidden_number(self.version)
 
 

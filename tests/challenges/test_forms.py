@@ -292,6 +292,24 @@ def test_the_answers_stay_on_the_server_and_twice_sent_raise_one_challenge(
     ).all()
     assert len(raised) == 1
 
+    # What the challenge holds now, the draft no longer does.
+    from tracker.models import ChallengeDraft
+
+    assert db.session.scalars(db.select(ChallengeDraft.answers)).all() == ["{}"]
     # A new challenge on the case starts afresh.
     assert client.get(raising).status_code == 200
     assert client.get(f"{raising}/check").status_code == 302
+
+
+def test_the_last_step_before_the_details_are_answered_goes_to_them(client, world, frozen):
+    """Immediate risk answered "yes", from a threshold link with nothing to prefill: the draft
+    holds the risk and a kind, not the details; the check page sends the person to them."""
+    frozen(datetime(2026, 12, 17, 10, 0))
+    sign_in_as(client, world.worker_a)
+    start = f"/cases/{world.case.id}/challenges/new"
+    client.get(f"{start}?from_threshold=1")
+    client.post(start, data={"immediate_risk": "yes"})
+    for response in (client.get(f"{start}/check"), client.post(f"{start}/check")):
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"{start}/details")
+    assert db.session.scalar(db.select(db.func.count(Challenge.id))) == 0

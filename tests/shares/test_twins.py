@@ -174,3 +174,16 @@ def test_twin_requests_act_once_and_the_second_is_told(app, world, frozen, act):
         .where(AuditEvent.action == f"concern.{act}", AuditEvent.object_id.isnot(None))
     )
     assert events == 1
+
+
+@pytest.mark.parametrize("version", ["\u00b2", "9" * 5000, "-1", ""])
+def test_a_version_no_page_would_send_is_no_500(app, client, world, frozen, version):
+    """'²' is a digit to str.isdigit, not to int; 5,000 digits are past int()'s limit."""
+    frozen(datetime(2026, 12, 24, 10, 30))
+    sign_in_as(client, world.worker_a)
+    assert (
+        client.post(f"/cases/{world.case.id}/shares/new", data=share_data(world)).status_code == 302
+    )
+    share_id = db.session.scalar(select(Share.id))
+    data = share_data(world, summary="Father returned on Tuesday", reason="Day", version=version)
+    assert client.post(f"/shares/{share_id}/amend", data=data).status_code in (302, 400)

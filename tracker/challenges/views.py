@@ -205,8 +205,10 @@ def check(case_id: int):
             return redirect(url_for("challenges.show", challenge_id=raised.id))
     else:
         draft = _draft(case_id)
-    if draft is None or "immediate_risk" not in draft or "kind" not in draft:
+    if draft is None or "immediate_risk" not in draft:
         return redirect(url_for("challenges.raise_challenge", case_id=case.id))
+    if any(name not in draft for name in DRAFT_FIELDS):  # the details step not yet answered
+        return redirect(url_for("challenges.details", case_id=case.id))
     if request.method == "POST":
         try:
             challenge = challenges.raise_challenge(

@@ -73,6 +73,8 @@ def raising(person: Person, case: Case) -> tuple[dict[str, Any] | None, Challeng
 
 
 def mark_raised(person: Person, case: Case, challenge: Challenge) -> None:
-    """In the raising transaction (the caller commits): these answers raised this challenge."""
+    """In the raising transaction (the caller commits): these answers raised this challenge.
+    The answers themselves go: the challenge holds them now, and a draft holds nothing longer."""
     draft = _find(person, case.id)
     draft.raised_challenge_id = challenge.id
+    draft.answers = json.dumps({})

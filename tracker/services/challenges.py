@@ -418,8 +418,7 @@ def _add_event(
 
 def _lock(challenge: Challenge, expected_stage: int | None) -> None:
     """Serialise moves of one challenge; refuse a form posted against a stage it has left."""
-    locks.serialise(f"challenge:{challenge.id}")
-    db.session.refresh(challenge)
+    locks.hold(challenge)
     if not challenge.is_open:
         raise ChallengeError("challenge", f"This challenge is already {challenge.status}")
     if expected_stage is not None and expected_stage != challenge.stage:
@@ -771,8 +770,7 @@ def escalate_overdue(
     or already at the last stage: the sweep then alerts the partnership). Safe to repeat: after
     one escalation the new stage's deadline is later than `now`. Commits.
     """
-    locks.serialise(f"challenge:{challenge.id}")
-    db.session.refresh(challenge)
+    locks.hold(challenge)
     if (
         not challenge.is_open
         or challenge.stage_due_at > now

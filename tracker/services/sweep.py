@@ -129,9 +129,13 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 
 def _raised(events: list[str]) -> set[str]:
     """Which of these events already have their alerts (one indexed query per chunk)."""
+    stored = {alerts.event_key(event): event for event in events}  # as the alerts hold them
     found: set[str] = set()
-    for chunk in _chunks(events):
-        found.update(db.session.scalars(select(Alert.event).where(Alert.event.in_(chunk))))
+    for chunk in _chunks(list(stored)):
+        found.update(
+            stored[key]
+            for key in db.session.scalars(select(Alert.event).where(Alert.event.in_(chunk)))
+        )
     return found
 
 
