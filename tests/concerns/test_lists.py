@@ -15,7 +15,9 @@ from tracker.models import AuditContent, AuditEvent, Role
 from tracker.services import cases, sharing
 
 
-def concern(world, shared_at: datetime, *, priority="standard", case=None, to=None):
+def concern(
+    world, shared_at: datetime, *, priority="standard", case=None, to=None, summary="Concern"
+):
     return sharing.record_share(
         world.worker_a,
         case or world.case,
@@ -25,7 +27,7 @@ def concern(world, shared_at: datetime, *, priority="standard", case=None, to=No
         details=sharing.ShareDetails(
             shared_at=shared_at,
             method="phone",
-            summary="Concern",
+            summary=summary,
             purpose="Safety",
             lawful_basis="art6_1e_public_task",
             consent="given",

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from tests.concerns.test_lists import concern
 from tests.conftest import add_person, sign_in_as
 from tests.helpers import page_text
 from tracker.extensions import db
@@ -20,23 +21,7 @@ SUMMARY = "Mother disclosed the father has returned to the home"
 
 
 def overdue_concern(world, *, case=None, to=None, summary=SUMMARY):
-    return sharing.record_share(
-        world.worker_a,
-        case or world.case,
-        recorded_as=sharing.SENT,
-        from_agency_id=world.agency_a.id,
-        recipients=[sharing.Recipient(to or world.agency_b.id)],
-        details=sharing.ShareDetails(
-            shared_at=datetime(2026, 11, 2, 8, 0),
-            method="phone",
-            summary=summary,
-            purpose="Safety",
-            lawful_basis="art6_1e_public_task",
-            consent="given",
-        ),
-        needs_response=True,
-        priority="standard",
-    )
+    return concern(world, datetime(2026, 11, 2, 8, 0), case=case, to=to, summary=summary)
 
 
 def listed(client, query: str = "") -> str:

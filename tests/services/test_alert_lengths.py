@@ -18,6 +18,19 @@ def _count(*where) -> int:
     return db.session.scalar(select(func.count()).select_from(Alert).where(*where))
 
 
+def _open_another(world) -> None:
+    """Another child of the same name and date of birth, confirmed not the same one."""
+    cases.create(
+        world.worker_a,
+        child_name="Child One",
+        date_of_birth=date(2018, 5, 17),
+        lead_agency_id=world.agency_a.id,
+        lead_professional_id=None,
+        other_agency_ids=[],
+        confirm_not_a_match=True,
+    )
+
+
 def _try_to_open_it_again(world) -> None:
     with pytest.raises(cases.CaseMatch) as found:
         cases.create(
@@ -35,15 +48,7 @@ def test_a_hidden_match_with_many_cases_alerts_once_within_the_column(world, pas
     named = name_leads(world, password_hash)
     frozen(datetime(2026, 12, 17, 10, 0))
     for _ in range(80):  # the same name and date of birth, confirmed different children
-        cases.create(
-            world.worker_a,
-            child_name="Child One",
-            date_of_birth=date(2018, 5, 17),
-            lead_agency_id=world.agency_a.id,
-            lead_professional_id=None,
-            other_agency_ids=[],
-            confirm_not_a_match=True,
-        )
+        _open_another(world)
     kind = Alert.kind == AlertKind.CASE_MATCH.value
 
     _try_to_open_it_again(world)
@@ -54,15 +59,7 @@ def test_a_hidden_match_with_many_cases_alerts_once_within_the_column(world, pas
     _try_to_open_it_again(world)  # the same cases: nobody is alerted twice
     assert _count(kind) == 1
 
-    cases.create(
-        world.worker_a,
-        child_name="Child One",
-        date_of_birth=date(2018, 5, 17),
-        lead_agency_id=world.agency_a.id,
-        lead_professional_id=None,
-        other_agency_ids=[],
-        confirm_not_a_match=True,
-    )
+    _open_another(world)
     _try_to_open_it_again(world)  # one more matching case: a new event
     assert _count(kind) == 2
     assert db.session.scalar(select(func.count()).select_from(Case)) == 82
