@@ -574,6 +574,8 @@ def test_an_agency_made_inactive_has_left_the_partnership(client, world, frozen,
 
     assert not world.worker_b.active and not world.lead_b.active
 
+    with pytest.raises(people.PeopleError, match="is inactive"):  # nobody back before it is
+        people.update(world.admin, world.worker_b, role="worker", active=True, away=False)
     agencies.update(world.admin, police, **details, active=True)
     assert client.get(f"/api/v1/cases/{world.case.id}", headers=bearer).status_code == 401
     assert sign_in(client, world.worker_b.email).status_code == 401

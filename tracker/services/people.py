@@ -304,6 +304,9 @@ def update(
     role = Role(role).value
     if person.id == actor.id and (not active or role != person.role):
         raise PeopleError("role", "You cannot change your own role or deactivate yourself")
+    if active and not person.active and not person.agency.active:
+        # They could not sign in, yet would be alerted and asked to approve as if they could.
+        raise PeopleError("active", f"{person.agency.name} is inactive: make it active first")
     before = _snapshot(person)
     approval = None
     if _needs_approval(person, role, active):
