@@ -134,6 +134,10 @@ def test_chronology_filters_and_bad_filters(api, world):
     assert_problem(
         api.get(f"/cases/{world.case.id}/chronology?kind=gossip", world.worker_b), 422, "kind"
     )
+    # Dates as RFC 3339 writes them, not the rest of what ISO 8601 (and Python) reads.
+    for loose in ("20261123", "2026-W48-1", "２０２６-11-23"):
+        url = f"/cases/{world.case.id}/chronology?to={loose}"
+        assert_problem(api.get(url, world.worker_b), 422, "to")
 
 
 def test_concerns_awaiting_each_side_with_overdue_flags(api, world, frozen):

@@ -105,3 +105,34 @@ def test_a_decision_of_only_invisible_characters_is_asked_for(api, world):
     response = api.post(f"/cases/{world.case.id}/no-share-decisions", world.worker_a, json=body)
     assert set(errors_of(response)) == {"information", "reason"}
     assert db.session.scalar(db.select(db.func.count(NoShareDecision.id))) == 0
+
+
+def test_a_time_in_a_form_rfc_3339_does_not_allow_is_refused(api, world):
+    """The schema says RFC 3339 (format: date-time): Python reads much more of ISO 8601, and a
+    client sending one of those forms would be relying on a reading the API does not promise."""
+    message = ["Enter the date and time with a time zone, for example 2026-11-25T14:30:00Z"]
+    for loose in (
+        "2026-11-24 09:15:00Z",  # a space for the T
+        "20261124T091500Z",  # ISO 8601 basic format
+        "2026-W48-2T09:15:00Z",  # a week date
+        "2026-11-24T09:15Z",  # no seconds
+        "2026-11-24T09Z",  # the hour alone
+        "2026-11-24T09:15:00+0000",  # an offset without its colon
+        "2026-11-24T09:15:00",  # no offset at all
+        "２０２６-11-24T09:15:00Z",  # full-width digits
+    ):
+        body = share_body(world, shared_at=loose)
+        errors = errors_of(api.post(f"/cases/{world.case.id}/shares", world.worker_a, json=body))
+        assert errors == {"shared_at": message}, loose
+    assert db.session.scalar(db.select(db.func.count(Share.id))) == 0
+    for strict in (
+        "2026-11-24T09:15:00Z",
+        "2026-11-24t09:15:00.5+00:00",
+        "2026-11-24T10:15:00+01:00",
+    ):
+        response = api.post(
+            f"/cases/{world.case.id}/shares",
+            world.worker_a,
+            json=share_body(world, shared_at=strict),
+        )
+        assert response.status_code == 201, (strict, response.get_json())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 
@@ -231,10 +232,21 @@ def yes_no(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
+# RFC 3339's date-time (section 5.6), ASCII digits only: Python's fromisoformat reads far more
+# of ISO 8601 (week dates, the basic format, a space for the T, no seconds), which the schema's
+# "format: date-time" does not promise.
+RFC_3339_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def parse_datetime(field: str, value: str) -> datetime:
     """An RFC 3339 date-time with an offset, as a naive UTC datetime."""
     try:
-        moment = datetime.fromisoformat(value)
+        if not isinstance(value, str) or not RFC_3339.fullmatch(value):
+            raise ValueError
+        moment = datetime.fromisoformat(value.upper())
         if moment.tzinfo is None:
             raise ValueError
         offset = moment.utcoffset()
@@ -249,6 +261,8 @@ def parse_datetime(field: str, value: str) -> datetime:
 
 def parse_date(field: str, value: str) -> date:
     try:
+        if not isinstance(value, str) or not RFC_3339_DATE.fullmatch(value):
+            raise ValueError  # fromisoformat would also read "20261125" and "2026-W48-3"
         day = date.fromisoformat(value)
     except (ValueError, TypeError):
         raise invalid(field, "Enter a date as YYYY-MM-DD, for example 2026-11-25") from None
