@@ -4,6 +4,7 @@ shows them in one round: a time it cannot read, the form's rules and the service
 from __future__ import annotations
 
 from tests.api.conftest import share_body
+from tests.api.test_calls import outcome_url, raise_challenge
 from tracker.extensions import db
 from tracker.models import Concern, NoShareDecision, Share
 
@@ -136,3 +137,36 @@ def test_a_time_in_a_form_rfc_3339_does_not_allow_is_refused(api, world):
             json=share_body(world, shared_at=strict),
         )
         assert response.status_code == 201, (strict, response.get_json())
+
+
+def test_a_resolution_with_a_due_date_it_cannot_read_names_the_other_problems_too(api, world):
+    challenge = raise_challenge(api, world)
+    body = {
+        "outcome": "resolve",
+        "text": "Police will answer by Friday",
+        "actions": [
+            {"description": "Send call-outs", "owner": "DC Patel", "due_on": "27/11/2026"},
+            {"description": "Book the room", "owner": "DS Jones", "due_on": "2020-01-06"},
+        ],
+    }  # and no practice_issue: the web form asks for it
+    errors = errors_of(api.post(outcome_url(challenge), world.worker_b, json=body))
+    assert set(errors) == {"actions.0.due_on", "actions.1.due_on", "practice_issue"}, errors
+    assert errors["actions.0.due_on"] == ["Enter a date as YYYY-MM-DD, for example 2026-11-25"]
+
+
+def test_a_blank_field_is_named_once(api, world):
+    challenge = raise_challenge(api, world)
+    body = {
+        "outcome": "resolve",
+        "text": "Police will answer by Friday",
+        "practice_issue": False,
+        "actions": [
+            {"description": " ", "owner": "DC Patel", "due_on": "2026-11-30"},
+            {"description": "Book the room", "owner": "", "due_on": "2026-11-30"},
+        ],
+    }
+    errors = errors_of(api.post(outcome_url(challenge), world.worker_b, json=body))
+    assert errors == {
+        "actions.0.description": ["Enter the action"],
+        "actions.1.owner": ["Enter who owns the action"],
+    }, errors

@@ -51,6 +51,9 @@ def _field_messages(form_class) -> dict[str, dict[str, str]]:
         if hasattr(field, "label"):
             words["label"] = field.label.text
         messages[name] = words
+    # A form's words for fields that are optional alone but not in company (an action's parts).
+    for name, words in getattr(form_class, "required_words", dict)().items():
+        messages.setdefault(name, {})["required"] = words
     return messages
 
 
@@ -99,7 +102,7 @@ def _schema_error(error, messages: dict[str, dict[str, str]], aliases: dict[str,
         and error.schema.get("minLength")
         and not str(error.instance).strip()
     ):
-        message = words.get("required") or f"{field} must not be blank"
+        message = words.get("required") or f"Enter {field}"  # as for an empty one
     elif error.validator == "pattern":
         message = f"{words.get('label', field)} must not contain control characters"
     elif error.validator == "enum" and "enum" in words:

@@ -24,6 +24,7 @@ from tracker.api.idempotency import idempotent
 from tracker.api.problems import ApiError, invalid
 from tracker.cases.forms import choices
 from tracker.challenges.forms import (
+    ACTION_SLOTS,
     DetailsForm,
     DiscussionForm,
     EscalateForm,
@@ -509,28 +510,36 @@ def raise_challenge(case_id: int):
     return jsonify(result), 201
 
 
-def _resolve_form(body: dict) -> tuple[ResolveForm, dict[str, str]]:
-    actions = body.get("actions") or []
+# The resolve form's action rows are the body's actions, in order.
+ACTION_ALIASES = {
+    f"{part}_{number}": f"actions.{number - 1}.{key}"
+    for number in range(1, ACTION_SLOTS + 1)
+    for part, key in (("action", "description"), ("owner", "owner"), ("due", "due_on"))
+}
+
+
+def _resolve_form(body: dict) -> tuple[ResolveForm, list[dict]]:
+    """The web's resolve form filled from the body, and the due dates it could not read (one
+    problem each among the rest: one 422 names them all)."""
     pairs = [
         ("agreed", body["text"]),
         ("themes", body.get("themes") or []),
         ("practice_issue", v.yes_no(body.get("practice_issue"))),
     ]
-    aliases = dict(CHALLENGE_ALIASES)
-    for number, action in enumerate(actions, start=1):
-        where = f"actions.{number - 1}"
-        due_on = v.parse_date(f"{where}.due_on", action["due_on"])
+    found = []
+    for number, action in enumerate(body.get("actions") or [], start=1):
+        try:
+            due_parts = v.date_parts(
+                f"due_{number}", v.parse_date(ACTION_ALIASES[f"due_{number}"], action["due_on"])
+            )
+        except ApiError as error:
+            due_parts, found = [], found + error.errors
         pairs += [
             (f"action_{number}", action["description"]),
             (f"owner_{number}", action["owner"]),
-            *v.date_parts(f"due_{number}", due_on),
+            *due_parts,
         ]
-        aliases |= {
-            f"action_{number}": f"{where}.description",
-            f"owner_{number}": f"{where}.owner",
-            f"due_{number}": f"{where}.due_on",
-        }
-    return ResolveForm(formdata=v.form_data(pairs), meta={"csrf": False}), aliases
+    return ResolveForm(formdata=v.form_data(pairs), meta={"csrf": False}), found
 
 
 @blueprint.route("/challenges/<int:challenge_id>/outcomes", methods=["POST"])
@@ -540,13 +549,13 @@ def record_outcome(challenge_id: int):
     challenge = access.challenge_for_reading(challenge_id, person)
     raw = request.get_json(silent=True)
     form_class = OUTCOME_FORMS.get(raw.get("outcome") if isinstance(raw, dict) else None)
-    body = v.json_body("ChallengeOutcome", form_class, OUTCOME_TEXT)
+    body = v.json_body("ChallengeOutcome", form_class, OUTCOME_TEXT | ACTION_ALIASES)
     outcome = body["outcome"]
     if outcome == "withdraw":
         access.require(access.can_withdraw(person, challenge))
     else:
         access.require(access.can_act_on_stage(person, challenge))
-    aliases = CHALLENGE_ALIASES
+    aliases, found = CHALLENGE_ALIASES, []
     no_csrf = {"csrf": False}
     if outcome == "discussion":
         form = DiscussionForm(formdata=v.form_data([("text", body["text"])]), meta=no_csrf)
@@ -555,8 +564,9 @@ def record_outcome(challenge_id: int):
     elif outcome == "withdraw":
         form = WithdrawForm(formdata=v.form_data([("why", body["text"])]), meta=no_csrf)
     else:
-        form, aliases = _resolve_form(body)
-    v.run_form(form, aliases)
+        form, found = _resolve_form(body)
+        aliases = CHALLENGE_ALIASES | ACTION_ALIASES
+    v.run_form(form, aliases, found=found)
     try:
         if outcome == "discussion":
             challenges.record_discussion(person, challenge, form.text.data, body.get("stage"))

@@ -112,6 +112,8 @@ class WithdrawForm(BaseForm):
 
 
 ACTION_SLOTS = 3
+# An action row's parts, when one is missing: what, who, and by when.
+ROW_WORDS = ("Enter the action", "Enter who owns the action", "Enter the date the action is due by")
 
 
 class ResolveForm(StageForm):
@@ -150,15 +152,22 @@ class ResolveForm(StageForm):
             practice_issue=self.practice_issue.data == "yes",
         )
 
+    @classmethod
+    def required_words(cls) -> dict[str, str]:
+        """What an action row's empty part is called: on the page, and in the API's answer
+        to a row sent with a part blank."""
+        return {
+            f"{part}_{n}": words
+            for n in range(1, ACTION_SLOTS + 1)
+            for part, words in zip(("action", "owner", "due"), ROW_WORDS, strict=True)
+        }
+
     def cross_field_problems(self):
         # An action row is all or nothing: what, who, and by when.
-        for action, owner, due in self.action_rows():
-            if action.data or owner.data or due.data or any(due.raw_data or []):
-                for field, message in (
-                    (action, "Enter the action"),
-                    (owner, "Enter who owns the action"),
-                    (due, "Enter the date the action is due by"),
-                ):
+        for row in self.action_rows():
+            action, _, due = row
+            if any(field.data for field in row) or any(due.raw_data or []):
+                for field, message in zip(row, ROW_WORDS, strict=True):
                     if not field.data:
                         yield Problem(field.name, message)
         yield from challenges.action_due_problems(
