@@ -122,6 +122,28 @@ def test_request_form_errors_come_in_one_round(client, world, records):
         "The date received must be today or in the past",
     )
     assert_form_error(record(client, world, received_on=["31", "2", "2026"]), "Enter a real date")
+    # The rules that need the database or today come with the form's own, not a round later.
+    summary = error_summary(
+        record(
+            client,
+            world,
+            requester_name="",
+            case_reference="NOPE-1",
+            received_on=["1", "1", "2027"],
+        )
+    )
+    assert summary == [
+        "Enter who made the request",
+        "No case has that reference",
+        "The date received must be today or in the past",
+    ], summary
+    summary = error_summary(
+        record(client, world, requester_relationship="", person_named="Child One")
+    )
+    assert summary == [
+        "Enter who they are (the child, a parent, someone acting for them)",
+        "Give a case reference or a person's name, not both",
+    ], summary
     assert db.session.scalar(db.select(db.func.count(SubjectAccessRequest.id))) == 0
 
 

@@ -102,36 +102,37 @@ def all_requests() -> Select[tuple[SubjectAccessRequest]]:
     return select(SubjectAccessRequest).order_by(SubjectAccessRequest.id.desc())
 
 
-def _check_name(problems, field: str, value: str | None, missing: str) -> str:
-    value = " ".join((value or "").split())
+def _one_line(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def _check_name(problems, field: str, value: str | None, missing: str) -> None:
+    value = _one_line(value)
     if not value:
         problems.append(SubjectAccessError(field, missing))
     elif len(value) > NAME_MAX:
         problems.append(SubjectAccessError(field, f"Must be {NAME_MAX} characters or fewer"))
-    return value
 
 
-def record_request(
-    actor: Person,
+def request_problems(
     *,
-    requester_name: str,
-    requester_relationship: str,
+    requester_name: str | None,
+    requester_relationship: str | None,
     case: Case | None,
     person_named: str | None,
     received_on: date | None,
-) -> SubjectAccessRequest:
-    """Record a request as received (audited); due one calendar month after receipt."""
+) -> list[SubjectAccessError]:
+    """Every rule a request must meet, each broken one against its field (the web form shows
+    them with its own in one round; record_request refuses with them)."""
     problems: list[SubjectAccessError] = []
-    requester_name = _check_name(
-        problems, "requester_name", requester_name, "Enter who made the request"
-    )
-    requester_relationship = _check_name(
+    _check_name(problems, "requester_name", requester_name, "Enter who made the request")
+    _check_name(
         problems,
         "requester_relationship",
         requester_relationship,
         "Enter who they are (the child, a parent, someone acting for them)",
     )
-    person_named = " ".join((person_named or "").split()) or None
+    person_named = _one_line(person_named) or None
     if case is None and person_named is None:
         problems.append(
             SubjectAccessError(
@@ -154,7 +155,31 @@ def record_request(
         problems.append(
             SubjectAccessError("received_on", "The date received must be today or in the past")
         )
-    _raise(problems)
+    return problems
+
+
+def record_request(
+    actor: Person,
+    *,
+    requester_name: str,
+    requester_relationship: str,
+    case: Case | None,
+    person_named: str | None,
+    received_on: date | None,
+) -> SubjectAccessRequest:
+    """Record a request as received (audited); due one calendar month after receipt."""
+    _raise(
+        request_problems(
+            requester_name=requester_name,
+            requester_relationship=requester_relationship,
+            case=case,
+            person_named=person_named,
+            received_on=received_on,
+        )
+    )
+    requester_name = _one_line(requester_name)
+    requester_relationship = _one_line(requester_relationship)
+    person_named = _one_line(person_named) or None
     request = SubjectAccessRequest(
         requester_name=requester_name,
         requester_relationship=requester_relationship,

@@ -61,33 +61,45 @@ def index():
 @blueprint.route("/new", methods=["GET", "POST"])
 def new():
     form = RequestForm()
-    if form.validate_on_submit():
-        case = None
+    case = None
+
+    def request_rules() -> list[subject_access.SubjectAccessError]:
+        nonlocal case
+        unknown = []
         if form.case_reference.data:
             case = db.session.scalar(
                 select(Case).where(Case.reference == form.case_reference.data.upper())
             )
             if case is None:
-                form.refused(
+                unknown = [
                     subject_access.SubjectAccessError(
                         "case_reference", "No case has that reference"
                     )
-                )
-        if not form.errors:
-            try:
-                found = subject_access.record_request(
-                    current_user,
-                    requester_name=form.requester_name.data,
-                    requester_relationship=form.requester_relationship.data,
-                    case=case,
-                    person_named=form.person_named.data,
-                    received_on=form.received_on.data,
-                )
-            except subject_access.SubjectAccessError as error:
-                form.add_problems(error.problems)
-            else:
-                flash(f"Request recorded: due {found.due_on:%-d %B %Y}", "success")
-                return redirect(url_for("subject_access.show", request_id=found.id))
+                ]
+        # The field's own problem first: the service's about it then waits (form.refused).
+        return unknown + subject_access.request_problems(
+            requester_name=form.requester_name.data,
+            requester_relationship=form.requester_relationship.data,
+            case=case,
+            person_named=form.person_named.data,
+            received_on=form.received_on.data,
+        )
+
+    if form.validate_on_submit(request_rules):
+        try:
+            found = subject_access.record_request(
+                current_user,
+                requester_name=form.requester_name.data,
+                requester_relationship=form.requester_relationship.data,
+                case=case,
+                person_named=form.person_named.data,
+                received_on=form.received_on.data,
+            )
+        except subject_access.SubjectAccessError as error:
+            form.add_problems(error.problems)
+        else:
+            flash(f"Request recorded: due {found.due_on:%-d %B %Y}", "success")
+            return redirect(url_for("subject_access.show", request_id=found.id))
     return render_template(
         "subject_access/new.html", form=form, title="Record a subject access request"
     ), 400 if form.errors else 200
