@@ -30,11 +30,11 @@ test: $(VENV)/.installed-test $(STATIC)
 	$(BIN)/bandit -q -r tracker
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
-# The time-sensitive tests again at the awkward moments (London time): just after midnight, just
-# before 09:00, just after 17:00, just before midnight, a Saturday, Christmas Day, and two seconds
+# The time-sensitive tests again at the awkward moments (London time): just after midnight in
+# summer (London's date is a day ahead of UTC's until 01:00), just before 09:00, just after 17:00, just before midnight, a Saturday, Christmas Day, and two seconds
 # before the clocks go back from BST to GMT. Every process in a test runs on a clock that starts at
 # TRACKER_TEST_NOW (tests/conftest.py). The clock is the same on both databases: SQLite only.
-CLOCK_MOMENTS := 2026-11-18T00:05 2026-11-18T08:59 2026-11-18T17:01 2026-11-18T23:59 \
+CLOCK_MOMENTS := 2026-07-15T00:30+01:00 2026-11-18T08:59 2026-11-18T17:01 2026-11-18T23:59 \
   2026-11-21T10:30 2026-12-25T10:30 2026-10-25T01:59:58+01:00
 TIME_SENSITIVE := tests/services tests/shares tests/notes tests/thresholds tests/concerns \
   tests/challenges tests/leads tests/inbox tests/reports tests/auth tests/cases tests/audit \

@@ -29,6 +29,28 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _working_day() -> tuple[str, str, str]:
+    """The time zone and the working day's hours, checked now rather than at the first deadline."""
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    zone = os.environ.get("TRACKER_TIMEZONE", "Europe/London")
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):
+        raise ConfigError(f"TRACKER_TIMEZONE must be a time zone name, not {zone!r}") from None
+    hours = []
+    for name, default in (("TRACKER_WORKDAY_START", "09:00"), ("TRACKER_WORKDAY_END", "17:00")):
+        raw = os.environ.get(name, default)
+        try:
+            hours.append(time.fromisoformat(raw))
+        except ValueError:
+            raise ConfigError(f"{name} must be a time like 09:00, not {raw!r}") from None
+    if hours[0] >= hours[1]:
+        raise ConfigError("TRACKER_WORKDAY_START must be before TRACKER_WORKDAY_END")
+    return zone, hours[0].strftime("%H:%M"), hours[1].strftime("%H:%M")
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -111,6 +133,8 @@ def from_environment(**overrides) -> dict:
                 raise ConfigError(f"{name} must be set when TRACKER_ENV=production")
             phones[key] = drama
 
+    zone, workday_start, workday_end = _working_day()
+
     two_factor_for = os.environ.get("TRACKER_TWO_FACTOR_FOR", "leads").strip().lower()
     if two_factor_for not in {"leads", "everyone", "nobody"}:
         raise ConfigError(
@@ -157,11 +181,11 @@ def from_environment(**overrides) -> dict:
         "CASE_REFERENCE_PREFIX": os.environ.get("TRACKER_CASE_PREFIX", "SSCP"),
         "PAGE_SIZE": _int("TRACKER_PAGE_SIZE", 25),
         # Working days
-        "TIMEZONE": os.environ.get("TRACKER_TIMEZONE", "Europe/London"),
+        "TIMEZONE": zone,
         "HOLIDAY_COUNTRY": os.environ.get("TRACKER_HOLIDAY_COUNTRY", "GB"),
         "HOLIDAY_REGION": os.environ.get("TRACKER_HOLIDAY_REGION", "ENG"),
-        "WORKDAY_START": os.environ.get("TRACKER_WORKDAY_START", "09:00"),
-        "WORKDAY_END": os.environ.get("TRACKER_WORKDAY_END", "17:00"),
+        "WORKDAY_START": workday_start,
+        "WORKDAY_END": workday_end,
         # Concerns and case notes
         "CONCERN_DAYS_STANDARD": _int("TRACKER_CONCERN_DAYS_STANDARD", 3),
         "CONCERN_DAYS_URGENT": _int("TRACKER_CONCERN_DAYS_URGENT", 1),

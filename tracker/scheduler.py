@@ -31,8 +31,14 @@ def _moment(value: datetime | None) -> datetime:
 
 
 def sweep_once(now: datetime | None = None) -> dict:
+    """One pass; with `now` (sweep --at), everything it does is as at that moment: what it
+    opens, escalates and audits carries that time, not the process clock's."""
     try:
-        return run_sweep(now or clock.now())
+        if now is None:
+            return run_sweep(clock.now())
+        with clock.restoring():
+            clock.freeze(now)
+            return run_sweep(now)
     finally:
         db.session.remove()
 

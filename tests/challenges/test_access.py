@@ -82,7 +82,7 @@ def test_auditor_reads_everything_and_acts_on_nothing(client, world, at_stage_2)
     sign_in_as(client, world.auditor)
     assert client.get(f"/challenges/{challenge.id}").status_code == 200
     assert client.get("/challenges/").status_code == 200
-    assert "SSCP-2026-00001" in page_text(client.get("/challenges/"))
+    assert world.case.reference in page_text(client.get("/challenges/"))
     assert client.get(f"/cases/{world.case.id}/challenges/new").status_code == 403
     assert client.post(f"/challenges/{challenge.id}/withdraw", data={"why": "x"}).status_code == 403
 
@@ -220,6 +220,6 @@ def test_the_partnership_list_names_only_the_cases_a_lead_may_read(client, world
     db.session.commit()
     sign_in_as(client, lead_c)
     listing = page_text(client.get("/challenges/"))
-    assert "SSCP-2026-00001" not in listing and "1 open" in listing
+    assert world.case.reference not in listing and "1 open" in listing
     sign_in_as(client, world.lead_b)  # the challenge is about B
-    assert "SSCP-2026-00001" in page_text(client.get("/challenges/"))
+    assert world.case.reference in page_text(client.get("/challenges/"))

@@ -230,7 +230,7 @@ def test_lists_and_home_page_show_open_challenges(client, world, open_challenge)
     sign_in_as(client, world.worker_b)
     home = page_text(client.get("/"))
     assert "Open challenges raised by and about Agency B Police" in home
-    assert "SSCP-2026-00001" in home
+    assert world.case.reference in home
     sign_in_as(client, world.lead_a)
     listing = page_text(client.get("/challenges/"))
     assert "1 open" in listing and "2 working days left" in listing

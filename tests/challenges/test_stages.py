@@ -34,7 +34,7 @@ def test_walk_through_every_stage_to_resolution(client, world, named, frozen):
 
     sign_in_as(client, world.worker_b)
     page = client.get("/challenges/awaiting")
-    assert "SSCP-2026-00001" in page_text(page) and "21 Dec 2026 17:00" in page_text(page)
+    assert world.case.reference in page_text(page) and "21 Dec 2026 17:00" in page_text(page)
     assert "2 working days left" in page_text(page)
 
     # Monday 21 Dec 09:00: stage 1 discussed, then escalated by B's practitioner.
@@ -310,7 +310,8 @@ def test_reminder_window_and_overdue_queries_for_the_sweep(client, world, named,
     assert reminded(datetime(2026, 12, 21, 12, 59)) == []
     assert reminded(datetime(2026, 12, 21, 13, 0)) == [challenge.id]
     assert reminded(datetime(2026, 12, 21, 16, 59)) == [challenge.id]
-    assert late(datetime(2026, 12, 21, 17, 0)) == [challenge.id]
+    assert late(datetime(2026, 12, 21, 17, 0)) == []  # due by 17:00: late only after it
+    assert late(datetime(2026, 12, 21, 17, 0, 1)) == [challenge.id]
     assert reminded(datetime(2026, 12, 21, 17, 1)) == []
     assert late(datetime(2026, 12, 21, 16, 59)) == []
 

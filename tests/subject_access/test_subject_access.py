@@ -311,7 +311,17 @@ def test_overdue_requests_show_on_the_auditors_home_page_and_reports(
     home = page_text(client.get("/"))
     assert f"SAR-{request.id}" in home and "Overdue" in home
     assert f"SAR-{request.id}" in page_text(client.get("/reports/"))
-    # Extended by a month (with a reason) it is no longer overdue.
+    # Past its month it can no longer be extended (Article 12(3)): it stays overdue.
+    assert_form_error(
+        client.post(
+            f"/subject-access/{request.id}/extend",
+            data={"months": "1", "reason": "Records held by four agencies"},
+        ),
+        "An extension must be made by 24 December 2026, within one month of receiving the request",
+    )
+    assert f"SAR-{request.id}" in page_text(client.get("/"))
+    # Extended by a month (with a reason) within its month, it is not overdue on the 29th.
+    frozen(datetime(2026, 12, 23, 12, 0))
     assert_form_error(
         client.post(f"/subject-access/{request.id}/extend", data={"months": "3"}),
         "Choose one or two further months",
@@ -323,6 +333,7 @@ def test_overdue_requests_show_on_the_auditors_home_page_and_reports(
     assert response.status_code == 302
     db.session.refresh(request)
     assert request.extended_to == date(2027, 1, 24)
+    frozen(datetime(2026, 12, 29, 12, 0))
     assert f"SAR-{request.id}" not in page_text(client.get("/"))
     # Nobody but an auditor sees the block.
     sign_in_as(client, world.lead_a)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import access, clock
+from tracker import access
 from tracker.extensions import db
 from tracker.models import Case, ProtectedItem
 from tracker.notes.forms import AmendNoteForm, NoteForm
 from tracker.protected_sources.views import prepare as prepare_protected_sources
 from tracker.protected_sources.views import require_nothing_hidden
-from tracker.services import cases, notes, protected_sources
+from tracker.services import cases, notes, protected_sources, workdays
 
 blueprint = Blueprint("notes", __name__)
 
@@ -114,6 +114,6 @@ def case_notes(case: Case) -> dict:
     return {
         "notes": db.session.scalars(notes.notes_for_case(case.id).limit(10)).all(),
         "note_labels": notes.NOTE_KIND_LABELS,
-        "lived_experience_stale": notes.is_stale(latest, clock.now().date()),
+        "lived_experience_stale": notes.is_stale(latest, workdays.today()),
         "latest_lived_experience": latest,
     }

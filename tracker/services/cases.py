@@ -10,7 +10,7 @@ from tracker import access, clock
 from tracker.database import folded, like_folded
 from tracker.extensions import db
 from tracker.models import Agency, AlertKind, Case, CaseAgency, CaseLink, CaseStatus, Person
-from tracker.services import alerts, audit, identifiers, leads, locks, settings
+from tracker.services import alerts, audit, identifiers, leads, locks, settings, workdays
 
 
 class CaseError(ValueError):
@@ -48,7 +48,7 @@ def new_case_problems(
 ) -> list[CaseError]:
     """The rules across a new case's fields (a missing value is its form field's to report)."""
     problems = []
-    today = clock.now().date()
+    today = workdays.today()
     if date_of_birth is not None and date_of_birth > today:
         problems.append(CaseError("date_of_birth", "Date of birth must be today or in the past"))
     elif date_of_birth is not None and date_of_birth.year < today.year - 25:

@@ -529,7 +529,7 @@ class AgreedAction:
 
 def action_due_problems(due_dates: list[tuple[str, date | None]]) -> list[ChallengeError]:
     """An agreed action is due today or later: one problem per (field, date) that is not."""
-    today = clock.now().date()
+    today = workdays.today()
     return [
         ChallengeError(field, "An action's date must be today or later")
         for field, due_on in due_dates
@@ -681,7 +681,7 @@ def overdue(now: datetime) -> Select[tuple[Challenge]]:
     """Open challenges whose stage deadline has passed (uses ix_challenge_status_due)."""
     return (
         select(Challenge)
-        .where(Challenge.status == ChallengeStatus.OPEN.value, Challenge.stage_due_at <= now)
+        .where(Challenge.status == ChallengeStatus.OPEN.value, Challenge.stage_due_at < now)
         .order_by(Challenge.stage_due_at, Challenge.id)
     )
 
@@ -773,7 +773,7 @@ def escalate_overdue(
     locks.hold(challenge)
     if (
         not challenge.is_open
-        or challenge.stage_due_at > now
+        or challenge.stage_due_at >= now  # due *by* the deadline: past it only after
         or challenge.stage >= challenge.procedure.last_stage
     ):
         db.session.commit()

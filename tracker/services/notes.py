@@ -29,7 +29,7 @@ from tracker.models import (
     Theme,
     ThresholdView,
 )
-from tracker.services import audit, locks, settings
+from tracker.services import audit, locks, settings, workdays
 
 NOTE_KIND_LABELS = {
     NoteKind.LIVED_EXPERIENCE: "Child's lived experience",
@@ -47,7 +47,7 @@ class NoteError(ValueError):
 def note_problems(occurred_on: date | None, text: str | None, themes: list[str]) -> list[NoteError]:
     """Every rule about what a note says (a missing date is its form field's to report)."""
     problems = []
-    if occurred_on is not None and occurred_on > clock.now().date():
+    if occurred_on is not None and occurred_on > workdays.today():
         problems.append(NoteError("occurred_on", "The date must be today or in the past"))
     if not (text or "").strip():
         problems.append(NoteError("text", "Enter the note"))
@@ -228,7 +228,7 @@ def is_stale(latest: date | None, today: date) -> bool:
 
 def stale_lived_experience_cases(today: date | None = None) -> Select[tuple[Case]]:
     """Open cases flagged for stale (or missing) lived experience, as a query to scope further."""
-    today = today or clock.now().date()
+    today = today or workdays.today()
     latest = _latest_lived_experience_dates().subquery()
     return (
         select(Case)

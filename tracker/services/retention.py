@@ -66,10 +66,6 @@ class RetentionError(ValueError):
         self.field = field
 
 
-def _today(now: datetime | None = None) -> date:
-    return workdays.to_local(now or clock.now()).date()
-
-
 def _due(found: Case, today: date) -> tuple[retention_schedule.Rule, date] | None:
     """The rule and last day of keeping, when that day has passed (else None)."""
     kept = retention_schedule.current().retention(found)
@@ -95,7 +91,7 @@ def _insert_pending(values: dict) -> int | None:
 def review(now: datetime | None = None) -> dict:
     """Fill the disposal review queue as at `now`; what it did, as counts. Idempotent."""
     now = now or clock.now()
-    today = _today(now)
+    today = workdays.today(now)
     counts = {"queued": 0, "already_queued": 0, "held": 0, "deferred": 0}
     closed = db.session.scalars(
         select(Case)
@@ -229,13 +225,13 @@ def decision_problems(decision: Decision, item: DisposalReview) -> list[Retentio
     if decision.decision == DEFER:
         if decision.deferred_until is None:
             problems.append(RetentionError("deferred_until", "Enter the day to review it again"))
-        elif decision.deferred_until <= _today():
+        elif decision.deferred_until <= workdays.today():
             problems.append(
                 RetentionError("deferred_until", "The day to review it again must be in the future")
             )
     if decision.decision == DISPOSE and item.case.disposed_at is not None:
         problems.append(RetentionError("decision", "This case has already been disposed of"))
-    elif decision.decision == DISPOSE and _due(item.case, _today()) is None:
+    elif decision.decision == DISPOSE and _due(item.case, workdays.today()) is None:
         problems.append(
             RetentionError(
                 "decision",

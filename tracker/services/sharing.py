@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -856,11 +856,12 @@ def unanswered_concerns(
         .order_by(Concern.due_at, Concern.id)
     )
     if min_days_overdue > 0:
-        # Due times are the end of a working day, so "due on or before the day N working days
-        # ago" is exactly "at least N working days overdue".
+        # As days_overdue counts them (working days after the due time's local date up to
+        # today): due on a local date before the Nth working day back from today, inclusive.
+        # Due times are not always 17:00 (working-hour ratings, out of hours: 23:30, a Sunday).
         today = workdays.to_local(now).date()
-        cutoff = workdays.end_of_working_day(workdays.working_days_before(today, min_days_overdue))
-        query = query.where(Concern.due_at <= cutoff)
+        nth_back = workdays.working_days_before(today + timedelta(days=1), min_days_overdue)
+        query = query.where(Concern.due_at < workdays.to_utc(datetime.combine(nth_back, time(0))))
     if agency_id:
         query = query.where((Concern.agency_id == agency_id) | (Share.from_agency_id == agency_id))
     if priority:

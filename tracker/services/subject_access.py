@@ -80,12 +80,8 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def today() -> date:
-    return workdays.to_local(clock.now()).date()
-
-
 def is_overdue(request: SubjectAccessRequest, on: date | None = None) -> bool:
-    return request.status == RequestStatus.OPEN and (on or today()) > request.answer_by
+    return request.status == RequestStatus.OPEN and (on or workdays.today()) > request.answer_by
 
 
 def overdue_requests(on: date | None = None) -> Select[tuple[SubjectAccessRequest]]:
@@ -93,7 +89,9 @@ def overdue_requests(on: date | None = None) -> Select[tuple[SubjectAccessReques
     answer_by = func.coalesce(SubjectAccessRequest.extended_to, SubjectAccessRequest.due_on)
     return (
         select(SubjectAccessRequest)
-        .where(SubjectAccessRequest.status == RequestStatus.OPEN, answer_by < (on or today()))
+        .where(
+            SubjectAccessRequest.status == RequestStatus.OPEN, answer_by < (on or workdays.today())
+        )
         .order_by(answer_by, SubjectAccessRequest.id)
     )
 
@@ -151,7 +149,7 @@ def request_problems(
         problems.append(
             SubjectAccessError("received_on", "Enter the date the request was received")
         )
-    elif received_on > today():
+    elif received_on > workdays.today():
         problems.append(
             SubjectAccessError("received_on", "The date received must be today or in the past")
         )
@@ -248,6 +246,15 @@ def extend(actor: Person, request: SubjectAccessRequest, months: int | None, rea
         problems.append(SubjectAccessError("months", "This request has been answered"))
     if months not in range(1, MAX_EXTENSION_MONTHS + 1):
         problems.append(SubjectAccessError("months", "Choose one or two further months"))
+    elif workdays.today() > request.due_on:
+        # Article 12(3): the requester is told of an extension within the first month.
+        problems.append(
+            SubjectAccessError(
+                "months",
+                f"An extension must be made by {request.due_on:%-d %B %Y}, within one month "
+                "of receiving the request",
+            )
+        )
     reason = (reason or "").strip()
     if not reason:
         problems.append(

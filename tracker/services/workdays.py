@@ -21,6 +21,7 @@ import holidays
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import ClosureDay
 from tracker.services import settings
@@ -113,6 +114,12 @@ LOCAL_TIME = "%-d %b %Y %H:%M"
 def local_time(moment: datetime | None, fmt: str = LOCAL_TIME) -> str:
     """Stored UTC, shown in the partnership's local time ("" for no moment)."""
     return to_local(moment).strftime(fmt) if moment is not None else ""
+
+
+def today(now: datetime | None = None) -> date:
+    """The partnership's local date now (or at `now`, naive UTC): never the UTC date, which is
+    still yesterday's between 00:00 and 01:00 in summer."""
+    return to_local(now or clock.now()).date()
 
 
 def to_utc(local: datetime) -> datetime:
