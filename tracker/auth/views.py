@@ -96,7 +96,7 @@ def complete_sign_in(person: Person, provider_session_id: int | None = None) -> 
     """Every factor checked: the person is signed in, in a fresh session."""
     session.clear()
     login_user(person)
-    session["last_seen"] = time.time()
+    session["last_seen"] = session["signed_in_at"] = time.time()
     if provider_session_id is not None:
         # Checked with the provider now and then (tracker.identity.views).
         session["provider_session"] = provider_session_id
@@ -190,7 +190,9 @@ def end_idle_sessions():
     # Real time between requests, not the app's clock (which tests and sweeps move by days).
     now = time.time()
     last_seen = session.get("last_seen")
-    if last_seen is None or now - last_seen > current_app.config["IDLE_MINUTES"] * 60:
+    signed_in_at = session.setdefault("signed_in_at", now)  # sessions begun before this
+    too_old = now - signed_in_at > current_app.permanent_session_lifetime.total_seconds()
+    if too_old or last_seen is None or now - last_seen > current_app.config["IDLE_MINUTES"] * 60:
         if current_user.is_authenticated:
             people.record_sign_out(current_user, inactive=True)
         identity.session_ended(session.get("provider_session"), "inactive")

@@ -42,6 +42,8 @@ class AlertKind(StrEnum):
     ACCOUNT_LINK = "account_link"
     ACCOUNT_CHANGED = "account_changed"
     ROLE_APPROVAL = "role_approval"
+    # For administrators: an alert's email was given up on (tracker.services.delivery).
+    EMAIL_FAILED = "alert_email_failed"
     SHARE_UNVIEWED = "share_unviewed"
     CASE_MATCH = "case_match"
     BREAK_GLASS = "break_glass"
@@ -72,6 +74,7 @@ ALERT_KIND_LABELS = {
     AlertKind.ACCOUNT_LINK: "A link to set your password",
     AlertKind.ACCOUNT_CHANGED: "A change to your account",
     AlertKind.ROLE_APPROVAL: "A new auditor or administrator",
+    AlertKind.EMAIL_FAILED: "An alert email could not be sent",
     AlertKind.OTHER: "Alert",
 }
 

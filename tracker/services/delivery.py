@@ -45,7 +45,7 @@ from sqlalchemy import and_, bindparam, case, func, null, or_, select, text, upd
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.models import Alert, DeliveryStatus, Person
+from tracker.models import Alert, AlertKind, DeliveryStatus, Person, Role
 from tracker.models.alert import kind_label
 from tracker.services import audit, locks, settings, workdays
 
@@ -423,20 +423,33 @@ def _release_stale(run: _Run) -> int:
     # Rows left "sending" before claims carried their own time used next_attempt_at for it.
     claimed = func.coalesce(Alert.claimed_at, Alert.next_attempt_at)
     stale = db.session.execute(
-        select(Alert.id, Alert.claim_token, claimed.label("claimed"))
+        select(Alert.id, Alert.claim_token, claimed.label("claimed"), Alert.attempts)
         .where(Alert.status == DeliveryStatus.SENDING.value, claimed < cutoff)
         .order_by(Alert.id)
     ).all()
     released = 0
-    for alert_id, token, claimed_at in stale:
+    most = settings.get("MAIL_MAX_ATTEMPTS")
+    for alert_id, token, claimed_at, attempts in stale:
         with run.sender_gone(alert_id, token) as gone:
             if not gone:
                 continue  # its sender is alive, only slow: it finishes the message itself
-            if not _move(
-                alert_id,
-                token,
-                {"status": DeliveryStatus.PENDING.value, "next_attempt_at": now},
-            ):
+            # A kill with the message in hand is an attempt: counted, and given
+            # up on (admins see it) like any other, so a message that keeps killing its
+            # sender is not resent without end.
+            attempts += 1
+            if attempts >= most:
+                values = {
+                    "status": DeliveryStatus.FAILED.value,
+                    "attempts": attempts,
+                    "last_error": "its sender stopped mid-send every time",
+                }
+            else:
+                values = {
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": attempts,
+                    "next_attempt_at": now,
+                }
+            if not _move(alert_id, token, values):
                 db.session.commit()
                 continue  # finished or released by someone else since we looked
             _audit_release(alert_id, claimed_at)
@@ -477,7 +490,9 @@ def _due(now: datetime, limit: int) -> list[_Due]:
     )
     if settings.get("MAIL_QUIET_HOURS") and not workdays.is_working_hours(now):
         query = query.where(Alert.urgent)
-    rows = db.session.execute(query.order_by(Alert.next_attempt_at, Alert.id).limit(limit))
+    rows = db.session.execute(
+        query.order_by(Alert.urgent.desc(), Alert.next_attempt_at, Alert.id).limit(limit)
+    )
     return [_Due(*row) for row in rows]
 
 
@@ -595,12 +610,39 @@ def _lost(claim: Claim) -> None:
     )
 
 
+GIVE_UP_AFTER = timedelta(days=5)  # a transient fault (relay down, 4xx) fails only this late
+
+
+def _transient(error: Exception) -> bool:
+    """The relay, not the message: unreachable, dropped, or a 4xx reply (RFC 5321: try later)."""
+    if isinstance(
+        error,
+        (
+            smtplib.SMTPConnectError,
+            smtplib.SMTPHeloError,
+            smtplib.SMTPAuthenticationError,
+            smtplib.SMTPNotSupportedError,
+        ),
+    ):
+        return True  # the relay or our settings for it (a rotated password): no message's fault
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, (OSError, smtplib.SMTPServerDisconnected))
+
+
 def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> None:
     config = settings.mapping()
     message = f"{type(error).__name__}: {error}"[:1000]
     result.errors.append(message)
     attempts = claim.attempts
-    if attempts >= config["MAIL_MAX_ATTEMPTS"]:
+    created = db.session.scalar(select(Alert.created_at).where(Alert.id == claim.alert_id))
+    if _transient(error):
+        give_up = created is not None and clock.now() - created >= GIVE_UP_AFTER
+    else:
+        give_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
+    if give_up:
         finished = _move(
             claim.alert_id,
             claim.token,
@@ -616,6 +658,7 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
                 actor_label="scheduler",
             )
             result.failed += 1
+            _tell_admins(claim.alert_id)
     else:
         wait = min(
             timedelta(seconds=config["MAIL_RETRY_SECONDS"] * 2 ** (attempts - 1)), BACKOFF_CAP
@@ -635,6 +678,22 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     if not finished:
         _lost(claim)
     db.session.commit()
+
+
+def _tell_admins(alert_id: int) -> None:
+    """An alert email given up on is told, in the tracker, to the administrators (once)."""
+    from tracker.services import alerts
+
+    admins = db.session.scalars(
+        select(Person).where(Person.role == Role.ADMIN.value, Person.active)
+    ).all()
+    alerts.raise_alert(
+        event=f"alert:{alert_id}:email_failed",
+        recipients=admins,
+        kind=AlertKind.EMAIL_FAILED.value,
+        subject="An alert email could not be sent: see Administration, Alert emails",
+        link="/admin/mail",
+    )
 
 
 def _send(outbox: _Outbox, due: _Due, claiming: Future) -> tuple[Claim | None, Exception | None]:

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
@@ -101,11 +102,31 @@ def _pause() -> None:
         time.sleep(float(seconds))
 
 
+class _Lock:
+    """The sweep's lock, while it lasts: a session lock goes with its connection, so a pass
+    asks before each step whether the connection (and so the lock) is still there."""
+
+    def __init__(self, connection=None, got: bool = True) -> None:
+        self.connection, self.got = connection, got
+
+    def __bool__(self) -> bool:
+        return self.got
+
+    def still_held(self) -> bool:
+        if self.connection is None:
+            return True
+        try:
+            self.connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError:
+            return False
+        return True
+
+
 @contextmanager
-def _sweep_lock() -> Iterator[bool]:
+def _sweep_lock() -> Iterator[_Lock]:
     """True while this process is the only one sweeping (PostgreSQL: session advisory lock)."""
     if db.engine.dialect.name != "postgresql":
-        yield True
+        yield _Lock()
         return
     key = locks.lock_key("sweep")
     connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -114,10 +135,13 @@ def _sweep_lock() -> Iterator[bool]:
             connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
         )
         try:
-            yield got
+            yield _Lock(connection, got)
         finally:
             if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                except SQLAlchemyError:
+                    pass  # the connection died, and the lock with it
     finally:
         connection.close()
 
@@ -576,6 +600,9 @@ def run_sweep(now: datetime) -> dict:
             with leads.held() as named:
                 people = _Directory(named)
                 for step in STEPS:
+                    if not mine.still_held():  # a twin may be sweeping now: leave it to them
+                        log.warning("sweep lock lost mid-pass; stopping")
+                        return {"at": now.isoformat(), "stopped": "the sweep lock was lost"}
                     step(now, counts, people)
                     db.session.commit()
         finally:
