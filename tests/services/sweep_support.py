@@ -60,6 +60,8 @@ class Mailbox:
     # it reads pipelined commands one after another as the RFC asks.
     pipelining: bool = False
     refused: frozenset[str] = frozenset()  # recipients this server says it has no mailbox for
+    config: dict | None = None  # the app's, pointed at this server
+    dead_end: socket.socket | None = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         session.host_name = hostname  # what aiosmtpd leaves to a handler with this hook
@@ -91,6 +93,19 @@ class Mailbox:
             self.controller.stop()
             self.controller = None
 
+    def go_down(self) -> None:
+        """The relay down: the app's mail goes to a port held bound but never listening, so
+        every connection is refused. Stopping the server instead would free its port for
+        another server (another worker's, another checkout's) to take, and with it our mail."""
+        self.dead_end = socket.socket()
+        self.dead_end.bind(("127.0.0.1", 0))
+        self.config["MAIL_PORT"] = self.dead_end.getsockname()[1]
+
+    def come_back(self) -> None:
+        self.config["MAIL_PORT"] = self.port
+        self.dead_end.close()
+        self.dead_end = None
+
     def alert_ids(self) -> list[int]:
         with self.lock:
             return [int(m["X-Tracker-Alert"]) for m in self.messages]
@@ -120,8 +135,11 @@ def mailbox_fixture(app):
             if len(tried) >= 10:
                 raise
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port, MAIL_QUIET_HOURS=False)
+    box.config = app.config
     yield box
     box.stop()
+    if box.dead_end is not None:
+        box.dead_end.close()
 
 
 SUMMARY = "Mother disclosed a new partner with a history of violence"

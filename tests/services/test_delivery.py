@@ -86,7 +86,7 @@ def test_each_alert_is_emailed_once_with_no_case_detail(world, mailbox, frozen):
 def test_smtp_down_for_several_sweeps_then_back_delivers_each_once(app, world, mailbox, frozen):
     now = frozen(TUESDAY_10)
     created = _raise(world, "outage:1")
-    mailbox.stop()
+    mailbox.go_down()
     for _ in range(4):  # several scheduled runs with the server down
         result = delivery.deliver()
         assert result.sent == 0 and result.retrying == 1  # stops at the first refusal
@@ -97,7 +97,7 @@ def test_smtp_down_for_several_sweeps_then_back_delivers_each_once(app, world, m
     assert all(a.status == DeliveryStatus.PENDING.value for a in states)
     assert sum(a.attempts for a in states) == 4 and states[0].last_error  # one try a run
 
-    mailbox.start()
+    mailbox.come_back()
     for _ in range(3):
         now = frozen(now + timedelta(hours=6))  # past any backoff
         delivery.deliver()
@@ -138,7 +138,7 @@ def test_backoff_doubles_between_attempts(app, world, mailbox, frozen):
     app.config["MAIL_RETRY_SECONDS"] = 60
     now = frozen(TUESDAY_10)
     [alert] = _raise(world, "backoff:1", people=[world.lead_b])
-    mailbox.stop()
+    mailbox.go_down()
     waits = []
     for _ in range(3):
         delivery.deliver()

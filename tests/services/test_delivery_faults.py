@@ -46,11 +46,11 @@ def test_a_relay_outage_of_a_few_hours_does_not_turn_alerts_into_never_sent(
     no way to resend a failed alert)."""
     now = frozen(TUESDAY_10)
     created = _raise(world, "outage:long", [world.lead_a, world.lead_b, world.worker_b])
-    mailbox.stop()
+    mailbox.go_down()
     for _ in range(3 * 60):  # one scheduled run a minute for three hours
         delivery.deliver()
         now = frozen(now + timedelta(seconds=app.config["SWEEP_SECONDS"]))
-    mailbox.start()
+    mailbox.come_back()
     for _ in range(4):
         now = frozen(now + timedelta(hours=6))  # past any backoff
         delivery.deliver()
