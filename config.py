@@ -51,6 +51,19 @@ def _working_day() -> tuple[str, str, str]:
     return zone, hours[0].strftime("%H:%M"), hours[1].strftime("%H:%M")
 
 
+def _verifier_keys(name: str) -> tuple[str, ...]:
+    """C2SP verifier keys separated by white space, each checked now."""
+    from tracker.verify_pack import NoteError, VerifierKey
+
+    keys = tuple(os.environ.get(name, "").split())
+    for key in keys:
+        try:
+            VerifierKey.parse(key)
+        except NoteError as error:
+            raise ConfigError(f"{name}: {key!r} is not a verifier key ({error})") from None
+    return keys
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -261,6 +274,9 @@ def from_environment(**overrides) -> dict:
         "AUDIT_SIGNING_KEY_FILE": signing_key_file,
         "AUDIT_CHECKPOINT_LOG": os.environ.get("TRACKER_AUDIT_CHECKPOINT_LOG")
         or str(instance_dir / "audit-checkpoints.log"),
+        # After a key rotation, the verifier keys that signed the older checkpoints (published,
+        # so not secret), kept outside the database as the key is.
+        "AUDIT_PREVIOUS_VERIFIER_KEYS": _verifier_keys("TRACKER_AUDIT_PREVIOUS_VERIFIER_KEYS"),
         # A share nobody at a receiving agency has opened after this many working days reminds
         # that agency's people (once).
         "SHARE_UNVIEWED_WORKING_DAYS": _int("TRACKER_SHARE_UNVIEWED_WORKING_DAYS", 1),

@@ -159,11 +159,13 @@ def audit_verify_command(checkpoints: tuple[str, ...]) -> None:
 
     from tracker.services import transparency
 
-    held = [
-        (f"checkpoint file {path}", note)
-        for path in checkpoints
-        for note in transparency.read_notes(Path(path).read_text(encoding="utf-8"))
-    ]
+    held = []
+    for path in checkpoints:
+        notes = transparency.read_notes(Path(path).read_text(encoding="utf-8"))
+        if not notes:  # a held checkpoint that cannot be read is a failure, never a pass
+            click.echo(f"checkpoint file {path}: holds no signed checkpoint", err=True)
+            raise SystemExit(1)
+        held.extend((f"checkpoint file {path}", note) for note in notes)
     result = transparency.verify(held)
     click.echo(str(result), err=not result.ok)
     if not result.ok:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import csv
 import hashlib
 import io
 import json
@@ -277,7 +278,7 @@ def _b64(value: str) -> bytes:
         raise PackError("audit/proofs.json: a value is not base64") from None
 
 
-def check_pack(data: bytes, key: VerifierKey) -> list[str]:
+def check_pack(data: bytes, key: VerifierKey, held: list[str] | None = None) -> list[str]:
     """Check everything; return what was proven (one line each), or raise PackError naming the item."""
     files = _read_zip(data)
     rebuilt = canonical_zip(files)
@@ -320,6 +321,12 @@ def check_pack(data: bytes, key: VerifierKey) -> list[str]:
         f"checkpoint signed by {key.name}: tree size {checkpoint.size}, "
         f"root {base64.b64encode(checkpoint.root).decode()}"
     )
+    try:
+        consistency = json.loads(contents.get("audit/proofs.json", b"{}")).get("consistency", {})
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        consistency = {}
+    for where, note in held or []:
+        proven.append(_against_held(where, note, key, checkpoint, consistency))
 
     try:
         proofs = json.loads(contents["audit/proofs.json"])
@@ -352,6 +359,7 @@ def check_pack(data: bytes, key: VerifierKey) -> list[str]:
             if commitment != fields.get("content_commitment"):
                 raise PackError(f"{label}: its content does not match the leaf's commitment")
     pending = proofs.get("pending", [])
+    _check_trail(contents, manifest, events, pending)
     proven.append(f"{len(events)} audit events proven included in the checkpoint")
     if pending:
         proven.append(
@@ -361,17 +369,144 @@ def check_pack(data: bytes, key: VerifierKey) -> list[str]:
     return proven
 
 
+def _against_held(
+    where: str, note: str, key: VerifierKey, checkpoint: Checkpoint, consistency: dict
+) -> str:
+    """The pack's checkpoint against one the reader already holds: the same tree, or a tree
+    that extends it (a consistency proof the pack carries). A fork or rollback fails."""
+    try:
+        old = open_checkpoint(note, key)
+    except NoteError as error:
+        raise PackError(f"{where}: {error}") from None
+    if old.size == checkpoint.size:
+        if old.root != checkpoint.root:
+            raise PackError(f"{where}: same tree size {old.size}, another root: the log forked")
+        return f"checkpoint matches {where}"
+    if old.size > checkpoint.size:
+        raise PackError(
+            f"{where}: holds a larger tree ({old.size}) than the pack's ({checkpoint.size}): "
+            "check the pack against a checkpoint no newer than its own"
+        )
+    proof = consistency.get(str(old.size)) if isinstance(consistency, dict) else None
+    if not isinstance(proof, list):
+        raise PackError(f"{where}: the pack carries no consistency proof from size {old.size}")
+    if not verify_consistency(
+        old.size, checkpoint.size, old.root, checkpoint.root, [_b64(p) for p in proof]
+    ):
+        raise PackError(f"{where}: the pack's tree does not extend it (rollback or fork)")
+    return f"checkpoint extends {where} (consistency proof from size {old.size})"
+
+
+# A spreadsheet runs a cell starting with these as a formula (CSV injection). Here, not in the
+# tracker's CSV code, because this checker ships alone in each pack and reads the tracker's CSV.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """Make a cell inert in a spreadsheet: a leading formula character is quoted."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _cell(value: object) -> str:
+    return neutralise("" if value is None else str(value))
+
+
+def _check_trail(contents: dict[str, bytes], manifest: dict, events: list, pending: list) -> None:
+    """audit_trail.csv and the manifest's traces say only what proofs.json proves: every proven
+    event is a row, every row is proven or pending, and each row's columns are its leaf's fields
+    and (unless erased) its committed content. The manifest is unsigned, so nothing in the other
+    files is trusted for itself."""
+    by_id: dict[int, tuple[dict, dict | None, str]] = {}
+    for event in events:
+        fields = json.loads(_b64(event["leaf"]))
+        content = json.loads(event["content"]) if event.get("content") is not None else None
+        by_id[fields["id"]] = (fields, content, leaf_hash(_b64(event["leaf"])).hex())
+    pending_ids = set(pending)
+    try:
+        rows = list(csv.DictReader(io.StringIO(contents["audit_trail.csv"].decode("utf-8"))))
+    except KeyError:
+        raise PackError("audit_trail.csv: missing") from None
+    except (UnicodeDecodeError, csv.Error):
+        raise PackError("audit_trail.csv: not a readable CSV") from None
+    seen = set()
+    for row in rows:
+        try:
+            event_id = int(row["Event"])
+        except (KeyError, TypeError, ValueError):
+            raise PackError("audit_trail.csv: a row has no event id") from None
+        seen.add(event_id)
+        if event_id not in by_id:
+            if event_id in pending_ids:
+                continue
+            raise PackError(f"audit_trail.csv: event {event_id} is neither proven nor pending")
+        fields, content, hashed = by_id[event_id]
+        expected = {
+            "At (UTC)": fields.get("at"),
+            "Role": fields.get("role") or "",
+            "Action": fields.get("action"),
+            "Object": fields.get("object_kind") or "",
+            "Object id": fields.get("object_id"),
+            "Leaf hash": hashed,
+        }
+        if content is not None:
+            expected |= {
+                "Person": content.get("person_name") or "",
+                "Address": content.get("address") or "",
+                "User agent": content.get("user_agent") or "",
+                "Reason": content.get("reason") or "",
+                "Changes (before, after)": json.dumps(
+                    content.get("changes", {}),
+                    sort_keys=True,
+                    separators=(",", ":"),
+                    ensure_ascii=False,
+                ),
+            }
+        for column, value in expected.items():
+            if row.get(column) != _cell(value):
+                raise PackError(
+                    f"audit_trail.csv: event {event_id}'s {column!r} is not what its leaf proves"
+                )
+    missing = set(by_id) - seen
+    if missing:
+        raise PackError(f"audit_trail.csv: proven events {sorted(missing)} are not in the trail")
+    refs = [ref for item in manifest.get("items", []) for ref in item.get("audit_events", [])]
+    refs += [
+        ref for entry in manifest.get("chronology", []) for ref in entry.get("audit_events", [])
+    ]
+    for ref in refs:
+        event_id = ref.get("id")
+        if event_id in by_id:
+            if ref.get("leaf_hash") != by_id[event_id][2]:
+                raise PackError(
+                    f"manifest.json: event {event_id}'s leaf hash is not the proven one"
+                )
+        elif event_id not in pending_ids:
+            raise PackError(
+                f"manifest.json: event {event_id} is traced but neither proven nor pending"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check an evidence pack offline.")
     parser.add_argument("pack", help="the evidence pack (.zip)")
     parser.add_argument("--key", required=True, help="file holding the log's verifier key")
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        help="a checkpoint you already hold (e.g. from an earlier pack); may be repeated",
+    )
     args = parser.parse_args(argv)
     try:
         with open(args.key, encoding="utf-8") as handle:
             key = VerifierKey.parse(handle.read())
         with open(args.pack, "rb") as handle:
             data = handle.read()
-        proven = check_pack(data, key)
+        held = []
+        for path in args.checkpoint:
+            with open(path, encoding="utf-8") as handle:
+                held.append((path, handle.read()))
+        proven = check_pack(data, key, held)
     except (OSError, NoteError) as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return 1

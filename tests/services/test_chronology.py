@@ -23,6 +23,7 @@ from tracker.models import (
     ThresholdView,
 )
 from tracker.services import chronology, notes, sharing
+from tracker.verify_pack import FORMULA_STARTS
 
 
 def details(when: datetime, summary: str = "School attendance has dropped", **extra):
@@ -152,7 +153,7 @@ def test_csv_neutralises_formulae(client, world, frozen, dangerous):
     assert rows[0] == chronology.CSV_HEADER
     cells = [cell for row in rows[1:] for cell in row]
     assert "'" + dangerous in cells
-    assert not any(cell.startswith(chronology.FORMULA_STARTS) for cell in cells)
+    assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
     assert "chronology.export" in db.session.scalars(db.select(AuditEvent.action)).all()
 
 

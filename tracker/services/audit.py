@@ -339,6 +339,7 @@ def erasure_record(erasure_event_id: int | None) -> Row | None:
             AuditEvent.object_kind,
             AuditEvent.object_id,
             AuditEvent.case_id,
+            AuditEvent.at,
             AuditContent.content,
         )
         .outerjoin(AuditContent, AuditContent.event_id == AuditEvent.id)
@@ -372,6 +373,16 @@ def unaccounted_erasure(event_row: AuditEvent, erasure: Row | None) -> str | Non
     )
     if not (by_event or by_case):
         return f"its erasure event {erasure.id} names neither this event nor its case"
+    if by_case and event_row.id >= erasure.id:
+        # A disposal erases the events its case had when it ran, never a later one.
+        return f"its erasure event {erasure.id} is older than the event"
+    if row.erased_at is None or abs((row.erased_at - erasure.at).total_seconds()) > 60:
+        return f"it says it was erased at {row.erased_at}, its erasure event is at {erasure.at}"
+    recorded = _erasure_content(erasure.content)
+    if recorded is not None and (
+        recorded.get("reason") != row.erased_reason or recorded.get("person_name") != row.erased_by
+    ):
+        return f"its erasure event {erasure.id} records another reason or eraser"
     # The erasure's own content may be erased in turn (its columns stand), and content that does
     # not match its commitment is reported at the erasure's own leaf.
     changes = _erasure_changes(erasure.content)
@@ -383,6 +394,14 @@ def unaccounted_erasure(event_row: AuditEvent, erasure: Row | None) -> str | Non
         if by_case and not (isinstance(events, list) and event_row.id in events):
             return f"its erasure event {erasure.id} does not list it among the events erased"
     return None
+
+
+def _erasure_content(content: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(content) if content else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _erasure_changes(content: str | None) -> dict[str, Any] | None:

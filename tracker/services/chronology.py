@@ -37,6 +37,7 @@ from tracker.models import (
     ThresholdView,
 )
 from tracker.services import notes, workdays
+from tracker.verify_pack import neutralise  # the pack's checker reads CSV cells by this rule
 
 
 @dataclass(frozen=True)
@@ -263,8 +264,6 @@ def entries_for(
 
 # --- CSV ----------------------------------------------------------------------------------------
 
-# A spreadsheet runs a cell starting with these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = [
     "Date",
     "Kind",
@@ -275,11 +274,6 @@ CSV_HEADER = [
     "Learning themes",
     "Amended",
 ]
-
-
-def neutralise(value: str) -> str:
-    """Make a cell inert in a spreadsheet: a leading formula character is quoted."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def to_csv(entries: list[Entry]) -> str:

@@ -498,6 +498,8 @@ def produce(actor: Person, case: Case) -> EvidencePack:
     if pack.checkpoint is not None:
         files["audit/checkpoint.txt"] = pack.checkpoint.note.encode("utf-8")
         files["audit/verifier-key.txt"] = (pack.checkpoint.verifier_key + "\n").encode("utf-8")
+    if pack.checkpoint is not None:
+        proofs["consistency"] = _consistency_from_earlier_packs(case.id, pack.checkpoint.tree_size)
     files["audit/proofs.json"] = json.dumps(proofs, indent=1, ensure_ascii=False).encode("utf-8")
     files["verify_pack.py"] = _verifier_source()
     digests = {name: _sha256(data) for name, data in files.items()}
@@ -506,7 +508,10 @@ def produce(actor: Person, case: Case) -> EvidencePack:
         object_kind="case",
         object_id=case.id,
         case_id=case.id,
-        changes={"files": [None, digests]},
+        changes={
+            "files": [None, digests],
+            "checkpoint": [None, pack.checkpoint.tree_size if pack.checkpoint else 0],
+        },
         actor=actor,
     )
     audit.commit_view()  # the page's reads end here; the event is written on its own
@@ -539,6 +544,27 @@ def produce(actor: Person, case: Case) -> EvidencePack:
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
     pack.files = files
     return pack
+
+
+def _consistency_from_earlier_packs(case_id: int, size: int) -> dict[str, list[str]]:
+    """Consistency proofs to this pack's checkpoint from the checkpoint of every earlier pack of
+    the case, so a reviewer holding one (`verify_pack.py --checkpoint OLD`) can check the log
+    grew from it without forking."""
+    sizes = set()
+    for event in db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "evidence.produce"
+        )
+    ):
+        held = json.loads(event.changes).get("checkpoint")  # {} once its content is erased
+        if isinstance(held, list) and len(held) == 2 and isinstance(held[1], int):
+            if 0 < held[1] < size:
+                sizes.add(held[1])
+    tree = transparency.stored_tree(size)
+    return {
+        str(old): [base64.b64encode(p).decode() for p in tree.consistency_proof(old)]
+        for old in sorted(sizes)
+    }
 
 
 def _verifier_source() -> bytes:

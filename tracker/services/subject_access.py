@@ -680,6 +680,17 @@ def archive(request: SubjectAccessRequest) -> bytes:
     return out.getvalue()
 
 
+def record_list_view(requests: list[SubjectAccessRequest], where: str) -> None:
+    """The list names each request's child and requester: a view of case data, audited."""
+    if requests:
+        audit.record(
+            "subject_access.list",
+            object_kind="subject_access_request",
+            changes={"page": [None, where], "shown": [None, [r.id for r in requests]]},
+        )
+    audit.commit_view()
+
+
 def record_pack_view(request: SubjectAccessRequest, actor: Person, what: str) -> None:
     """Looking at the pack is a view of case data (audited, committed with the page's reads)."""
     _audit(what, request, actor)

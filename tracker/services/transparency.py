@@ -35,6 +35,7 @@ from tracker.models import AuditCheckpoint, AuditEvent, AuditNode
 from tracker.services import audit, locks, settings, signing
 from tracker.services.merkle import Frontier, Tree
 from tracker.verify_pack import (
+    SIGNATURE_PREFIX,
     Checkpoint,
     NoteError,
     VerifierKey,
@@ -163,6 +164,7 @@ def _seal_batch(batch: int) -> tuple[int, int, str] | None:
         if nodes:
             db.session.connection().execute(db.insert(AuditNode.__table__), nodes)
         root = frontier.root()
+        _refuse_a_fork(key.verifier_key, frontier.size)
         text = Checkpoint(key.name, frontier.size, root).text
         note = key.sign_note(text)
         db.session.add(
@@ -176,6 +178,50 @@ def _seal_batch(batch: int) -> tuple[int, int, str] | None:
         )
         db.session.commit()
     return len(pending), frontier.size, note
+
+
+class ForkRefused(RuntimeError):
+    """The database's tree does not extend the last checkpoint this log signed (its log file)."""
+
+
+def _last_logged(key: VerifierKey) -> Checkpoint | None:
+    """The newest checkpoint in AUDIT_CHECKPOINT_LOG (read from its tail only)."""
+    path = Path(settings.get("AUDIT_CHECKPOINT_LOG"))
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        start = max(0, handle.tell() - 8192)
+        handle.seek(start)
+        tail = handle.read().decode("utf-8", errors="replace")
+    if start:  # begin at a note's first line: after a blank line not followed by a signature
+        cut = 0
+        while True:
+            cut = tail.find("\n\n", cut)
+            if cut < 0 or not tail.startswith(SIGNATURE_PREFIX, cut + 2):
+                break
+            cut += 2
+        tail = tail[cut + 2 :] if cut >= 0 else ""
+    notes = read_notes(tail)
+    for note in reversed(notes):
+        checkpoint, _ = _held(note, key, "checkpoint log")
+        if checkpoint is not None:
+            return checkpoint
+    return None
+
+
+def _refuse_a_fork(key: VerifierKey, new_size: int) -> None:
+    """Never sign a tree that does not extend the last checkpoint signed (a restore to an older
+    backup, or a truncation of the database, would otherwise be signed as a fork)."""
+    logged = _last_logged(key)
+    if logged is None:
+        return
+    if logged.size > new_size or stored_tree(logged.size).root() != logged.root:
+        db.session.rollback()
+        raise ForkRefused(
+            f"the tree of size {new_size} does not extend the checkpoint of size {logged.size} "
+            "already signed (checkpoint log): refusing to sign; run `flask tracker audit verify`"
+        )
 
 
 def _append_to_log(notes: Iterable[str]) -> None:
@@ -268,10 +314,16 @@ def _sealed_events(batch: int = 5000) -> Iterator[AuditEvent]:
 
 
 def _held(note: str, key: VerifierKey, where: str) -> tuple[Checkpoint | None, str | None]:
-    try:
-        return open_checkpoint(note, key), None
-    except NoteError as error:
-        return None, f"{where}: {error}"
+    """The checkpoint, if the current key or a previous one (AUDIT_PREVIOUS_VERIFIER_KEYS, kept
+    outside the database after a key rotation) signed it."""
+    first_error = None
+    previous = [VerifierKey.parse(k) for k in settings.get("AUDIT_PREVIOUS_VERIFIER_KEYS")]
+    for candidate in (key, *previous):
+        try:
+            return open_checkpoint(note, candidate), None
+        except NoteError as error:
+            first_error = first_error or error
+    return None, f"{where}: {first_error}"
 
 
 def verify(extra_notes: list[tuple[str, str]] | None = None) -> Verification:

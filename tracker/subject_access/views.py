@@ -53,6 +53,7 @@ def _request(request_id: int) -> SubjectAccessRequest:
 @blueprint.route("/")
 def index():
     requests = db.session.scalars(subject_access.all_requests()).all()
+    subject_access.record_list_view(requests, "subject access requests")
     return render_template(
         "subject_access/index.html", requests=requests, title="Subject access requests"
     )
