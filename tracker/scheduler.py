@@ -197,6 +197,9 @@ def add_retention_job(scheduler, app) -> None:
         coalesce=True,
         max_instances=1,
         misfire_grace_time=None,
+        # And once at start: a scheduler that was down at 02:00 (a redeploy, a restart) would
+        # otherwise skip that day's review. A run that finds nothing new adds nothing.
+        next_run_time=datetime.now(UTC),
     )
 
 

@@ -633,6 +633,9 @@ def test_the_scheduler_reviews_every_night(app, closed_case, frozen):
     job = scheduler.get_job("retention_review")
     assert str(job.trigger) == "cron[hour='2']" and str(job.trigger.timezone) == "Europe/London"
     assert job.coalesce and job.max_instances == 1
+    # And once as the scheduler starts, before the first 02:00: a restart never skips a day.
+    first = job.next_run_time
+    assert first < job.trigger.get_next_fire_time(None, first)
     # The job's own run, as the scheduler makes it.
     frozen(datetime(2061, 6, 11, 1, 0))
     db.session.commit()
