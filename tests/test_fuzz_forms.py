@@ -47,6 +47,8 @@ NOT_CRAWLED = {
     "auth.second_factor": "needs a half-done sign-in: test_second_factor_forms",
     "auth.set_up_two_factor": "needs a half-done sign-in: test_second_factor_forms",
     "auth.sign_out": "signing out would end the crawl; covered in tests/auth",
+    "auth.keep_alive": "the idle warning's, on every page and with no field: "
+    "tests/browser/test_labels_and_errors.py",
     "identity.backchannel_logout": "server to server, no form: tests/auth/oidc (logout tokens)",
 }
 # What a fuzzed form may answer. A GET filter: its page, or a 400 with the error summary. A POST:
@@ -464,7 +466,8 @@ def fuzz_page(client, url: str) -> int:
     assert response.status_code == 200, (url, response.status_code)
     parser = Page("http://localhost" + url)
     parser.feed(response.get_data(as_text=True))
-    forms = [f for f in parser.forms if not f.action.endswith("/sign-out")]
+    # The layout's own forms (signing out, the idle warning's "Stay signed in") are not the page's.
+    forms = [f for f in parser.forms if not f.action.endswith(("/sign-out", "/session/keep-alive"))]
     for form in forms:
         fuzz(client, form)
     return len(forms)

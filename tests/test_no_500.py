@@ -77,7 +77,7 @@ PAGED = [
     ("auditor", "/audit/cases/{case}?page={n}", {200}),
     ("admin", "/admin/people?page={n}", {200}),
     ("admin", "/admin/mail?page={n}", {200}),
-    ("worker_a", "/cases/{case}/chronology?agency={n}", {200}),
+    ("worker_a", "/cases/{case}/chronology?agency={n}", {200, 400}),
     ("worker_a", "/cases/{case}/chronology.csv?agency={n}", {200}),
     ("worker_a", "/cases/{case}/challenges/new?concern={n}", {200}),
     ("worker_a", "/inbox/{n}/read", {404, 405}),

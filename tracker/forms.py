@@ -80,6 +80,15 @@ class BaseForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             filters = unbound_field.kwargs.get("filters", [])
+            if unbound_field.field_class.__name__ == "TextAreaField":
+                # Browsers send a textarea's line breaks as CR LF: count (and keep) each as the
+                # one character the person typed, so a length limit means what it says.
+                filters = [
+                    lambda v: (
+                        v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v
+                    ),
+                    *filters,
+                ]
             if unbound_field.field_class.__name__ in {"StringField", "TextAreaField", "EmailField"}:
                 filters = [*filters, lambda v: inputs.visible_text(v) if isinstance(v, str) else v]
             if unbound_field.kwargs.get("coerce") is int:

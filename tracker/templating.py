@@ -38,10 +38,26 @@ def long_date(value: date | None) -> str:
     return value.strftime("%-d %B %Y") if value else ""
 
 
+def error_summary(form) -> dict:
+    """GOV.UK error summary parameters for a form: a date's link goes to its day box (the
+    wrapper div its id names cannot take focus, so the link would leave focus where it was)."""
+    from govuk_frontend_wtf.main import wtforms_errors
+
+    from tracker.forms import GovDateField
+
+    params = wtforms_errors(form)
+    dates = {f"#{field.id}" for field in form if isinstance(field, GovDateField)}
+    for error in params["errorList"]:
+        if error["href"] in dates:
+            error["href"] += "-day"
+    return params
+
+
 def page_url(page: int) -> str:
     """This page's URL with another page number, keeping the filters."""
-    args = request.args.to_dict()
-    args["page"] = page
+    # Every value of a repeated key (a date's day, month and year boxes share one name).
+    args = request.args.to_dict(flat=False)
+    args["page"] = [page]
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
@@ -122,6 +138,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = workdays.local_time
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["error_summary"] = error_summary
     app.jinja_env.globals["layout_part"] = layout_part
     app.jinja_env.globals["layout_header"] = layout_header
     app.jinja_env.globals["access"] = access

@@ -241,6 +241,6 @@ def test_a_new_worker_waits_for_their_agencys_lead(journey, world):
     sign_in_with_code(lead_tab, lead, keys[lead])
     lead_tab.follow("Approvals")
     assert "nina.patel@example.org" in lead_tab.page.inner_text("main")
-    lead_tab.submit("Approve")
+    lead_tab.submit("Approve Nina Patel (nina.patel@example.org)")
     assert "Nina Patel: Agency worker approved" in lead_tab.page.inner_text("main")
     assert "Nothing is waiting for your approval" in lead_tab.page.inner_text("main")

@@ -101,8 +101,8 @@ def test_chronology_page_filters_and_audits(client, world, history):
     assert "I don't like going home" in text and "School attendance" not in text
     text = page_text(client.get(f"/cases/{world.case.id}/chronology?agency={world.agency_a.id}"))
     assert "School attendance" in text and "Welfare check" not in text
-    # Nonsense filters are ignored, never a 500.
-    assert client.get(f"/cases/{world.case.id}/chronology?agency=x&kind=zz").status_code == 200
+    # Nonsense filters are named in the error summary (a 400), never a 500; the rest still shows.
+    assert client.get(f"/cases/{world.case.id}/chronology?agency=x&kind=zz").status_code == 400
     actions = db.session.scalars(db.select(AuditEvent.action)).all()
     assert actions.count("chronology.view") == 3
 

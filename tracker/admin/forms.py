@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from tracker.cases.forms import choices
 from tracker.forms import BaseForm, GovDateField, no_control_characters
@@ -106,7 +106,10 @@ class InviteForm(BaseForm):
         coerce=int,
         invalid_choice_message="Select an agency from the list",
         invalid_value_message="Select an agency from the list",
-        validators=[InputRequired("Select the person's agency")],
+        validators=[
+            InputRequired("Select the person's agency"),
+            NumberRange(min=1, message="Select the person's agency"),
+        ],
     )
     role = RadioField(
         "Role",
@@ -141,7 +144,10 @@ class IdentityProviderForm(BaseForm):
         description="Its people sign in with this provider; it never signs in anyone else's.",
         invalid_choice_message="Select an agency from the list",
         invalid_value_message="Select an agency from the list",
-        validators=[InputRequired("Select the agency")],
+        validators=[
+            InputRequired("Select the agency"),
+            NumberRange(min=1, message="Select the agency"),
+        ],
     )
     name = StringField(
         "Name on the sign-in button",

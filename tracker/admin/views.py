@@ -13,7 +13,7 @@ from tracker.admin.forms import (
     PersonForm,
 )
 from tracker.approvals.views import decide_from_form
-from tracker.cases.forms import choices
+from tracker.cases.forms import choices, choose_first
 from tracker.errors import render_error
 from tracker.extensions import db
 from tracker.models import Agency, Alert, IdentityProvider, Person
@@ -132,7 +132,9 @@ def people_list():
 @blueprint.route("/people/invite", methods=["GET", "POST"])
 def invite():
     form = InviteForm()
-    form.agency_id.choices = choices((a.id, a.name) for a in agencies.active_agencies())
+    form.agency_id.choices = choose_first(
+        choices((a.id, a.name) for a in agencies.active_agencies())
+    )
     if form.validate_on_submit(lambda: people.invite_problems(form.email.data, None)):
         try:
             person = people.invite(
@@ -286,7 +288,7 @@ def _provider_form(provider: IdentityProvider | None):
     options = agencies.active_agencies()
     if provider is not None and provider.agency not in options:
         options = [provider.agency, *options]  # an agency since made inactive: still editable
-    form.agency_id.choices = choices((a.id, a.name) for a in options)
+    form.agency_id.choices = choose_first(choices((a.id, a.name) for a in options))
     if form.validate_on_submit():
         try:
             if provider is None:

@@ -22,7 +22,7 @@ from tracker.api import API_PREFIX, auth, errors, openapi, serialise
 from tracker.api import validation as v
 from tracker.api.idempotency import idempotent
 from tracker.api.problems import ApiError, invalid
-from tracker.cases.forms import choices
+from tracker.cases.forms import choices, choose_first
 from tracker.challenges.forms import (
     ACTION_SLOTS,
     DetailsForm,
@@ -224,7 +224,7 @@ def create_share(case_id: int):
     form.revisits_decision_id.choices = []  # any id: the service checks it is this case's
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
-    form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
+    form.from_agency_id.choices = choose_first(agency_choices)
 
     def who_shared_with_whom():  # as on the web form (tracker/shares/views.py)
         return sharing.recipient_problems(

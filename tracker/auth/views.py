@@ -203,6 +203,31 @@ def end_idle_sessions():
     return None
 
 
+# How long before the idle sign-out a page warns of it: two minutes, or half the limit when the
+# limit is shorter than four (WCAG 2.2.1: at least 20 seconds to answer with a simple action).
+IDLE_WARNING_SECONDS = 120
+
+
+@blueprint.app_context_processor
+def idle_warning() -> dict:
+    """For the timeout warning every signed-in page carries (templates/layout/base.html and
+    tracker.js): typing makes no request, so without it a person writing a long share would
+    be signed out unwarned, and what they typed lost."""
+    idle = current_app.config["IDLE_MINUTES"] * 60
+    return {
+        "idle_seconds": round(idle),
+        "idle_warn_seconds": round(min(IDLE_WARNING_SECONDS, idle / 2)),
+    }
+
+
+@blueprint.route("/session/keep-alive", methods=["POST"])
+@login_required
+def keep_alive():
+    """ "Stay signed in" on the timeout warning: the request itself counts as use
+    (end_idle_sessions). Nothing of a case is read, so nothing is audited."""
+    return "", 204
+
+
 @blueprint.route("/signed-out")
 def signed_out_inactive():
     return render_template(

@@ -15,7 +15,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from tracker.forms import BaseForm, GovDateField, no_control_characters
 from tracker.services import cases, identifiers
@@ -23,6 +30,15 @@ from tracker.services import cases, identifiers
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def choose_first(
+    options: list[SelectChoice], prompt: str = "Select an agency"
+) -> list[SelectChoice]:
+    """The options after a prompt (0) that chooses nothing: without it a select box arrives
+    with its first option chosen, and pressing the button would take it. The field refuses 0
+    (NumberRange(min=1))."""
+    return [*choices([(0, prompt)]), *options]
 
 
 class CaseSearchForm(BaseForm):
@@ -118,7 +134,11 @@ class AddAgencyForm(BaseForm):
         coerce=int,
         invalid_choice_message="Select an agency from the list",
         invalid_value_message="Select an agency from the list",
-        validators=[InputRequired("Select an agency to add")],
+        # The first choice is "Select an agency" (0): nothing is added until one is chosen.
+        validators=[
+            InputRequired("Select an agency to add"),
+            NumberRange(min=1, message="Select an agency to add"),
+        ],
     )
 
 

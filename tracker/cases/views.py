@@ -11,6 +11,7 @@ from tracker.cases.forms import (
     NewCaseForm,
     RemoveAgencyForm,
     choices,
+    choose_first,
 )
 from tracker.extensions import db
 from tracker.models import Case, Person, Role
@@ -136,7 +137,7 @@ def _show_with_form(case: Case, template: str, form, title: str):
 def add_agency(case_id: int):
     case = access.case_for_changing(case_id)
     form = AddAgencyForm()
-    form.agency_id.choices = _agency_choices(exclude=case.involved_agency_ids)
+    form.agency_id.choices = choose_first(_agency_choices(exclude=case.involved_agency_ids))
     if form.validate_on_submit():
         try:
             cases.add_agency(current_user, case, form.agency_id.data)

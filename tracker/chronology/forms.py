@@ -20,6 +20,7 @@ class ChronologyFilterForm(BaseForm):
         default=0,
         validators=[Optional()],
         validate_choice=False,
+        invalid_value_message="Select an agency from the list",
     )
     theme = SelectField(
         "Learning theme",

@@ -34,7 +34,8 @@ def _chronology(case_id: int):
     form.validate()
     entries = chronology.entries_for(
         case.id,
-        agency_id=form.agency.data or None,
+        # a filter with an error is left out (and named in the error summary)
+        agency_id=None if form.agency.errors else form.agency.data or None,
         theme=form.theme.data or None,
         kind=form.kind.data or None,
     )
@@ -49,11 +50,12 @@ def case_chronology(case_id: int):
     return render_template(
         "chronology/chronology.html",
         case=case,
+        form=form,
         filter_form=form,
         entries=entries,
         csv_url=url_for("chronology.chronology_csv", case_id=case.id, **request.args.to_dict()),
         title=f"Chronology {case.reference}",
-    )
+    ), 400 if form.errors else 200
 
 
 @blueprint.route("/cases/<int:case_id>/chronology.csv")

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from tracker import access, clock
-from tracker.cases.forms import choices
+from tracker.cases.forms import choices, choose_first
 from tracker.extensions import db
 from tracker.models import OUTCOME_LABELS, Case, Concern, Outcome, ProtectedItem
 from tracker.protected_sources.views import prepare as prepare_protected_sources
@@ -83,7 +83,7 @@ def _record(case_id: int, recorded_as: str):
     form = share_form(others)
     agency_choices = choices((a.id, a.name) for a in others)
     form.recipient_agency_ids.choices = agency_choices
-    form.from_agency_id.choices = [*choices([(0, "Select an agency")]), *agency_choices]
+    form.from_agency_id.choices = choose_first(agency_choices)
     protect = redactor(case.id)  # redacted before it is cut short, so no name is half shown
     form.revisits_decision_id.choices = (
         [
