@@ -51,6 +51,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("auth.set_up_two_factor", "GET"): (302, 302, 302, 302, 302, 302),
     ("auth.set_up_two_factor", "POST"): (302, 302, 302, 302, 302, 302),
     ("auth.signed_out_inactive", "GET"): ANYONE,
+    # The idle warning's "Stay signed in": any signed-in person; nothing to read.
+    ("auth.keep_alive", "POST"): (204, 204, 204, 204, 204, 302),
     # Identity providers (agency B's, whose server is not running): signed in, home; signed out,
     # the provider cannot be reached (502), or the callback has no sign-in under way (400).
     ("identity.start", "GET"): (302, 302, 302, 302, 302, 502),

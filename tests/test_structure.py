@@ -194,6 +194,7 @@ PURE_GLOBALS = {
     "access",  # its predicates; which ones templates call is checked below
     "concern_state_label",
     "csp_nonce",
+    "error_summary",  # the GOV.UK error summary's items, a date's link to its day box
     "evidence_cell",
     "layout_header",  # the GOV.UK header and navigation, rendered once a process for each key
     "layout_part",  # the skip link and footer, likewise

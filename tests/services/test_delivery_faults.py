@@ -87,6 +87,9 @@ def test_a_message_whose_sender_is_killed_every_time_is_not_retried_without_end(
     # on (and shown to admins), or at least have its attempts counted.
     assert alert.attempts >= app.config["MAIL_MAX_ATTEMPTS"], (alert.status, alert.attempts)
     assert alert.status == DeliveryStatus.FAILED.value
+    assert db.session.scalar(
+        select(func.count()).select_from(Alert).where(Alert.recipient_id == world.admin.id)
+    ), "no administrator was told"
 
 
 def test_the_database_going_away_mid_request_gives_the_error_page_and_the_next_request_works(
@@ -129,7 +132,7 @@ def test_an_alert_email_given_up_on_is_told_to_someone(app, world, mailbox, froz
     recipient's agency lead, is alerted in the tracker."""
     app.config["MAIL_MAX_ATTEMPTS"] = 2
     now = frozen(TUESDAY_10)
-    mailbox.refused = frozenset({world.lead_b.email})
+    mailbox.refused = frozenset({world.lead_b.email, world.admin.email})
     [alert] = _raise(world, "never:1", [world.lead_b])
     for _ in range(3):
         delivery.deliver()
@@ -140,6 +143,15 @@ def test_an_alert_email_given_up_on_is_told_to_someone(app, world, mailbox, froz
         select(Alert).where(Alert.id != alert.id, Alert.recipient_id == world.admin.id)
     ).all()
     assert told, "no administrator was told that an alert email was given up on"
+    # The administrators' own notice given up on in turn (their mail refused too) raises no
+    # further notice: otherwise each would raise the next, without end.
+    [notice] = told
+    for _ in range(3):
+        delivery.deliver()
+        now = frozen(now + timedelta(hours=6))
+    db.session.refresh(notice)
+    assert notice.status == DeliveryStatus.FAILED.value
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 2
 
 
 def test_an_urgent_alert_is_emailed_before_a_backlog_of_routine_ones(app, world, mailbox, frozen):

@@ -453,6 +453,8 @@ def _release_stale(run: _Run) -> int:
                 db.session.commit()
                 continue  # finished or released by someone else since we looked
             _audit_release(alert_id, claimed_at)
+            if values["status"] == DeliveryStatus.FAILED.value:
+                _tell_admins(alert_id)
             db.session.commit()
             released += 1
     db.session.commit()
@@ -637,8 +639,8 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     message = f"{type(error).__name__}: {error}"[:1000]
     result.errors.append(message)
     attempts = claim.attempts
-    created = db.session.scalar(select(Alert.created_at).where(Alert.id == claim.alert_id))
     if _transient(error):
+        created = db.session.scalar(select(Alert.created_at).where(Alert.id == claim.alert_id))
         give_up = created is not None and clock.now() - created >= GIVE_UP_AFTER
     else:
         give_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
@@ -681,9 +683,14 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
 
 
 def _tell_admins(alert_id: int) -> None:
-    """An alert email given up on is told, in the tracker, to the administrators (once)."""
+    """An alert email given up on is told, in the tracker, to the administrators (once). Not
+    when that email was itself such a notice: a relay refusing the administrators' mail would
+    otherwise raise a new notice for each one given up on, without end."""
     from tracker.services import alerts
 
+    kind = db.session.scalar(select(Alert.kind).where(Alert.id == alert_id))
+    if kind == AlertKind.EMAIL_FAILED.value:
+        return
     admins = db.session.scalars(
         select(Person).where(Person.role == Role.ADMIN.value, Person.active)
     ).all()
