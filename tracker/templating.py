@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import ChainMap
 from datetime import date
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 from flask.templating import Environment as FlaskEnvironment
@@ -55,10 +56,12 @@ def error_summary(form) -> dict:
 
 def page_url(page: int) -> str:
     """This page's URL with another page number, keeping the filters."""
-    # Every value of a repeated key (a date's day, month and year boxes share one name).
+    # Every value of a repeated key (a date's day, month and year boxes share one name), as a
+    # query string of its own: url_for would read a key such as _anchor or _method as its own.
     args = request.args.to_dict(flat=False)
-    args["page"] = [page]
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    args["page"] = [str(page)]
+    path = url_for(request.endpoint, **(request.view_args or {}))
+    return f"{path}?{urlencode(args, doseq=True)}"
 
 
 # The service navigation: (text, endpoint, who sees it). Features add their entry here.
