@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.services.sweep_support import mailbox_fixture  # noqa: F401
 from tracker.extensions import db
-from tracker.models import Alert, DeliveryStatus
+from tracker.models import Alert, AuditEvent, DeliveryStatus
 from tracker.services import alerts, delivery
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0)  # a working day, in working hours (GMT = UTC)
@@ -55,8 +55,9 @@ def test_a_relay_outage_of_a_few_hours_does_not_turn_alerts_into_never_sent(
         now = frozen(now + timedelta(hours=6))  # past any backoff
         delivery.deliver()
 
-    assert _statuses() == {DeliveryStatus.SENT.value: len(created)}
-    assert sorted(mailbox.alert_ids()) == sorted(a.id for a in created)
+    # And the administrators' notice that the relay was failing (test below), sent once back.
+    assert _statuses() == {DeliveryStatus.SENT.value: len(created) + 1}
+    assert set(a.id for a in created) < set(mailbox.alert_ids())
 
 
 def test_a_message_whose_sender_is_killed_every_time_is_not_retried_without_end(
@@ -260,3 +261,62 @@ def test_a_sweep_whose_lock_connection_dies_neither_overlaps_a_twin_nor_crashes(
     if "error" in outcome:
         problems.append(f"the first sweep crashed: {outcome['error']!r}"[:300])
     assert not problems, problems
+
+
+def test_one_kill_after_a_long_outage_does_not_give_the_message_up(
+    app, world, mailbox, frozen, monkeypatch
+):
+    """A relay down for five hours runs up many tries of each message; a single kill (a
+    redeploy) with one in hand afterwards must not then fail it for good: only refusals of
+    the message itself and kills count against it."""
+    now = frozen(TUESDAY_10)
+    [alert] = _raise(world, "outage-then-kill:1", [world.lead_b])
+    mailbox.go_down()
+    for _ in range(5 * 60):
+        delivery.deliver()
+        now = frozen(now + timedelta(minutes=1))
+    mailbox.come_back()
+    db.session.refresh(alert)
+    assert alert.attempts > app.config["MAIL_MAX_ATTEMPTS"] and alert.refusals == 0
+    real_send = delivery._Outbox.send
+    kills = []
+
+    def killed_once(self, alert_id, message):
+        if not kills:
+            kills.append(alert_id)
+            raise KeyboardInterrupt("redeploy mid-send")
+        return real_send(self, alert_id, message)
+
+    monkeypatch.setattr(delivery._Outbox, "send", killed_once)
+    for _ in range(4):
+        try:
+            delivery.deliver()
+        except KeyboardInterrupt:
+            db.session.rollback()
+        now = frozen(now + timedelta(hours=6, minutes=5))
+    db.session.refresh(alert)
+    assert kills and alert.refusals == 1
+    assert alert.status == DeliveryStatus.SENT.value, (alert.status, alert.last_error)
+    released = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "alert.claim_released", AuditEvent.object_id == alert.id)
+    )
+    assert released == 1
+
+
+def test_administrators_are_told_the_same_day_when_the_relay_fails(app, world, mailbox, frozen):
+    """A relay down, refusing our sign-in (a rotated password) or saying "later" fails no
+    message for days; the administrators hear of it within minutes instead, once a day."""
+    now = frozen(TUESDAY_10)
+    _raise(world, "relay:1", [world.lead_b, world.worker_b])
+    mailbox.go_down()
+    for _ in range(60):  # an hour of runs, a minute apart
+        delivery.deliver()
+        now = frozen(now + timedelta(minutes=1))
+    notices = db.session.scalars(select(Alert).where(Alert.recipient_id == world.admin.id)).all()
+    assert [n.subject for n in notices] == [
+        "Alert emails are not going out: the mail relay is failing. See Administration, "
+        "Alert emails"
+    ]
+    assert _statuses()[DeliveryStatus.PENDING.value] == 3  # the notice too, all still to go

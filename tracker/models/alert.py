@@ -96,7 +96,10 @@ class Alert(db.Model):
     read_at: Mapped[datetime | None]
     urgent: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # every try (its backoff)
+    # The tries the message itself failed (a 5xx refusal, a sender killed with it in hand): it is
+    # given up after MAIL_MAX_ATTEMPTS of these. A relay down or saying "later" is not one.
+    refusals: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]

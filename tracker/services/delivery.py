@@ -423,38 +423,33 @@ def _release_stale(run: _Run) -> int:
     # Rows left "sending" before claims carried their own time used next_attempt_at for it.
     claimed = func.coalesce(Alert.claimed_at, Alert.next_attempt_at)
     stale = db.session.execute(
-        select(Alert.id, Alert.claim_token, claimed.label("claimed"), Alert.attempts)
+        select(Alert.id, Alert.claim_token, claimed.label("claimed"), Alert.refusals)
         .where(Alert.status == DeliveryStatus.SENDING.value, claimed < cutoff)
         .order_by(Alert.id)
     ).all()
     released = 0
     most = settings.get("MAIL_MAX_ATTEMPTS")
-    for alert_id, token, claimed_at, attempts in stale:
+    for alert_id, token, claimed_at, refusals in stale:
         with run.sender_gone(alert_id, token) as gone:
             if not gone:
                 continue  # its sender is alive, only slow: it finishes the message itself
-            # A kill with the message in hand is an attempt: counted, and given
-            # up on (admins see it) like any other, so a message that keeps killing its
-            # sender is not resent without end.
-            attempts += 1
-            if attempts >= most:
-                values = {
-                    "status": DeliveryStatus.FAILED.value,
-                    "attempts": attempts,
-                    "last_error": "its sender stopped mid-send every time",
-                }
+            # A sender killed with the message in hand counts against the message (a message
+            # that kills its sender every time is not resent without end), as a refusal does.
+            refusals += 1
+            if refusals >= most:
+                reason = "Its sender stopped with it in hand each time: given up"
+                values = {"status": DeliveryStatus.FAILED.value, "last_error": reason}
             else:
-                values = {
-                    "status": DeliveryStatus.PENDING.value,
-                    "attempts": attempts,
-                    "next_attempt_at": now,
-                }
-            if not _move(alert_id, token, values):
+                values = {"status": DeliveryStatus.PENDING.value, "next_attempt_at": now}
+            tried = {"refusals": refusals, "attempts": ALERTS.c.attempts + 1}  # a try, too
+            if not _move(alert_id, token, {**values, **tried}):
                 db.session.commit()
                 continue  # finished or released by someone else since we looked
-            _audit_release(alert_id, claimed_at)
             if values["status"] == DeliveryStatus.FAILED.value:
+                _audit_failed(alert_id, reason)
                 _tell_admins(alert_id)
+            else:
+                _audit_release(alert_id, claimed_at)
             db.session.commit()
             released += 1
     db.session.commit()
@@ -613,6 +608,9 @@ def _lost(claim: Claim) -> None:
 
 
 GIVE_UP_AFTER = timedelta(days=5)  # a transient fault (relay down, 4xx) fails only this late
+# After this many tries of one message failed by the relay (about three minutes with the default
+# backoff), the administrators are told in the tracker that alert emails are not going out.
+RELAY_NOTICE_AFTER = 3
 
 
 def _transient(error: Exception) -> bool:
@@ -639,38 +637,43 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     message = f"{type(error).__name__}: {error}"[:1000]
     result.errors.append(message)
     attempts = claim.attempts
+    created, refusals = db.session.execute(
+        select(Alert.created_at, Alert.refusals).where(Alert.id == claim.alert_id)
+    ).one()
     if _transient(error):
-        created = db.session.scalar(select(Alert.created_at).where(Alert.id == claim.alert_id))
-        give_up = created is not None and clock.now() - created >= GIVE_UP_AFTER
+        give_up = clock.now() - created >= GIVE_UP_AFTER
+        if attempts >= RELAY_NOTICE_AFTER:
+            _tell_admins_of_the_relay(claim.alert_id)
     else:
-        give_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
+        refusals += 1
+        give_up = refusals >= config["MAIL_MAX_ATTEMPTS"]
     if give_up:
         finished = _move(
             claim.alert_id,
             claim.token,
-            {"status": DeliveryStatus.FAILED.value, "attempts": attempts, "last_error": message},
+            {
+                "status": DeliveryStatus.FAILED.value,
+                "attempts": attempts,
+                "refusals": refusals,
+                "last_error": message,
+            },
         )
         if finished:
-            audit.record(
-                "alert.delivery_failed",
-                object_kind="alert",
-                object_id=claim.alert_id,
-                changes={"status": [DeliveryStatus.SENDING.value, DeliveryStatus.FAILED.value]},
-                reason=message,
-                actor_label="scheduler",
-            )
+            _audit_failed(claim.alert_id, message)
             result.failed += 1
             _tell_admins(claim.alert_id)
     else:
-        wait = min(
-            timedelta(seconds=config["MAIL_RETRY_SECONDS"] * 2 ** (attempts - 1)), BACKOFF_CAP
-        )
+        # (The doubling stops long before the cap could overflow a timedelta: a relay down
+        # for days runs up many tries.)
+        doubling = 2 ** min(attempts - 1, 30)
+        wait = min(timedelta(seconds=config["MAIL_RETRY_SECONDS"] * doubling), BACKOFF_CAP)
         finished = _move(
             claim.alert_id,
             claim.token,
             {
                 "status": DeliveryStatus.PENDING.value,
                 "attempts": attempts,
+                "refusals": refusals,
                 "last_error": message,
                 "next_attempt_at": clock.now() + wait,
             },
@@ -682,9 +685,40 @@ def _record_failure(claim: Claim, error: Exception, result: DeliveryResult) -> N
     db.session.commit()
 
 
+def _audit_failed(alert_id: int, reason: str) -> None:
+    audit.record(
+        "alert.delivery_failed",
+        object_kind="alert",
+        object_id=alert_id,
+        changes={"status": [DeliveryStatus.SENDING.value, DeliveryStatus.FAILED.value]},
+        reason=reason,
+        actor_label="scheduler",
+    )
+
+
+def _tell_admins_of_the_relay(alert_id: int) -> None:
+    """The relay is down, refuses our sign-in or says "try later": each message keeps its tries,
+    so none is given up for days, but the administrators are told the same day (once a day)."""
+    _notify_admins(
+        alert_id,
+        event=f"mail_relay:{workdays.today().isoformat()}",
+        subject="Alert emails are not going out: the mail relay is failing. See Administration, "
+        "Alert emails",
+    )
+
+
 def _tell_admins(alert_id: int) -> None:
-    """An alert email given up on is told, in the tracker, to the administrators (once). Not
-    when that email was itself such a notice: a relay refusing the administrators' mail would
+    """An alert email given up on is told, in the tracker, to the administrators (once)."""
+    _notify_admins(
+        alert_id,
+        event=f"alert:{alert_id}:email_failed",
+        subject="An alert email could not be sent: see Administration, Alert emails",
+    )
+
+
+def _notify_admins(alert_id: int, *, event: str, subject: str) -> None:
+    """An in-app alert to every active administrator, about the email of `alert_id`. Not when
+    that email was itself such a notice: a relay refusing the administrators' mail would
     otherwise raise a new notice for each one given up on, without end."""
     from tracker.services import alerts
 
@@ -695,10 +729,10 @@ def _tell_admins(alert_id: int) -> None:
         select(Person).where(Person.role == Role.ADMIN.value, Person.active)
     ).all()
     alerts.raise_alert(
-        event=f"alert:{alert_id}:email_failed",
+        event=event,
         recipients=admins,
         kind=AlertKind.EMAIL_FAILED.value,
-        subject="An alert email could not be sent: see Administration, Alert emails",
+        subject=subject,
         link="/admin/mail",
     )
 
