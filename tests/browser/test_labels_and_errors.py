@@ -155,11 +155,16 @@ def test_a_summary_of_5000_characters_in_paragraphs_is_within_the_5000_limit(
 
 
 @pytest.fixture
-def short_idle_server(database_url, tmp_path, app):
-    """The app as in production (CSRF and CSP on) with a 15-second idle sign-out, standing in
-    for TRACKER_IDLE_MINUTES' 30 minutes (its warning comes halfway)."""
+def short_session_server(database_url, tmp_path, app):
+    """The app as in production (CSRF and CSP on, the 30-minute idle limit) with a sign-in
+    that lasts 40 minutes, standing in for TRACKER_SESSION_HOURS' 8 hours."""
     live = make_app(
-        database_url, tmp_path / "idle", WTF_CSRF_ENABLED=True, TESTING=False, IDLE_MINUTES=0.25
+        database_url,
+        tmp_path / "session",
+        WTF_CSRF_ENABLED=True,
+        TESTING=False,
+        IDLE_MINUTES=30,
+        PERMANENT_SESSION_LIFETIME=40 * 60,
     )
     server = _bind_server(live)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -171,13 +176,15 @@ def short_idle_server(database_url, tmp_path, app):
         db.engine.dispose()
 
 
-def test_a_practitioner_writing_a_share_is_warned_before_the_idle_sign_out_and_can_stay(
-    browser, short_idle_server, world, tmp_path
+def test_a_practitioner_writing_a_share_is_warned_before_each_sign_out(
+    browser, short_session_server, world, tmp_path
 ):
     """WCAG 2.2.1 (Timing adjustable, level A): typing makes no request, so a worker writing a
-    long share would be signed out unwarned and lose it. The page warns before the idle limit
-    (a modal dialog, checked by axe with the CSP on), and "Stay signed in" is a request that
-    keeps the session: the share typed is still there and is recorded."""
+    long share would be signed out unwarned and lose it. Two minutes before the idle limit the
+    page warns (a modal dialog, checked by axe with the CSP on), and "Stay signed in" is a
+    request that keeps the session. Two minutes before the sign-in's whole lifetime ends it
+    warns again, with nothing to put that off. The page's clock is Playwright's, so nothing
+    here waits for real time."""
     from playwright.sync_api import expect
 
     from tests.browser.conftest import Journey
@@ -186,11 +193,12 @@ def test_a_practitioner_writing_a_share_is_warned_before_the_idle_sign_out_and_c
 
     case_id, worker_a = world.case.id, world.worker_a.email
     db.session.commit()
-    context = browser.new_context(base_url=short_idle_server)
+    context = browser.new_context(base_url=short_session_server)
     context.set_default_timeout(30_000)
     try:
-        journey = Journey(context.new_page(), short_idle_server, tmp_path / "screenshots")
+        journey = Journey(context.new_page(), short_session_server, tmp_path / "screenshots")
         page = journey.page
+        page.clock.install()
         page.goto("/sign-in")
         page.get_by_label("Email address", exact=True).fill(worker_a)
         page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -200,11 +208,22 @@ def test_a_practitioner_writing_a_share_is_warned_before_the_idle_sign_out_and_c
         typed = "Mother said the father is back at home; the child was frightened."
         page.get_by_label("What was shared").fill(typed)
         warning = page.get_by_role("dialog", name="You are about to be signed out")
-        expect(warning).to_be_visible(timeout=30_000)  # halfway through the 15-second limit
+        page.clock.run_for("27:50")
+        expect(warning).to_be_hidden()
+        page.clock.run_for("00:15")  # 28 minutes in: two before the 30-minute idle limit
+        expect(warning).to_be_visible()
+        expect(warning).to_contain_text("You have not used the service for a while")
         journey.check()
         with page.expect_response(lambda r: r.url.endswith("/session/keep-alive")) as kept:
             warning.get_by_role("button", name="Stay signed in").click()
         assert kept.value.status == 204
+        expect(warning).to_be_hidden()
+        page.clock.run_for("10:00")  # 38 minutes in: two before the sign-in's 40 run out
+        expect(warning).to_be_visible()
+        expect(warning).to_contain_text("as long as one sign-in lasts")
+        expect(warning.get_by_role("button", name="Stay signed in")).to_be_hidden()
+        journey.check()
+        warning.get_by_role("button", name="Continue").click()
         expect(warning).to_be_hidden()
         assert page.get_by_label("What was shared").input_value() == typed
         page.get_by_label("Phone", exact=True).check()

@@ -214,9 +214,14 @@ def idle_warning() -> dict:
     tracker.js): typing makes no request, so without it a person writing a long share would
     be signed out unwarned, and what they typed lost."""
     idle = current_app.config["IDLE_MINUTES"] * 60
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    used = time.time() - session.get("signed_in_at", time.time())
     return {
         "idle_seconds": round(idle),
         "idle_warn_seconds": round(min(IDLE_WARNING_SECONDS, idle / 2)),
+        # The session's whole lifetime ends it too, however busy (end_idle_sessions): its end
+        # is warned of as well, and no "stay signed in" can put it off.
+        "session_left_seconds": max(0, round(lifetime - used)),
     }
 
 
