@@ -294,7 +294,7 @@ def test_pack_checker_refuses_a_pack_whose_trail_lost_a_proven_event(app, client
         folder,
     )
     # A checker can at least see that the manifest's items trace to an event it has no proof of.
-    with pytest.raises(verify_pack.PackError):
+    with pytest.raises(verify_pack.PackError, match="manifest.json: event"):
         verify_pack.check_pack(forged, key)
 
 
@@ -654,3 +654,12 @@ def test_an_honest_pack_passes_against_the_checkpoint_of_an_earlier_pack(
     except TypeError:
         pytest.fail("check_pack takes no held checkpoint")
     assert any("held.txt" in line for line in proven)
+
+
+def test_a_checkpoint_log_copied_with_windows_line_endings_reads_the_same(app, world):
+    """A checkpoint file saved on Windows (CR LF) holds the same notes: read as nothing, the
+    sealer's fork check and `audit verify` would silently check no log at all."""
+    sealed_history(app, world, 3)
+    text = Path(app.config["AUDIT_CHECKPOINT_LOG"]).read_text(encoding="utf-8")
+    notes = transparency.read_notes(text)
+    assert notes and transparency.read_notes(text.replace("\n", "\r\n")) == notes

@@ -25,6 +25,8 @@ def test_a_stage_is_not_escalated_at_the_moment_of_its_deadline(app, world, pass
     assert deadline == datetime(2026, 12, 3, 17, 0)  # 2 working days: Thursday 17:00 (GMT)
     frozen(deadline)
     assert challenges.due(challenge, deadline).status != "overdue"  # the page: "Due today"
+    # Neither late nor forgotten at that minute: still due, so still reminded of.
+    assert [c.id for c in challenges.due_for_reminder(deadline)] == [challenge.id]
     assert run_sweep(deadline)["challenges_escalated"] == 0
     db.session.refresh(challenge)
     assert challenge.stage == 1

@@ -8,6 +8,7 @@ document cannot drift from the code.
 from __future__ import annotations
 
 from tracker import inputs
+from tracker.challenges.forms import ACTION_SLOTS
 from tracker.models import (
     ChallengeKind,
     ChallengeStatus,
@@ -520,7 +521,7 @@ SCHEMAS: dict[str, dict] = {
             ),
             "actions": {
                 "type": "array",
-                "maxItems": 3,
+                "maxItems": ACTION_SLOTS,
                 "items": {
                     "type": "object",
                     "required": ["description", "owner", "due_on"],

@@ -54,7 +54,7 @@ def create(person: Person, name: str, expires_on: date | None) -> tuple[ApiToken
         raise TokenError("name", "Enter a name for the token, such as the system that will use it")
     if len(name) > NAME_MAX:
         raise TokenError("name", f"Name must be {NAME_MAX} characters or fewer")
-    today = workdays.to_local(clock.now()).date()
+    today = workdays.today()
     if expires_on is None:
         raise TokenError("expires_on", "Enter the date the token expires")
     if expires_on <= today:

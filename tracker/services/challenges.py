@@ -702,7 +702,7 @@ def due_for_reminder(now: datetime) -> list[Challenge]:
         select(Challenge)
         .where(
             Challenge.status == ChallengeStatus.OPEN.value,
-            Challenge.stage_due_at > now,
+            Challenge.stage_due_at >= now,  # due by the deadline: at it, still due (not late)
             Challenge.stage_due_at <= bound,
         )
         .order_by(Challenge.stage_due_at, Challenge.id)
@@ -723,7 +723,7 @@ def _widest_reminder_hours(now: datetime) -> int | None:
     read once a process, since a version is the hash of its content."""
     versions = db.session.scalars(
         select(Challenge.procedure_version)
-        .where(Challenge.status == ChallengeStatus.OPEN.value, Challenge.stage_due_at > now)
+        .where(Challenge.status == ChallengeStatus.OPEN.value, Challenge.stage_due_at >= now)
         .distinct()
     ).all()
     return max((_widest_reminder_of(version) for version in versions), default=None)

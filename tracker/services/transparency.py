@@ -237,6 +237,7 @@ def _append_to_log(notes: Iterable[str]) -> None:
 def read_notes(text: str) -> list[str]:
     """The signed notes in a checkpoint file (each followed by a blank line) or a single note."""
     notes, lines, in_signatures = [], [], False
+    text = text.replace("\r\n", "\n")  # a copy saved with Windows line endings reads the same
     for line in text.splitlines(keepends=True):
         if in_signatures and line == "\n":
             notes.append("".join(lines))
