@@ -33,7 +33,7 @@ from tests.audit.test_transparency import (
 from tests.services.test_evidence import build_case_history
 from tracker import verify_pack
 from tracker.extensions import db
-from tracker.models import AuditCheckpoint, AuditEvent
+from tracker.models import Alert, AuditCheckpoint, AuditEvent
 from tracker.services import audit, cases, transparency
 from tracker.services.merkle import MemoryTree
 
@@ -242,8 +242,8 @@ def _repack(files: dict[str, bytes], folder: str) -> bytes:
 def test_pack_checker_refuses_an_audit_trail_csv_that_differs_from_the_proven_leaves(
     app, client, sealed_case
 ):
-    """audit_trail.csv is only hashed into the (unsigned) manifest, never compared with the
-    leaves and content proofs.json proves, so an edited trail with a re-hashed manifest PASSES."""
+    """The manifest is unsigned, so hashing audit_trail.csv into it proves nothing: an edited
+    trail with a re-hashed manifest must fail against the leaves and content proofs.json proves."""
     data = produce_pack(client, sealed_case)
     key = verify_pack.VerifierKey.parse(str(transparency.verifier_key()))
     assert verify_pack.check_pack(data, key)
@@ -265,8 +265,8 @@ def test_pack_checker_refuses_an_audit_trail_csv_that_differs_from_the_proven_le
 
 
 def test_pack_checker_refuses_a_pack_whose_trail_lost_a_proven_event(app, client, sealed_case):
-    """deleting an event from both audit_trail.csv and proofs.json (and the manifest's
-    items) leaves a pack the checker PASSES: nothing ties the trail to what is proven."""
+    """An event deleted from both audit_trail.csv and proofs.json (and the manifest's items)
+    must fail: the trail is tied to what is proven."""
     data = produce_pack(client, sealed_case)
     key = verify_pack.VerifierKey.parse(str(transparency.verifier_key()))
     files = members(data)
@@ -327,7 +327,7 @@ def test_verify_fails_when_a_held_checkpoint_file_holds_no_readable_checkpoint(
 
 
 def _signed_views(app) -> dict[int, bytes]:
-    """size -> root of every checkpoint in the checkpoint log, each checked from outside."""
+    """Size -> root of every checkpoint in the checkpoint log, each checked from outside."""
     key = str(transparency.verifier_key())
     log = Path(app.config["AUDIT_CHECKPOINT_LOG"]).read_text(encoding="utf-8")
     roots: dict[int, set[bytes]] = {}
@@ -373,22 +373,28 @@ def _restore_to_earlier(app, keep: int) -> None:
 
 
 def test_the_sealer_never_signs_a_checkpoint_inconsistent_with_one_it_signed(app, world):
-    """after the newest sealed events vanish from the database (a restore from an
-    earlier backup, or someone with the database truncating the log and its checkpoints), the
-    sealer carries on from the database's latest checkpoint and signs new checkpoints of sizes
-    it already signed, with other roots: a fork signed with the log's own key. Its checkpoint
-    log (which it appends to) already tells it so; it checks nothing before signing."""
+    """After the newest sealed events vanish from the database (a restore from an earlier
+    backup, or someone with the database truncating the log and its checkpoints), carrying on
+    from the database's latest checkpoint would sign sizes already signed with other roots: a
+    fork signed with the log's own key. The checkpoint log outside the database tells the
+    sealer so, and it refuses."""
     sealed_history(app, world, 6)
     _restore_to_earlier(app, transparency.latest_checkpoint().tree_size - 3)
     for _ in range(5):  # life goes on: new views, sealed by the scheduler
         cases.record_view(world.case)
         db.session.commit()
-    try:
+    with pytest.raises(transparency.ForkRefused):
         transparency.seal(batch=1)
-    except Exception:  # noqa: BLE001 - refusing to sign is the fix
-        db.session.rollback()
     forks = {size: roots for size, roots in _signed_views(app).items() if len(roots) > 1}
     assert forks == {}, f"two different roots signed for sizes {sorted(forks)}"
+    # Sealing stops, and not only in the scheduler's log: administrators and auditors are told
+    # in the tracker, once a day however often the sealer tries.
+    with pytest.raises(transparency.ForkRefused):
+        transparency.seal(batch=1)
+    told = db.session.scalars(
+        select(Alert.recipient_id).where(Alert.kind == "audit_log_stopped")
+    ).all()
+    assert sorted(told) == sorted([world.admin.id, world.auditor.id])
 
 
 # --- Views of case data that write no audit event --------------------------------------------
@@ -484,7 +490,7 @@ def test_every_api_read_of_case_data_writes_an_event(app, client, world, passwor
 
 
 def test_an_erasures_recorded_date_reason_and_eraser_cannot_be_rewritten_unnoticed(app, world):
-    """verify holds an erased row's rule to its erasure event, but not who erased it,
+    """Verify holds an erased row's rule to its erasure event, but not who erased it,
     when or why (erased_by, erased_at, erased_reason), which pages and packs show ("erased on
     DATE under RULE"). Someone with the database rewrites them and verify still says ok."""
     ids = sealed_history(app, world, 3)
@@ -505,7 +511,7 @@ def test_an_erasures_recorded_date_reason_and_eraser_cannot_be_rewritten_unnotic
 
 
 def test_an_erased_case_erasure_cannot_account_for_erasing_any_other_event_of_the_case(app, world):
-    """once a case-wide erasure event's own content is erased (erase-content on it, as the
+    """Once a case-wide erasure event's own content is erased (erase-content on it, as the
     CLI allows), unaccounted_erasure() can no longer read its list of events and accepts it as the
     erasure of ANY event of the case. Content erased later by hand, pointing at it, verifies."""
     sealed_history(app, world, 3)
@@ -551,7 +557,7 @@ def test_an_erased_case_erasure_cannot_account_for_erasing_any_other_event_of_th
 def test_the_pack_checker_catches_a_fork_against_a_checkpoint_the_auditor_holds(
     app, client, sealed_case, tmp_path
 ):
-    """an auditor keeps the checkpoint of an earlier pack (README: "auditors also keep
+    """An auditor keeps the checkpoint of an earlier pack (README: "auditors also keep
     the checkpoints they download"). The log is rolled back and re-grown to the same size, and
     a new pack is produced: verify_pack.py has no way to hold the new pack's checkpoint against
     the one the auditor holds (same size, other root: a fork; smaller size: a rollback), so the

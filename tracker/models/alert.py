@@ -44,6 +44,8 @@ class AlertKind(StrEnum):
     ROLE_APPROVAL = "role_approval"
     # For administrators: an alert's email was given up on (tracker.services.delivery).
     EMAIL_FAILED = "alert_email_failed"
+    # For administrators and auditors: the audit log refuses to sign a fork (a restore).
+    AUDIT_LOG_STOPPED = "audit_log_stopped"
     SHARE_UNVIEWED = "share_unviewed"
     CASE_MATCH = "case_match"
     BREAK_GLASS = "break_glass"
@@ -75,6 +77,7 @@ ALERT_KIND_LABELS = {
     AlertKind.ACCOUNT_CHANGED: "A change to your account",
     AlertKind.ROLE_APPROVAL: "A new auditor or administrator",
     AlertKind.EMAIL_FAILED: "An alert email could not be sent",
+    AlertKind.AUDIT_LOG_STOPPED: "The audit log has stopped sealing",
     AlertKind.OTHER: "Alert",
 }
 

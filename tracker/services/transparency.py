@@ -31,8 +31,8 @@ from sqlalchemy import Row, select, update
 
 from tracker import clock, database
 from tracker.extensions import db
-from tracker.models import AuditCheckpoint, AuditEvent, AuditNode
-from tracker.services import audit, locks, settings, signing
+from tracker.models import AlertKind, AuditCheckpoint, AuditEvent, AuditNode, Person, Role
+from tracker.services import audit, locks, settings, signing, workdays
 from tracker.services.merkle import Frontier, Tree
 from tracker.verify_pack import (
     SIGNATURE_PREFIX,
@@ -218,10 +218,30 @@ def _refuse_a_fork(key: VerifierKey, new_size: int) -> None:
         return
     if logged.size > new_size or stored_tree(logged.size).root() != logged.root:
         db.session.rollback()
+        _tell_of_the_stop()
         raise ForkRefused(
             f"the tree of size {new_size} does not extend the checkpoint of size {logged.size} "
             "already signed (checkpoint log): refusing to sign; run `flask tracker audit verify`"
         )
+
+
+def _tell_of_the_stop() -> None:
+    """Administrators and auditors hear in the tracker, once a day, that sealing has stopped:
+    the scheduler's log alone is read by nobody until it matters."""
+    from tracker.services import alerts  # alerts record audit events: imported when needed
+
+    readers = db.session.scalars(
+        select(Person).where(Person.role.in_([Role.ADMIN.value, Role.AUDITOR.value]), Person.active)
+    ).all()
+    alerts.raise_alert(
+        event=f"audit_log_stopped:{workdays.today().isoformat()}",
+        recipients=readers,
+        kind=AlertKind.AUDIT_LOG_STOPPED.value,
+        subject="The audit log has stopped sealing new events: its database no longer extends "
+        "the checkpoints already signed (see the README on restores)",
+        link="/audit/",
+    )
+    db.session.commit()
 
 
 def _append_to_log(notes: Iterable[str]) -> None:
