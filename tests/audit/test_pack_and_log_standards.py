@@ -31,7 +31,7 @@ from tests.audit.test_transparency import (
     verify_cli,
 )
 from tests.services.test_evidence import build_case_history
-from tracker import verify_pack
+from tracker import clock, verify_pack
 from tracker.extensions import db
 from tracker.models import Alert, AuditCheckpoint, AuditEvent
 from tracker.services import audit, cases, transparency
@@ -543,15 +543,16 @@ def test_an_erased_case_erasure_cannot_account_for_erasing_any_other_event_of_th
     drop_triggers()
     db.session.execute(
         text(
-            "UPDATE audit_content SET content = NULL, salt = NULL, erased_at = '2026-11-18 10:30:00',"
+            "UPDATE audit_content SET content = NULL, salt = NULL, erased_at = :at,"
             " erased_by = :by, erased_rule = 'la-child-protection', erased_reason = 'Disposed',"
             " erasure_event_id = :e WHERE event_id = :id"
         ),
-        {"id": later.id, "e": disposal.id, "by": world.auditor.name},
+        {"id": later.id, "e": disposal.id, "by": world.auditor.name, "at": clock.now()},
     )
     db.session.commit()
     result = verify_cli(app)
     assert result.exit_code == 1, result.output
+    assert "is older than the event" in result.stderr, result.stderr
 
 
 def test_the_pack_checker_catches_a_fork_against_a_checkpoint_the_auditor_holds(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import AuditCheckpoint, AuditEvent, AuditNode
 from tracker.scheduler import add_seal_job
@@ -485,10 +486,11 @@ def test_an_erasure_not_accounted_for_is_reported_by_verify(app, world, erasure,
     drop_triggers()
     db.session.execute(
         text(
-            "UPDATE audit_content SET content = NULL, salt = NULL, erased_at = '2026-11-18 10:30:00',"
+            "UPDATE audit_content SET content = NULL, salt = NULL, erased_at = :at,"
             " erased_rule = 'r', erasure_event_id = :erasure WHERE event_id = :id"
         ),
-        {"id": target.id, "erasure": pointed},
+        # Erased "now", as its erasure event was: the rule is what is wrong, not the time.
+        {"id": target.id, "erasure": pointed, "at": clock.now()},
     )
     db.session.commit()
     result = verify_cli(app)
